@@ -1,0 +1,126 @@
+import { parseArgs } from 'node:util';
+import { managedPolicyShape } from '../lambda/allowlist';
+import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
+import { SyncError, describeError } from '../lambda/errors';
+import { resultJson, resultText } from '../lambda/report';
+import { fileSource } from '../lambda/sources/file';
+import { Source } from '../lambda/sources/source';
+import { staticSource } from '../lambda/sources/static';
+import { fileTarget } from '../lambda/targets/file';
+import { Target } from '../lambda/targets/target';
+import { sync } from '../lambda/sync';
+
+const USAGE = `Usage:
+  allowlist-sync plan  --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--json]
+  allowlist-sync apply --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
+
+Sources:  file:PATH (OCM list JSON, JSON array of strings, or one entry a line), static:LIST
+Targets:  file:PATH (a policy document JSON file)
+Guards and conditions come from the same environment variables as the Lambda function:
+  MIN_ENTRIES, MAX_REMOVAL_FRACTION, BROADEST_IPV4_PREFIX, BROADEST_IPV6_PREFIX, EXTRA_CIDRS,
+  VIA_AWS_SERVICE_EXEMPTION, KMS_VIA_SERVICE_EXEMPTION
+
+Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply 0 unchanged or applied, 3 refused, 1 error.`;
+
+/** Where the CLI writes; injectable for tests. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+function usageError(message: string): SyncError {
+  return new SyncError('usage', message, `Run "allowlist-sync --help" for usage.`);
+}
+
+function splitSpec(spec: string): [string, string] {
+  const colon = spec.indexOf(':');
+  return colon === -1 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
+}
+
+/** Builds a source from `kind:argument`. */
+export function sourceFromSpec(spec: string): Source {
+  const [kind, arg] = splitSpec(spec);
+  if (kind === 'file' && arg) return fileSource(arg);
+  if (kind === 'static' && arg) return staticSource(arg, 'static');
+  throw usageError(`Unknown source "${spec}": expected file:PATH or static:LIST.`);
+}
+
+/** Builds a target from `kind:argument`. */
+export function targetFromSpec(spec: string): Target {
+  const [kind, arg] = splitSpec(spec);
+  if (kind === 'file' && arg) return fileTarget(arg);
+  throw usageError(`Unknown target "${spec}": expected file:PATH.`);
+}
+
+const EXIT = { plan: { unchanged: 0, changes: 2, refused: 3 }, apply: { unchanged: 0, updated: 0, refused: 3 } } as const;
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: readonly string[], env: Env, io: Io): Promise<number> {
+  let json = false;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        source: { type: 'string', multiple: true },
+        target: { type: 'string' },
+        'extra-cidrs': { type: 'string' },
+        approve: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    json = values.json ?? false;
+    const command = positionals[0];
+    if (values.help || command === undefined) {
+      io.out(USAGE);
+      return values.help ? 0 : 1;
+    }
+    if (command !== 'plan' && command !== 'apply') throw usageError(`Unknown command "${command}".`);
+    if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
+    if (!values.target) throw usageError('--target is required.');
+    const sources = (values.source ?? []).map(sourceFromSpec);
+    const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
+    if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
+    if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
+
+    const result = await sync({
+      sources,
+      target: targetFromSpec(values.target),
+      plan: { guards: guardsFromEnv(env), shape: managedPolicyShape(conditionsFromEnv(env)) },
+      dryRun: command === 'plan',
+      approve: values.approve,
+      log: { info: () => undefined, warn: () => undefined },
+    });
+    if (json) {
+      io.out(JSON.stringify(resultJson(result), null, 2));
+    } else {
+      io.out(resultText(result));
+      if (result.status === 'refused' && result.plan.refusals.every((r) => r.approvable)) {
+        io.out(`To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`);
+      }
+    }
+    const codes: Record<string, number> = EXIT[command];
+    return codes[result.status] ?? 1;
+  } catch (err) {
+    const message = describeError(err);
+    if (json) io.out(JSON.stringify({ status: 'error', error: message, code: err instanceof SyncError ? err.code : 'error' }));
+    io.err(`allowlist-sync: ${message}`);
+    return 1;
+  }
+}
+
+/** Entry point for the executable: real argv, environment and console. */
+export function run(): void {
+  main(process.argv.slice(2), process.env, { out: (t) => console.log(t), err: (t) => console.error(t) }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(`allowlist-sync: ${describeError(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+if (require.main === module) run();

@@ -1,0 +1,239 @@
+import * as ipaddr from 'ipaddr.js';
+
+/** An IP family: 4 or 6. */
+export type Family = 4 | 6;
+
+/** A canonical CIDR block: the network address (host bits clear) and its prefix length. */
+export interface Cidr {
+  readonly family: Family;
+  /** The first address of the block, as an unsigned integer. */
+  readonly network: bigint;
+  readonly prefix: number;
+}
+
+/** An entry that could not be understood; `source` says where it came from. */
+export interface InvalidEntry {
+  value: string;
+  source: string;
+  reason: string;
+}
+
+/** The result of parsing one entry: a block, possibly with a warning about how it was read. */
+export type ParsedEntry =
+  | { ok: true; cidr: Cidr; warning?: string }
+  | { ok: false; reason: string };
+
+const BITS: Record<Family, number> = { 4: 32, 6: 128 };
+const PREFIX_TEXT = /^(0|[1-9][0-9]{0,2})$/;
+const MAPPED_V4_NETWORK = 0xffffn << 32n;
+
+/** Number of bits in an address of this family. */
+export function familyBits(family: Family): number {
+  return BITS[family];
+}
+
+/** The last address of a block. */
+export function lastAddress(cidr: Cidr): bigint {
+  return cidr.network + (1n << BigInt(BITS[cidr.family] - cidr.prefix)) - 1n;
+}
+
+function bytesToBigint(bytes: number[]): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
+function hostMask(family: Family, prefix: number): bigint {
+  return (1n << BigInt(BITS[family] - prefix)) - 1n;
+}
+
+/**
+ * Parses one allowlist entry: bare IPv4 (/32), IPv4 CIDR, IPv6 CIDR (any spelling), bare IPv6 (/128).
+ * Host bits are cleared with a warning; IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes plain IPv4, also
+ * with a warning, because `aws:SourceIp` compares IPv4 callers against IPv4 blocks.
+ */
+export function parseEntry(text: string): ParsedEntry {
+  const trimmed = text.trim();
+  if (trimmed === '') return { ok: false, reason: 'empty entry' };
+  const slash = trimmed.indexOf('/');
+  const addressText = slash === -1 ? trimmed : trimmed.slice(0, slash);
+  const prefixText = slash === -1 ? undefined : trimmed.slice(slash + 1);
+
+  let family: Family;
+  let address: bigint;
+  if (ipaddr.IPv4.isValidFourPartDecimal(addressText)) {
+    family = 4;
+    address = bytesToBigint(ipaddr.IPv4.parse(addressText).toByteArray());
+  } else if (addressText.includes(':') && !addressText.includes('%') && ipaddr.IPv6.isValid(addressText)) {
+    family = 6;
+    address = bytesToBigint(ipaddr.IPv6.parse(addressText).toByteArray());
+  } else {
+    return { ok: false, reason: 'not an IPv4 or IPv6 address (IPv4 must be four decimal parts without leading zeros)' };
+  }
+
+  let prefix = BITS[family];
+  if (prefixText !== undefined) {
+    if (!PREFIX_TEXT.test(prefixText)) return { ok: false, reason: `prefix "/${prefixText}" is not a number` };
+    prefix = Number(prefixText);
+    if (prefix > BITS[family]) {
+      return { ok: false, reason: `prefix /${prefix} is longer than IPv${family} allows (/${BITS[family]})` };
+    }
+  }
+
+  const warnings: string[] = [];
+  const network = address & ~hostMask(family, prefix);
+  if (network !== address) {
+    warnings.push(`host bits set; using the network ${formatCidr({ family, network, prefix })}`);
+  }
+  let cidr: Cidr = { family, network, prefix };
+  if (family === 6 && prefix >= 96 && network >> 32n === MAPPED_V4_NETWORK >> 32n) {
+    cidr = { family: 4, network: network & 0xffffffffn, prefix: prefix - 96 };
+    warnings.push(`IPv4-mapped IPv6 address; using ${formatCidr(cidr)}`);
+  }
+  return warnings.length > 0 ? { ok: true, cidr, warning: warnings.join('; ') } : { ok: true, cidr };
+}
+
+function bigintToBytes(value: bigint, length: number): number[] {
+  const bytes = new Array<number>(length);
+  for (let i = length - 1; i >= 0; i--) {
+    bytes[i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return bytes;
+}
+
+/** Canonical text: IPv4 `a.b.c.d/n`, IPv6 RFC 5952 (compressed, lower case) with its prefix. */
+export function formatCidr(cidr: Cidr): string {
+  if (cidr.family === 4) {
+    const n = Number(cidr.network);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${cidr.prefix}`;
+  }
+  const address = ipaddr.fromByteArray(bigintToBytes(cidr.network, 16)) as ipaddr.IPv6;
+  return `${address.toRFC5952String()}/${cidr.prefix}`;
+}
+
+/** An inclusive address range within one family. */
+interface Range {
+  family: Family;
+  first: bigint;
+  last: bigint;
+}
+
+function compareCidrs(a: Cidr, b: Cidr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.network !== b.network) return a.network < b.network ? -1 : 1;
+  return a.prefix - b.prefix;
+}
+
+/** Sorted, merged ranges covering exactly the blocks' addresses (overlapping or adjacent ones joined). */
+function toRanges(cidrs: readonly Cidr[]): Range[] {
+  const sorted = [...cidrs].sort(compareCidrs);
+  const ranges: Range[] = [];
+  let current: Range | undefined;
+  for (const cidr of sorted) {
+    const last = lastAddress(cidr);
+    if (current && current.family === cidr.family && cidr.network <= current.last + 1n) {
+      if (last > current.last) current.last = last;
+    } else {
+      current = { family: cidr.family, first: cidr.network, last };
+      ranges.push(current);
+    }
+  }
+  return ranges;
+}
+
+function bitLength(value: bigint): number {
+  return value === 0n ? 0 : value.toString(2).length;
+}
+
+/** Splits a range into the fewest CIDR blocks, in address order. */
+function rangeToCidrs(range: Range, out: Cidr[]): void {
+  const bits = BITS[range.family];
+  let first = range.first;
+  while (first <= range.last) {
+    // The largest block that starts at `first` is bounded by its alignment and by the range's end.
+    const alignment = first === 0n ? bits : bitLength(first & -first) - 1;
+    const fits = bitLength(range.last - first + 1n) - 1;
+    const hostBits = Math.min(alignment, fits);
+    out.push({ family: range.family, network: first, prefix: bits - hostBits });
+    first += 1n << BigInt(hostBits);
+  }
+}
+
+function rangesToCidrs(ranges: readonly Range[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const range of ranges) rangeToCidrs(range, out);
+  return out;
+}
+
+/**
+ * The minimal list of CIDR blocks covering exactly the same addresses as the input, in canonical order
+ * (IPv4 before IPv6, numerically): duplicates and nested blocks vanish, adjacent aligned blocks merge.
+ */
+export function aggregate(cidrs: readonly Cidr[]): Cidr[] {
+  return rangesToCidrs(toRanges(cidrs));
+}
+
+/** Addresses in `a` that are not in `b`, as a minimal CIDR list. */
+export function subtract(a: readonly Cidr[], b: readonly Cidr[]): Cidr[] {
+  const remove = toRanges(b);
+  const result: Range[] = [];
+  let j = 0;
+  for (const range of toRanges(a)) {
+    let first = range.first;
+    const last = range.last;
+    // Skip removal ranges entirely before this one (both lists are sorted by family, then address).
+    while (j < remove.length && (remove[j].family < range.family || (remove[j].family === range.family && remove[j].last < first))) j++;
+    let k = j;
+    while (first <= last && k < remove.length && remove[k].family === range.family && remove[k].first <= last) {
+      const cut = remove[k];
+      if (cut.first > first) result.push({ family: range.family, first, last: cut.first - 1n });
+      if (cut.last >= last) {
+        first = last + 1n;
+      } else {
+        first = cut.last + 1n;
+      }
+      k++;
+    }
+    if (first <= last) result.push({ family: range.family, first, last });
+  }
+  return rangesToCidrs(result);
+}
+
+/** True when every address of `cidr` is inside the (aggregated or not) list `cover`. */
+export function isCovered(cidr: Cidr, cover: readonly Cidr[]): boolean {
+  return subtract([cidr], cover).length === 0;
+}
+
+/** One raw entry with the name of its source. */
+export interface SourcedValue {
+  value: string;
+  source: string;
+}
+
+/** Validated, aggregated entries plus everything that could not be used. */
+export interface NormalizedEntries {
+  /** The aggregated, canonical blocks. */
+  cidrs: Cidr[];
+  /** Entries that were not valid addresses or blocks. */
+  invalid: InvalidEntry[];
+  /** Notes for the operator, e.g. host bits cleared. */
+  warnings: string[];
+}
+
+/** Validates every entry, then aggregates the valid ones. Invalid ones are reported, never guessed at. */
+export function normalize(entries: readonly SourcedValue[]): NormalizedEntries {
+  const cidrs: Cidr[] = [];
+  const invalid: InvalidEntry[] = [];
+  const warnings: string[] = [];
+  for (const entry of entries) {
+    const parsed = parseEntry(entry.value);
+    if (parsed.ok) {
+      cidrs.push(parsed.cidr);
+      if (parsed.warning) warnings.push(`${JSON.stringify(entry.value)} from ${entry.source}: ${parsed.warning}`);
+    } else {
+      invalid.push({ value: entry.value, source: entry.source, reason: parsed.reason });
+    }
+  }
+  return { cidrs: aggregate(cidrs), invalid, warnings };
+}

@@ -1,0 +1,127 @@
+/** The Sid of the statement this tool owns. Fixed, so the statement can be found again. */
+export const ALLOWLIST_SID = 'AllowlistSyncDenyOutsideTrustedIps';
+
+/** IAM's limit for a managed policy document, in characters not counting whitespace. */
+export const MANAGED_POLICY_SIZE_LIMIT = 6144;
+
+/** A JSON value as found in policy documents. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One IAM policy statement, loosely typed: documents we adopt may hold anything. */
+export type Statement = { [key: string]: JsonValue };
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  Version?: string;
+  Id?: string;
+  Statement: Statement[];
+}
+
+/** Which condition keys exempt a request from the deny. */
+export interface ConditionOptions {
+  /** `Bool aws:ViaAWSService false`: AWS services calling on the caller's behalf stay allowed. Default on. */
+  viaAwsServiceExemption?: boolean;
+  /** `Null kms:ViaService true`: KMS calls made through another service stay allowed. Default off. */
+  kmsViaServiceExemption?: boolean;
+}
+
+/** The condition block of the deny statement for these entries. */
+export function renderCondition(entries: readonly string[], options: ConditionOptions = {}): Statement {
+  const condition: Statement = { NotIpAddress: { 'aws:SourceIp': [...entries] } };
+  if (options.viaAwsServiceExemption ?? true) condition.Bool = { 'aws:ViaAWSService': 'false' };
+  if (options.kmsViaServiceExemption) condition.Null = { 'kms:ViaService': 'true' };
+  return condition;
+}
+
+/** The managed policy: deny every action on every resource unless the request comes from an entry. */
+export function renderDenyPolicy(entries: readonly string[], options: ConditionOptions = {}): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: ALLOWLIST_SID,
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: renderCondition(entries, options),
+      },
+    ],
+  };
+}
+
+/** Compact JSON, the form written to targets. */
+export function serializePolicy(document: PolicyDocument): string {
+  return JSON.stringify(document);
+}
+
+/** Size as IAM counts it: characters, whitespace not counted. */
+export function policySize(text: string): number {
+  return text.replace(/\s/g, '').length;
+}
+
+/**
+ * Parses a policy document as IAM returns it (URL-encoded, RFC 3986) or as a person wrote it (plain).
+ * Throws an Error saying what is wrong when it is neither.
+ */
+export function parsePolicy(text: string): PolicyDocument {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    try {
+      value = JSON.parse(decodeURIComponent(text));
+    } catch {
+      throw new Error('the policy document is neither JSON nor URL-encoded JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('the policy document is not a JSON object');
+  }
+  const statement = (value as { Statement?: unknown }).Statement;
+  if (statement === undefined) throw new Error('the policy document has no Statement');
+  const statements = Array.isArray(statement) ? statement : [statement];
+  for (const s of statements) {
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) {
+      throw new Error('the policy document has a Statement that is not an object');
+    }
+  }
+  return { ...(value as PolicyDocument), Statement: statements as Statement[] };
+}
+
+function asObject(value: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+}
+
+function asStrings(value: JsonValue | undefined): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return undefined;
+}
+
+/** The `aws:SourceIp` values under `NotIpAddress` of a statement, if it has them. */
+export function sourceIpsOf(statement: Statement): string[] | undefined {
+  const notIp = asObject(asObject(statement.Condition)?.NotIpAddress);
+  return notIp ? asStrings(notIp['aws:SourceIp']) : undefined;
+}
+
+/**
+ * Finds the allowlist statement: ours by Sid, or else (when adopting a hand-made policy) the first
+ * Deny statement with a `NotIpAddress aws:SourceIp` condition. Returns its index, or -1.
+ */
+export function findAllowlistStatement(document: PolicyDocument): number {
+  const bySid = document.Statement.findIndex((s) => s.Sid === ALLOWLIST_SID);
+  if (bySid !== -1) return bySid;
+  return document.Statement.findIndex((s) => s.Effect === 'Deny' && sourceIpsOf(s) !== undefined);
+}
+
+/** JSON with object keys sorted, so two documents that mean the same compare equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

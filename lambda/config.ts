@@ -1,0 +1,68 @@
+import { ConditionOptions, Guards } from './allowlist';
+import { SyncError } from './errors';
+
+/** Environment variables, as `process.env` gives them. */
+export type Env = Record<string, string | undefined>;
+
+function configError(name: string, message: string): SyncError {
+  return new SyncError('config', `Configuration error: ${name} ${message}.`, 'Fix the environment variable and run again.');
+}
+
+/** A boolean variable: true/false/1/0/yes/no (any case); `fallback` when unset or empty. */
+export function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw configError(name, `must be true or false, got ${JSON.stringify(env[name])}`);
+}
+
+/** A whole number in [min, max]; undefined when unset or empty. */
+export function readInt(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw configError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(env[name])}`);
+  }
+  return Number(raw);
+}
+
+/** A fraction in [0, 1]; undefined when unset or empty. */
+export function readFraction(env: Env, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!/^[0-9.]+$/.test(raw) || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw configError(name, `must be a fraction from 0 to 1 (0.3 means 30%), got ${JSON.stringify(env[name])}`);
+  }
+  return value;
+}
+
+/** A required, non-empty variable. */
+export function readRequired(env: Env, name: string, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw configError(name, `is required (${what})`);
+  return value;
+}
+
+/** Guard overrides from `MIN_ENTRIES`, `MAX_REMOVAL_FRACTION`, `BROADEST_IPV4_PREFIX`, `BROADEST_IPV6_PREFIX`. */
+export function guardsFromEnv(env: Env): Partial<Guards> {
+  const guards: Partial<Guards> = {};
+  const minEntries = readInt(env, 'MIN_ENTRIES', 1, 100000);
+  const maxRemovalFraction = readFraction(env, 'MAX_REMOVAL_FRACTION');
+  const broadestIpv4Prefix = readInt(env, 'BROADEST_IPV4_PREFIX', 0, 32);
+  const broadestIpv6Prefix = readInt(env, 'BROADEST_IPV6_PREFIX', 0, 128);
+  if (minEntries !== undefined) guards.minEntries = minEntries;
+  if (maxRemovalFraction !== undefined) guards.maxRemovalFraction = maxRemovalFraction;
+  if (broadestIpv4Prefix !== undefined) guards.broadestIpv4Prefix = broadestIpv4Prefix;
+  if (broadestIpv6Prefix !== undefined) guards.broadestIpv6Prefix = broadestIpv6Prefix;
+  return guards;
+}
+
+/** Condition exemptions from `VIA_AWS_SERVICE_EXEMPTION` (default on) and `KMS_VIA_SERVICE_EXEMPTION` (default off). */
+export function conditionsFromEnv(env: Env): ConditionOptions {
+  return {
+    viaAwsServiceExemption: readBool(env, 'VIA_AWS_SERVICE_EXEMPTION', true),
+    kmsViaServiceExemption: readBool(env, 'KMS_VIA_SERVICE_EXEMPTION', false),
+  };
+}

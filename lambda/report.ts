@@ -1,0 +1,53 @@
+import { SyncResult } from './sync';
+
+/** The one JSON object printed by `--json` and returned by the handler's core. */
+export function resultJson(result: SyncResult): Record<string, unknown> {
+  const { plan } = result;
+  return {
+    status: result.status,
+    planId: plan.planId,
+    target: result.target,
+    added: plan.added,
+    removed: plan.removed,
+    entries: plan.entries,
+    reasons: plan.reasons,
+    refusals: plan.refusals,
+    approvable: plan.refusals.length > 0 && plan.refusals.every((r) => r.approvable),
+    drift: plan.drift,
+    adoption: plan.adoption,
+    documentSize: plan.documentSize,
+    sizeLimit: plan.sizeLimit,
+    sources: result.sources,
+    warnings: result.warnings,
+    approved: result.approved,
+    ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
+    ...(result.previousVersionId !== undefined ? { previousVersionId: result.previousVersionId } : {}),
+  };
+}
+
+const HEADLINE: Record<SyncResult['status'], string> = {
+  unchanged: 'No changes: the policy is up to date.',
+  changes: 'Changes pending (not applied).',
+  updated: 'Policy updated.',
+  refused: 'REFUSED: nothing was written.',
+};
+
+/** Human-readable report: headline, `+`/`-` lines, reasons, warnings. */
+export function resultText(result: SyncResult): string {
+  const { plan } = result;
+  const lines = [`${HEADLINE[result.status]}`, `Target: ${result.target}`, `Plan:   ${plan.planId}`];
+  const sources = result.sources.map((s) => `${s.source} (${s.entries}${s.skipped ? `, ${s.skipped} disabled skipped` : ''})`);
+  lines.push(`Sources: ${sources.join(', ')}`);
+  lines.push(`Entries: ${plan.entries.length}, document ${plan.documentSize} of ${plan.sizeLimit} characters`);
+  if (result.versionId) lines.push(`Version: ${result.previousVersionId ?? '(none)'} -> ${result.versionId}`);
+  if (plan.adoption && plan.status !== 'unchanged') lines.push('Adopting: the current document holds no allowlist statement yet.');
+  if (plan.drift) lines.push('Drift: the current document was edited outside allowlist-sync; it will be restored.');
+  for (const cidr of plan.added) lines.push(`  + ${cidr}`);
+  for (const cidr of plan.removed) lines.push(`  - ${cidr}`);
+  for (const warning of result.warnings) lines.push(`Warning: ${warning}`);
+  if (plan.refusals.length > 0) {
+    lines.push('Reasons:');
+    for (const r of plan.refusals) lines.push(`  ! ${r.message}${r.approvable ? '' : ' (cannot be approved)'}`);
+  }
+  return lines.join('\n');
+}

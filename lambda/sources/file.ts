@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { SyncError, describeError } from '../errors';
+import { RawEntry, Source, SourceResult } from './source';
+
+/**
+ * Reads entries from text in any of the accepted formats: OCM's list JSON (`{items:[{id,enabled}]}`),
+ * a JSON array of strings, or one entry a line (blank lines and `#` comments ignored).
+ * Throws an Error naming the offending item when the JSON has the wrong shape.
+ */
+export function parseAllowlistText(text: string, source: string): SourceResult {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return parseJson(trimmed, source);
+  const entries: RawEntry[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const value = line.replace(/#.*$/, '').trim();
+    if (value !== '') entries.push({ value, source });
+  }
+  return { source, entries, skipped: 0 };
+}
+
+function parseJson(text: string, source: string): SourceResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source} looks like JSON but does not parse: ${describeError(err)}`);
+  }
+  if (Array.isArray(value)) {
+    const entries = value.map((item, index) => {
+      if (typeof item !== 'string') throw new Error(`${source}: item ${index} is not a string`);
+      return { value: item, source };
+    });
+    return { source, entries, skipped: 0 };
+  }
+  const items = (value as { items?: unknown }).items;
+  if (!Array.isArray(items)) {
+    throw new Error(`${source}: expected OCM's list ({"items":[{"id":...,"enabled":...}]}) or an array of strings`);
+  }
+  const entries: RawEntry[] = [];
+  let skipped = 0;
+  items.forEach((item: unknown, index) => {
+    const { id, enabled } = (item ?? {}) as { id?: unknown; enabled?: unknown };
+    if (typeof id !== 'string') throw new Error(`${source}: items[${index}] has no string "id"`);
+    if (enabled !== undefined && typeof enabled !== 'boolean') {
+      throw new Error(`${source}: items[${index}] (${id}) has a non-boolean "enabled"`);
+    }
+    if (enabled === false) skipped++;
+    else entries.push({ value: id, source });
+  });
+  return { source, entries, skipped };
+}
+
+/** A local file in any format `parseAllowlistText` accepts. */
+export function fileSource(path: string): Source {
+  const name = `file:${path}`;
+  return {
+    name,
+    async fetch() {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new SyncError('source-file', `Cannot read the allowlist file ${path}: ${describeError(err)}.`);
+      }
+      try {
+        return parseAllowlistText(text, name);
+      } catch (err) {
+        throw new SyncError('source-file', `${describeError(err)}.`, 'Fix the file and run again.');
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { SyncError, describeError } from '../errors';
+import { CurrentPolicy, Target, WriteRequest, WriteResult } from './target';
+
+/** A policy document kept in a local JSON file, written atomically (temp file, fsync, rename). */
+export function fileTarget(path: string): Target {
+  return {
+    name: `file:${path}`,
+    async read(): Promise<CurrentPolicy> {
+      try {
+        return { document: await readFile(path, 'utf8') };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+        throw new SyncError('target-file', `Cannot read the policy file ${path}: ${describeError(err)}.`);
+      }
+    },
+    async write(request: WriteRequest): Promise<WriteResult> {
+      const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+      try {
+        await writeFile(temp, `${JSON.stringify(JSON.parse(request.document), null, 2)}\n`, { flush: true });
+        await rename(temp, path);
+      } catch (err) {
+        await unlink(temp).catch(() => undefined);
+        throw new SyncError('target-file', `Cannot write the policy file ${path}: ${describeError(err)}.`, 'Nothing was changed.');
+      }
+      return {};
+    },
+  };
+}
