@@ -57,7 +57,7 @@ export const DEFAULT_GUARDS: Guards = {
 
 /** Why a plan was refused. */
 export interface Refusal {
-  /** Stable code: `empty`, `min-entries`, `too-broad`, `mass-removal`, `size-limit`, `invalid-entries`, `unreadable-current`. */
+  /** Stable code: `empty`, `min-entries`, `catch-all`, `too-broad`, `mass-removal`, `size-limit`, `invalid-entries`, `unreadable-current`. */
   code: string;
   message: string;
   /** Whether an operator may apply the plan anyway by approving its id (an empty list never is). */
@@ -127,7 +127,11 @@ function guardRefusals(
   } else if (desired.length < guards.minEntries) {
     refusals.push({ code: 'min-entries', approvable: true, message: `only ${desired.length} entries, fewer than the minimum of ${guards.minEntries}` });
   }
-  const broad = desired.filter((c) => c.prefix < (c.family === 4 ? guards.broadestIpv4Prefix : guards.broadestIpv6Prefix));
+  const catchAll = desired.filter((c) => c.prefix === 0);
+  if (catchAll.length > 0) {
+    refusals.push({ code: 'catch-all', approvable: false, message: `${catchAll.map(formatCidr).join(' and ')} allows every address: the policy would protect nothing` });
+  }
+  const broad = desired.filter((c) => c.prefix > 0 && c.prefix < (c.family === 4 ? guards.broadestIpv4Prefix : guards.broadestIpv6Prefix));
   if (broad.length > 0) {
     refusals.push({
       code: 'too-broad',
