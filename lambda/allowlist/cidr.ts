@@ -65,6 +65,17 @@ export function parseEntry(text: string): ParsedEntry {
     family = 4;
     address = bytesToBigint(ipaddr.IPv4.parse(addressText).toByteArray());
   } else if (addressText.includes(':') && !addressText.includes('%') && ipaddr.IPv6.isValid(addressText)) {
+    // ipaddr.js reads an embedded IPv4 tail with its lenient IPv4 parser (hex, leading zeros) and turns the
+    // deprecated IPv4-compatible `::a.b.c.d` into the IPv4-mapped `::ffff:a.b.c.d`: hold both to our rules.
+    const tailStart = addressText.lastIndexOf(':') + 1;
+    if (addressText.includes('.')) {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(addressText.slice(tailStart))) {
+        return { ok: false, reason: 'the IPv4 part of an IPv6 address must be four decimal parts without leading zeros' };
+      }
+      if (addressText.slice(0, tailStart) === '::') {
+        return { ok: false, reason: 'IPv4-compatible IPv6 (::a.b.c.d) is deprecated and ambiguous: write a.b.c.d or ::ffff:a.b.c.d' };
+      }
+    }
     family = 6;
     address = bytesToBigint(ipaddr.IPv6.parse(addressText).toByteArray());
   } else {
