@@ -7,9 +7,9 @@ import { SyncError } from '../errors';
 
 /** The logging surface the OCM source needs; Powertools Logger fits it. Never given a secret. */
 export interface OcmLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 /** A logger that drops everything (the default). */
@@ -184,6 +184,12 @@ export function peerLabel(kind: OcmRequestEvent['kind']): string {
   return kind === 'token' ? 'Red Hat SSO' : 'OCM';
 }
 
+/** Drops a body we will not read, closing its socket (the abort error it emits is expected). */
+function discard(response: Dispatcher.ResponseData): void {
+  response.body.on('error', () => undefined);
+  response.body.destroy();
+}
+
 type Failure =
   | { type: 'reply'; reply: HttpReply }
   | { type: 'timeout'; detail: string }
@@ -281,7 +287,7 @@ export class OcmHttp {
     }
     const headers = response.headers as HttpReply['headers'];
     if (response.statusCode >= 300 && response.statusCode < 400) {
-      response.body.destroy();
+      discard(response);
       throw this.redirectError(call, response.statusCode, headers.location);
     }
     try {
@@ -297,7 +303,7 @@ export class OcmHttp {
     const cap = this.deps.settings.maxResponseBytes;
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > cap) {
-      response.body.destroy();
+      discard(response);
       throw this.tooLargeError(call, `declares ${declared} bytes`);
     }
     const chunks: Buffer[] = [];
@@ -306,7 +312,7 @@ export class OcmHttp {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       size += buf.length;
       if (size > cap) {
-        response.body.destroy();
+        discard(response);
         throw this.tooLargeError(call, `sent more than ${cap} bytes`);
       }
       chunks.push(buf);
