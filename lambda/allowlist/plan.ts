@@ -160,7 +160,10 @@ function guardRefusals(
  * Pure: no I/O. The tool owns the whole document, so any difference from the rendered one is a change.
  */
 export function plan(current: CurrentDocument, desired: NormalizedEntries, options: PlanOptions = {}): Plan {
-  const guards = { ...DEFAULT_GUARDS, ...options.guards };
+  // An override left undefined (e.g. an unset setting passed through) keeps the default: spreading it
+  // as-is would replace the default with undefined and silently switch that guard off.
+  const overrides = Object.entries(options.guards ?? {}).filter(([, value]) => value !== undefined);
+  const guards: Guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(overrides) };
   const shape = options.shape ?? managedPolicyShape();
   const refusals: Refusal[] = [];
 
