@@ -18,6 +18,12 @@ export function parseAllowlistText(text: string, source: string): SourceResult {
   return { source, entries, skipped: 0 };
 }
 
+/** A short rendering of a JSON value for an error message. */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 function parseJson(text: string, source: string): SourceResult {
   let value: unknown;
   try {
@@ -26,21 +32,25 @@ function parseJson(text: string, source: string): SourceResult {
     throw new Error(`${source} looks like JSON but does not parse: ${describeError(err)}`);
   }
   if (Array.isArray(value)) {
-    const entries = value.map((item, index) => {
-      if (typeof item !== 'string') throw new Error(`${source}: item ${index} is not a string`);
+    const entries = value.map((item: unknown, index) => {
+      if (typeof item !== 'string') throw new Error(`${source}: item ${index} (${preview(item)}) is not a string`);
       return { value: item, source };
     });
     return { source, entries, skipped: 0 };
   }
-  const items = (value as { items?: unknown }).items;
+  const { items, total } = value as { items?: unknown; total?: unknown };
   if (!Array.isArray(items)) {
     throw new Error(`${source}: expected OCM's list ({"items":[{"id":...,"enabled":...}]}) or an array of strings`);
+  }
+  // A saved OCM response may be one page of a longer list; syncing it would drop the other pages' entries.
+  if (typeof total === 'number' && total > items.length) {
+    throw new Error(`${source}: holds ${items.length} of the list's ${total} items (one page only); save every page, e.g. with a larger "size" parameter`);
   }
   const entries: RawEntry[] = [];
   let skipped = 0;
   items.forEach((item: unknown, index) => {
-    const { id, enabled } = (item ?? {}) as { id?: unknown; enabled?: unknown };
-    if (typeof id !== 'string') throw new Error(`${source}: items[${index}] has no string "id"`);
+    const { id, enabled } = (typeof item === 'object' && item !== null ? item : {}) as { id?: unknown; enabled?: unknown };
+    if (typeof id !== 'string') throw new Error(`${source}: items[${index}] (${preview(item)}) has no string "id"`);
     if (enabled !== undefined && typeof enabled !== 'boolean') {
       throw new Error(`${source}: items[${index}] (${id}) has a non-boolean "enabled"`);
     }
