@@ -49,7 +49,7 @@ export function parseOcmCredentials(text: string, origin: string): OcmCredential
   if (trimmed === '') {
     throw new SyncError('ocm-credentials-missing', `The OCM credentials in ${origin} are empty.`, FORMAT_HINT);
   }
-  if (trimmed.startsWith('{') || trimmed.startsWith('"')) {
+  if (/^[[{"]/.test(trimmed)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(trimmed);
@@ -98,6 +98,14 @@ function checkedOfflineToken(token: string, origin: string): OcmCredentials {
     throw new SyncError(
       'ocm-credentials-invalid',
       `The OCM offline token in ${origin} contains whitespace, so it is not a token (was more than the token pasted?).`,
+      FORMAT_HINT,
+    );
+  }
+  // RFC 6750 token68 characters; a JWT uses a subset. Anything else is a paste accident.
+  if (!/^[A-Za-z0-9._~+/=-]+$/.test(token)) {
+    throw new SyncError(
+      'ocm-credentials-invalid',
+      `The OCM offline token in ${origin} contains characters a token cannot have (${token.length} characters; a token is letters, digits and ._~+/=-).`,
       FORMAT_HINT,
     );
   }
