@@ -1,6 +1,10 @@
 /**
  * The HTTP plumbing the OCM source shares between Red Hat SSO and the OCM API: one keep-alive undici
  * Agent, bounded time and size, retries only where they are safe, no redirects, no secrets in messages.
+ *
+ * Redirects are refused, same host included: neither endpoint redirects, so a 3xx means a wrong URL or
+ * something in between, and following it could hand the bearer token or client secret to another server.
+ * The error names the target so a person can fix OCM_API_URL / OCM_TOKEN_URL deliberately.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { SyncError } from '../errors';
