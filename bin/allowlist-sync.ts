@@ -4,6 +4,7 @@ import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
 import { SyncError, describeError } from '../lambda/errors';
 import { resultJson, resultText } from '../lambda/report';
 import { fileSource } from '../lambda/sources/file';
+import { createOcmSource, ocmOptionsFromEnv } from '../lambda/sources/ocm';
 import { Source } from '../lambda/sources/source';
 import { staticSource } from '../lambda/sources/static';
 import { fileTarget } from '../lambda/targets/file';
@@ -14,7 +15,9 @@ const USAGE = `Usage:
   allowlist-sync plan  --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--json]
   allowlist-sync apply --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
 
-Sources:  file:PATH (OCM list JSON, JSON array of strings, or one entry a line), static:LIST
+Sources:  ocm (Red Hat OCM's trusted IPs; credentials from OCM_CLIENT_ID/OCM_CLIENT_SECRET, OCM_OFFLINE_TOKEN,
+          or the SSM SecureString named by OCM_CREDENTIALS_PARAMETER; OCM_API_URL, OCM_TOKEN_URL)
+          file:PATH (OCM list JSON, JSON array of strings, or one entry a line), static:LIST
 Targets:  file:PATH (a policy document JSON file)
 Guards and conditions come from the same environment variables as the Lambda function:
   MIN_ENTRIES, MAX_REMOVAL_FRACTION, BROADEST_IPV4_PREFIX, BROADEST_IPV6_PREFIX, EXTRA_CIDRS,
@@ -37,12 +40,13 @@ function splitSpec(spec: string): [string, string] {
   return colon === -1 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
 }
 
-/** Builds a source from `kind:argument`. */
-export function sourceFromSpec(spec: string): Source {
+/** Builds a source from `kind:argument`; `ocm` reads its credentials as the Lambda does, or from OCM_* variables. */
+export function sourceFromSpec(spec: string, env: Env): Source {
   const [kind, arg] = splitSpec(spec);
   if (kind === 'file' && arg) return fileSource(arg);
   if (kind === 'static' && arg) return staticSource(arg, 'static');
-  throw usageError(`Unknown source "${spec}": expected file:PATH or static:LIST.`);
+  if (kind === 'ocm' && !arg) return createOcmSource(ocmOptionsFromEnv(env));
+  throw usageError(`Unknown source "${spec}": expected ocm, file:PATH or static:LIST.`);
 }
 
 /** Builds a target from `kind:argument`. */
@@ -79,7 +83,7 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
     if (command !== 'plan' && command !== 'apply') throw usageError(`Unknown command "${command}".`);
     if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
     if (!values.target) throw usageError('--target is required.');
-    const sources = (values.source ?? []).map(sourceFromSpec);
+    const sources = (values.source ?? []).map((spec) => sourceFromSpec(spec, env));
     const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
     if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
     if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
