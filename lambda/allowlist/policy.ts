@@ -64,12 +64,14 @@ export function policySize(text: string): number {
  * Throws an Error saying what is wrong when it is neither.
  */
 export function parsePolicy(text: string): PolicyDocument {
+  // Editors on Windows save UTF-8 with a byte order mark, which JSON.parse rejects.
+  const body = text.replace(/^\uFEFF/, '');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(body);
   } catch {
     try {
-      value = JSON.parse(decodeURIComponent(text));
+      value = JSON.parse(decodeURIComponent(body));
     } catch {
       throw new Error('the policy document is neither JSON nor URL-encoded JSON');
     }
