@@ -114,6 +114,8 @@ function guardRefusals(
   desired: readonly Cidr[],
   invalid: readonly InvalidEntry[],
   current: readonly Cidr[] | undefined,
+  /** Current entries that cannot be parsed: they vanish from the new document, so they count as removed. */
+  currentUnparsed: number,
   size: number,
   guards: Guards,
 ): Refusal[] {
@@ -139,13 +141,14 @@ function guardRefusals(
       message: `entries broader than IPv4 /${guards.broadestIpv4Prefix} or IPv6 /${guards.broadestIpv6Prefix} would allow too much: ${broad.map(formatCidr).join(', ')}`,
     });
   }
-  if (current && current.length > 0) {
-    const lost = current.filter((c) => !isCovered(c, desired)).length;
-    if (lost / current.length > guards.maxRemovalFraction) {
+  const total = (current?.length ?? 0) + currentUnparsed;
+  if (current && total > 0) {
+    const lost = current.filter((c) => !isCovered(c, desired)).length + currentUnparsed;
+    if (lost / total > guards.maxRemovalFraction) {
       refusals.push({
         code: 'mass-removal',
         approvable: true,
-        message: `${lost} of ${current.length} current entries would be removed (${Math.round((lost / current.length) * 100)}%), more than the ${Math.round(guards.maxRemovalFraction * 100)}% allowed`,
+        message: `${lost} of ${total} current entries would be removed (${Math.round((lost / total) * 100)}%), more than the ${Math.round(guards.maxRemovalFraction * 100)}% allowed`,
       });
     }
   }
@@ -177,9 +180,11 @@ export function plan(current: CurrentDocument, desired: NormalizedEntries, optio
   }
   const currentEntries = currentDocument ? shape.extract(currentDocument) : undefined;
   const currentCidrs: Cidr[] = [];
+  let currentUnparsed = 0;
   for (const value of currentEntries ?? []) {
     const parsed = parseEntry(value);
     if (parsed.ok) currentCidrs.push(parsed.cidr);
+    else currentUnparsed++;
   }
 
   const entries = desired.cidrs.map(formatCidr);
@@ -187,7 +192,7 @@ export function plan(current: CurrentDocument, desired: NormalizedEntries, optio
   const document = serializePolicy(rendered);
   const documentSize = policySize(document);
   const adoption = currentEntries === undefined;
-  refusals.push(...guardRefusals(desired.cidrs, desired.invalid, adoption ? undefined : currentCidrs, documentSize, guards));
+  refusals.push(...guardRefusals(desired.cidrs, desired.invalid, adoption ? undefined : currentCidrs, currentUnparsed, documentSize, guards));
 
   const same = currentDocument !== undefined && canonicalJson(currentDocument) === canonicalJson(rendered);
   const added = subtract(desired.cidrs, currentCidrs).map(formatCidr);
