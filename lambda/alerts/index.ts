@@ -1,0 +1,4 @@
+export * from './alerter';
+export * from './messages';
+export * from './publisher';
+export * from './state';
