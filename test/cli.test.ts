@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../bin/allowlist-sync';
+import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
+
+/** The real executable, run as an operator would: `node bin/allowlist-sync.js ...` from the repository. */
+const REPO = join(__dirname, '..');
+const OCM_FIXTURE = join(__dirname, 'fixtures', 'ocm-trusted-ips.json');
+const OCM_ENTRIES = ['3.20.58.12/32', '3.21.130.171/32', '3.132.100.80/28', '52.15.23.0/26', '2600:1f18:24d7:1000::/56', '2a05:d018:1234::/48'];
+const CONFIG_VARIABLES = [
+  'EXTRA_CIDRS',
+  'MIN_ENTRIES',
+  'MAX_REMOVAL_FRACTION',
+  'BROADEST_IPV4_PREFIX',
+  'BROADEST_IPV6_PREFIX',
+  'VIA_AWS_SERVICE_EXEMPTION',
+  'KMS_VIA_SERVICE_EXEMPTION',
+];
+
+jest.setTimeout(30_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.includes(name)));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env: { ...base, ...env } }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The one JSON object `--json` prints. */
+interface JsonReport {
+  status: string;
+  planId: string;
+  added: string[];
+  removed: string[];
+  entries: string[];
+  reasons: string[];
+  approvable: boolean;
+  approved: boolean;
+  sources: { source: string; entries: number; skipped: number }[];
+}
+
+function json(run: Run): JsonReport {
+  return JSON.parse(run.stdout) as JsonReport;
+}
+
+const lines = (run: Run): string[] => run.stdout.split('\n');
+const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.${i * 2}.0/24`);
+
+describe('allowlist-sync CLI', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'allowlist-cli-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('plan (2), apply (0), plan and apply again (0, 0): adopting an empty target from the OCM list', async () => {
+    const source = join(dir, 'ocm.json');
+    const policy = join(dir, 'policy.json');
+    await copyFile(OCM_FIXTURE, source);
+    const args = ['--source', `file:${source}`, '--target', `file:${policy}`];
+
+    const [human, machine] = await Promise.all([cli(['plan', ...args]), cli(['plan', ...args, '--json'])]);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toBe('');
+    expect(lines(human)[0]).toBe('Changes pending (not applied).');
+    expect(lines(human)).toEqual(expect.arrayContaining([`Sources: file:${source} (7, 1 disabled skipped)`, ...OCM_ENTRIES.map((e) => `  + ${e}`)]));
+    expect(human.stdout).not.toMatch(/^ {2}- /m);
+    expect(machine.code).toBe(2);
+    expect(json(machine)).toMatchObject({ status: 'changes', added: OCM_ENTRIES, removed: [], entries: OCM_ENTRIES, reasons: [] });
+    expect(json(machine).planId).toMatch(/^[0-9a-f]{16}$/);
+    expect(await readdir(dir)).toEqual(['ocm.json']);
+
+    const applied = await cli(['apply', ...args, '--json']);
+    expect(applied.code).toBe(0);
+    expect(json(applied)).toMatchObject({ status: 'updated', planId: json(machine).planId, added: OCM_ENTRIES, entries: OCM_ENTRIES, reasons: [] });
+    expect(JSON.parse(await readFile(policy, 'utf8'))).toEqual(renderDenyPolicy(OCM_ENTRIES));
+
+    const written = await readFile(policy);
+    const [again, reapplied] = await Promise.all([cli(['plan', ...args]), cli(['apply', ...args, '--json'])]);
+    expect(again.code).toBe(0);
+    expect(lines(again)[0]).toBe('No changes: the policy is up to date.');
+    expect(reapplied.code).toBe(0);
+    expect(json(reapplied)).toMatchObject({ status: 'unchanged', added: [], removed: [], entries: OCM_ENTRIES });
+    expect((await readFile(policy)).equals(written)).toBe(true);
+  });
+
+  it('refuses a mass removal (3) leaving the target byte-identical, then applies it when approved', async () => {
+    const source = join(dir, 'ips.txt');
+    const policy = join(dir, 'policy.json');
+    await writeFile(source, `# five of the ten\n${spaced(5).join('\n')}\n`);
+    await writeFile(policy, JSON.stringify(renderDenyPolicy(spaced(10)), null, 2));
+    const before = await readFile(policy);
+    const args = ['--source', `file:${source}`, '--target', `file:${policy}`];
+    const reason = '5 of 10 current entries would be removed (50%), more than the 30% allowed';
+
+    const [planned, human] = await Promise.all([cli(['plan', ...args, '--json']), cli(['apply', ...args])]);
+    expect(planned.code).toBe(3);
+    const { planId } = json(planned);
+    expect(json(planned)).toMatchObject({ status: 'refused', added: [], removed: spaced(10).slice(5), reasons: [reason], approvable: true });
+    expect(human.code).toBe(3);
+    expect(lines(human)[0]).toBe('REFUSED: nothing was written.');
+    expect(lines(human)).toEqual(
+      expect.arrayContaining([
+        ...spaced(10).slice(5).map((e) => `  - ${e}`),
+        'Reasons:',
+        `  ! ${reason}`,
+        `To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${planId}`,
+      ]),
+    );
+    expect((await readFile(policy)).equals(before)).toBe(true);
+
+    const wrong = await cli(['apply', ...args, '--approve', '0123456789abcdef', '--json']);
+    expect(wrong.code).toBe(3);
+    expect(json(wrong).reasons).toEqual([
+      reason,
+      `the plan changed since it was approved: approved 0123456789abcdef, the plan is now ${planId}; review it and approve the new id`,
+    ]);
+    expect((await readFile(policy)).equals(before)).toBe(true);
+
+    const approved = await cli(['apply', ...args, '--approve', planId, '--json']);
+    expect(approved.code).toBe(0);
+    expect(json(approved)).toMatchObject({ status: 'updated', planId, approved: true, removed: spaced(10).slice(5) });
+    expect(JSON.parse(await readFile(policy, 'utf8'))).toEqual(renderDenyPolicy(spaced(5)));
+  });
+
+  it('exits 1 on a bad source spec, a missing file, an unknown command', async () => {
+    const policy = join(dir, 'policy.json');
+    const missing = join(dir, 'missing.json');
+    const [badSpec, missingFile, unknown] = await Promise.all([
+      cli(['plan', '--source', 'ftp:ips.txt', '--target', `file:${policy}`]),
+      cli(['apply', '--source', `file:${missing}`, '--target', `file:${policy}`, '--json']),
+      cli(['sync', '--source', 'static:10.0.0.0/24', '--target', `file:${policy}`]),
+    ]);
+    expect(badSpec).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/^allowlist-sync: Unknown source "ftp:ips\.txt": expected .*file:PATH.*\. Run "allowlist-sync --help" for usage\.\n$/),
+    });
+    expect(missingFile.code).toBe(1);
+    const message = `Cannot read the allowlist file ${missing}: ENOENT: no such file or directory, open '${missing}'.`;
+    expect(JSON.parse(missingFile.stdout)).toEqual({ status: 'error', error: message, code: 'source-file' });
+    expect(missingFile.stderr).toBe(`allowlist-sync: ${message}\n`);
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: Unknown command "sync". Run "allowlist-sync --help" for usage.\n' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('adds EXTRA_CIDRS or --extra-cidrs; an invalid entry is refused naming it and its source; guards come from the environment', async () => {
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, serializePolicy(renderDenyPolicy(OCM_ENTRIES)));
+    const before = await readFile(policy);
+    const args = ['--source', `file:${OCM_FIXTURE}`, '--target', `file:${policy}`, '--json'];
+
+    const [fromEnv, fromFlag] = await Promise.all([
+      cli(['plan', ...args], { EXTRA_CIDRS: '192.0.2.0/24, 2001:db8::/32' }),
+      cli(['apply', ...args, '--extra-cidrs', '192.0.2.0/24,10.0.0'], { EXTRA_CIDRS: '198.51.100.0/24', MIN_ENTRIES: '50' }),
+    ]);
+    expect(fromEnv.code).toBe(2);
+    expect(json(fromEnv)).toMatchObject({ status: 'changes', added: ['192.0.2.0/24', '2001:db8::/32'], removed: [], reasons: [] });
+    expect(json(fromEnv).sources).toEqual([
+      { source: `file:${OCM_FIXTURE}`, entries: 7, skipped: 1 },
+      { source: 'static:EXTRA_CIDRS', entries: 2, skipped: 0 },
+    ]);
+
+    expect(fromFlag.code).toBe(3);
+    expect(json(fromFlag)).toMatchObject({ status: 'refused', added: ['192.0.2.0/24'], approvable: false });
+    expect(json(fromFlag).reasons).toEqual([
+      '1 invalid entry: "10.0.0" from static:--extra-cidrs (not an IPv4 or IPv6 address (IPv4 must be four decimal parts without leading zeros))',
+      'only 7 entries, fewer than the minimum of 50',
+    ]);
+    expect((await readFile(policy)).equals(before)).toBe(true);
+  });
+});
+
+describe('allowlist-sync main (in process)', () => {
+  // Known bug (bin/allowlist-sync.ts): `json` is only set after parseArgs succeeds, so an unknown option
+  // makes `--json` print nothing on stdout; a script reading the JSON gets an empty string.
+  it.failing('prints the JSON error object with --json even when an option is unknown', async () => {
+    const out: string[] = [];
+    const code = await main(['plan', '--json', '--bogus', '--source', 'static:10.0.0.1', '--target', 'file:policy.json'], {}, {
+      out: (text) => out.push(text),
+      err: () => undefined,
+    });
+    expect(code).toBe(1);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ status: 'error' });
+  });
+});

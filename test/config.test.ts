@@ -1,0 +1,119 @@
+import { conditionsFromEnv, guardsFromEnv, readBool, readFraction, readInt, readRequired } from '../lambda/config';
+import { SyncError } from '../lambda/errors';
+
+const HINT = 'Fix the environment variable and run again.';
+
+function configError(fn: () => unknown): SyncError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SyncError) return err;
+    throw err;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('guardsFromEnv', () => {
+  it('sets nothing when nothing is set (plan keeps its defaults)', () => {
+    expect(guardsFromEnv({})).toEqual({});
+    expect(guardsFromEnv({ MIN_ENTRIES: '', MAX_REMOVAL_FRACTION: '  ', BROADEST_IPV4_PREFIX: undefined })).toEqual({});
+  });
+
+  it('reads every guard variable', () => {
+    expect(guardsFromEnv({ MIN_ENTRIES: '5', MAX_REMOVAL_FRACTION: '0.5', BROADEST_IPV4_PREFIX: '16', BROADEST_IPV6_PREFIX: ' 48 ' })).toEqual({
+      minEntries: 5,
+      maxRemovalFraction: 0.5,
+      broadestIpv4Prefix: 16,
+      broadestIpv6Prefix: 48,
+    });
+  });
+
+  it('accepts the ends of each range', () => {
+    expect(guardsFromEnv({ MIN_ENTRIES: '1', MAX_REMOVAL_FRACTION: '0', BROADEST_IPV4_PREFIX: '0', BROADEST_IPV6_PREFIX: '0' })).toEqual({
+      minEntries: 1,
+      maxRemovalFraction: 0,
+      broadestIpv4Prefix: 0,
+      broadestIpv6Prefix: 0,
+    });
+    expect(guardsFromEnv({ MIN_ENTRIES: '100000', MAX_REMOVAL_FRACTION: '1', BROADEST_IPV4_PREFIX: '32', BROADEST_IPV6_PREFIX: '128' })).toEqual({
+      minEntries: 100000,
+      maxRemovalFraction: 1,
+      broadestIpv4Prefix: 32,
+      broadestIpv6Prefix: 128,
+    });
+    expect(guardsFromEnv({ MAX_REMOVAL_FRACTION: '.25' })).toEqual({ maxRemovalFraction: 0.25 });
+  });
+
+  it.each([
+    ['MIN_ENTRIES', '0', 'must be a whole number from 1 to 100000, got "0"'],
+    ['MIN_ENTRIES', '-1', 'must be a whole number from 1 to 100000, got "-1"'],
+    ['MIN_ENTRIES', '2.5', 'must be a whole number from 1 to 100000, got "2.5"'],
+    ['MIN_ENTRIES', 'ten', 'must be a whole number from 1 to 100000, got "ten"'],
+    ['MIN_ENTRIES', '1e3', 'must be a whole number from 1 to 100000, got "1e3"'],
+    ['MIN_ENTRIES', '100001', 'must be a whole number from 1 to 100000, got "100001"'],
+    ['BROADEST_IPV4_PREFIX', '33', 'must be a whole number from 0 to 32, got "33"'],
+    ['BROADEST_IPV4_PREFIX', '/8', 'must be a whole number from 0 to 32, got "/8"'],
+    ['BROADEST_IPV6_PREFIX', '129', 'must be a whole number from 0 to 128, got "129"'],
+    ['BROADEST_IPV6_PREFIX', '0x20', 'must be a whole number from 0 to 128, got "0x20"'],
+    ['MAX_REMOVAL_FRACTION', '30', 'must be a fraction from 0 to 1 (0.3 means 30%), got "30"'],
+    ['MAX_REMOVAL_FRACTION', '30%', 'must be a fraction from 0 to 1 (0.3 means 30%), got "30%"'],
+    ['MAX_REMOVAL_FRACTION', '-0.1', 'must be a fraction from 0 to 1 (0.3 means 30%), got "-0.1"'],
+    ['MAX_REMOVAL_FRACTION', '1.01', 'must be a fraction from 0 to 1 (0.3 means 30%), got "1.01"'],
+    ['MAX_REMOVAL_FRACTION', '.', 'must be a fraction from 0 to 1 (0.3 means 30%), got "."'],
+    ['MAX_REMOVAL_FRACTION', '0.3.1', 'must be a fraction from 0 to 1 (0.3 means 30%), got "0.3.1"'],
+    ['MAX_REMOVAL_FRACTION', 'NaN', 'must be a fraction from 0 to 1 (0.3 means 30%), got "NaN"'],
+    ['MAX_REMOVAL_FRACTION', 'Infinity', 'must be a fraction from 0 to 1 (0.3 means 30%), got "Infinity"'],
+  ])('%s=%j is refused, naming the variable', (name, value, problem) => {
+    const error = configError(() => guardsFromEnv({ [name]: value }));
+    expect(error.code).toBe('config');
+    expect(error.message).toBe(`Configuration error: ${name} ${problem}. ${HINT}`);
+  });
+});
+
+describe('conditionsFromEnv', () => {
+  it('defaults: aws:ViaAWSService exemption on, KMS exemption off', () => {
+    expect(conditionsFromEnv({})).toEqual({ viaAwsServiceExemption: true, kmsViaServiceExemption: false });
+  });
+
+  it.each([
+    ['false', 'TRUE', { viaAwsServiceExemption: false, kmsViaServiceExemption: true }],
+    ['0', '1', { viaAwsServiceExemption: false, kmsViaServiceExemption: true }],
+    ['No', ' yes ', { viaAwsServiceExemption: false, kmsViaServiceExemption: true }],
+    ['true', 'false', { viaAwsServiceExemption: true, kmsViaServiceExemption: false }],
+    ['', '', { viaAwsServiceExemption: true, kmsViaServiceExemption: false }],
+  ])('VIA_AWS_SERVICE_EXEMPTION=%j KMS_VIA_SERVICE_EXEMPTION=%j', (via, kms, expected) => {
+    expect(conditionsFromEnv({ VIA_AWS_SERVICE_EXEMPTION: via, KMS_VIA_SERVICE_EXEMPTION: kms })).toEqual(expected);
+  });
+
+  it.each([
+    ['VIA_AWS_SERVICE_EXEMPTION', 'off'],
+    ['KMS_VIA_SERVICE_EXEMPTION', 'enabled'],
+    ['KMS_VIA_SERVICE_EXEMPTION', '2'],
+  ])('%s=%j is refused, naming the variable', (name, value) => {
+    expect(configError(() => conditionsFromEnv({ [name]: value })).message).toBe(
+      `Configuration error: ${name} must be true or false, got ${JSON.stringify(value)}. ${HINT}`,
+    );
+  });
+});
+
+describe('readers', () => {
+  it('readBool falls back when unset or blank', () => {
+    expect(readBool({}, 'X', true)).toBe(true);
+    expect(readBool({ X: ' ' }, 'X', false)).toBe(false);
+  });
+
+  it('readInt and readFraction give undefined when unset', () => {
+    expect(readInt({}, 'N', 0, 10)).toBeUndefined();
+    expect(readFraction({ F: '' }, 'F')).toBeUndefined();
+    expect(readInt({ N: '007' }, 'N', 0, 10)).toBe(7);
+  });
+
+  it('readRequired names the variable and what it is for', () => {
+    expect(readRequired({ POLICY_ARN: ' arn:aws:iam::123456789012:policy/x ' }, 'POLICY_ARN', 'the policy to keep')).toBe('arn:aws:iam::123456789012:policy/x');
+    for (const env of [{}, { POLICY_ARN: '' }, { POLICY_ARN: '   ' }]) {
+      expect(configError(() => readRequired(env, 'POLICY_ARN', 'the policy to keep')).message).toBe(
+        `Configuration error: POLICY_ARN is required (the policy to keep). ${HINT}`,
+      );
+    }
+  });
+});
