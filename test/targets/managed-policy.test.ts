@@ -330,7 +330,9 @@ describe('CLI helpers', () => {
 describe('the real SDK client', () => {
   const saved = { ...process.env };
   afterEach(() => {
-    process.env = { ...saved };
+    // Restored in place: process.env is a special object and must stay one.
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
     jest.useRealTimers();
   });
 
