@@ -44,7 +44,7 @@ function splitSpec(spec: string): [string, string] {
 export function sourceFromSpec(spec: string, env: Env): Source {
   const [kind, arg] = splitSpec(spec);
   if (kind === 'file' && arg) return fileSource(arg);
-  if (kind === 'static' && arg) return staticSource(arg, 'static');
+  if (kind === 'static' && arg) return staticSource(arg, spec);
   if (kind === 'ocm' && !arg) return createOcmSource(ocmOptionsFromEnv(env));
   throw usageError(`Unknown source "${spec}": expected ocm, file:PATH or static:LIST.`);
 }
@@ -60,7 +60,8 @@ const EXIT = { plan: { unchanged: 0, changes: 2, refused: 3 }, apply: { unchange
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: readonly string[], env: Env, io: Io): Promise<number> {
-  let json = false;
+  // Known before parsing, so even a usage error is reported as JSON to a script that asked for it.
+  const json = argv.includes('--json');
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -74,7 +75,6 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
-    json = values.json ?? false;
     const command = positionals[0];
     if (values.help || command === undefined) {
       io.out(USAGE);

@@ -5,8 +5,8 @@ import { Target, TargetRefusedError } from './targets/target';
 
 /** The little a sync needs of a logger (Powertools Logger fits). */
 export interface Log {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 /** Options of one sync run. */
@@ -70,7 +70,8 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     const problem = options.approve !== undefined ? approvalProblem(p, options.approve) : undefined;
     return { ...base, status: 'refused', plan: problem ? refuse(p, problem) : p };
   }
-  if (p.status === 'unchanged') return { ...base, status: 'unchanged', plan: p };
+  // An approved plan whose document is already in place needs no new version.
+  if (p.upToDate) return { ...base, status: 'unchanged', plan: p };
   if (options.dryRun) return { ...base, status: 'changes', plan: p };
 
   try {

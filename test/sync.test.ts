@@ -138,6 +138,17 @@ describe('sync', () => {
     expect(target.writes).toEqual([{ document: doc(...spaced(5)), planId: refused.plan.planId, baseVersionId: 'v1' }]);
   });
 
+  it('writes no new version when an approved plan is already in place', async () => {
+    // One entry, below a minimum of 2: refused, approvable, but the document is already current.
+    const target = new MemoryTarget(doc('10.0.0.0/24'));
+    const sources = [staticSource(['10.0.0.0/24'])];
+    const refused = await sync({ sources, target, plan: { guards: { minEntries: 2 } } });
+    expect(refused.plan.refusals.map((r) => r.code)).toEqual(['min-entries']);
+    const approved = await sync({ sources, target, plan: { guards: { minEntries: 2 } }, approve: refused.plan.planId });
+    expect(approved).toMatchObject({ status: 'unchanged', approved: true });
+    expect(target.writes).toEqual([]);
+  });
+
   it('keeps refusing when the approved id is not the plan computed now', async () => {
     const target = new MemoryTarget(doc(...spaced(10)));
     const refused = await sync({ sources: [staticSource(spaced(5))], target });

@@ -100,6 +100,8 @@ export interface Plan {
   drift: boolean;
   /** True when the current document holds no allowlist statement yet. */
   adoption: boolean;
+  /** True when the current document already equals the rendered one (even if the plan is refused). */
+  upToDate: boolean;
   refusals: Refusal[];
   /** The refusals' messages, for people. */
   reasons: string[];
@@ -213,6 +215,7 @@ export function plan(current: CurrentDocument, desired: NormalizedEntries, optio
       !adoption &&
       canonicalJson(currentDocument) !== canonicalJson(shape.render(currentEntries, currentDocument)),
     adoption,
+    upToDate: same,
     refusals,
     reasons: refusals.map((r) => r.message),
     ...(current.versionId !== undefined ? { baseVersionId: current.versionId } : {}),

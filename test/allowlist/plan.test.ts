@@ -26,6 +26,7 @@ describe('plan: statuses and differences', () => {
       sizeLimit: 6144,
       drift: false,
       adoption: true,
+      upToDate: false,
       refusals: [],
       reasons: [],
     });
@@ -36,7 +37,7 @@ describe('plan: statuses and differences', () => {
     const rendered = renderDenyPolicy(['10.0.0.0/24', '192.0.2.1/32']);
     for (const text of [serializePolicy(rendered), JSON.stringify(rendered, null, 2), iamEncoded(rendered)]) {
       const p = plan({ document: text, versionId: 'v3' }, desired('192.0.2.1', '10.0.0.0/24'));
-      expect(p).toMatchObject({ status: 'unchanged', added: [], removed: [], drift: false, adoption: false, refusals: [], baseVersionId: 'v3' });
+      expect(p).toMatchObject({ status: 'unchanged', added: [], removed: [], drift: false, adoption: false, upToDate: true, refusals: [], baseVersionId: 'v3' });
       expect(p.currentEntries).toEqual(['10.0.0.0/24', '192.0.2.1/32']);
     }
   });
