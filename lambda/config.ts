@@ -66,3 +66,51 @@ export function conditionsFromEnv(env: Env): ConditionOptions {
     kmsViaServiceExemption: readBool(env, 'KMS_VIA_SERVICE_EXEMPTION', false),
   };
 }
+
+const POLICY_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:policy\/[\w+=,.@/-]+$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]+$/;
+
+/** Everything the Lambda function reads from its environment, validated once. */
+export interface HandlerConfig {
+  policyArn: string;
+  /** Short name used in alert subjects and metrics, e.g. `rosa-trusted-ips`. */
+  allowlistName: string;
+  alertTopicArn?: string;
+  dryRun: boolean;
+  extraCidrs?: string;
+  /** When false, OCM is not a source (only `EXTRA_CIDRS`). */
+  ocmEnabled: boolean;
+  guards: Partial<Guards>;
+  conditions: ConditionOptions;
+  functionName?: string;
+}
+
+/** Reads and validates the function's configuration; errors name the variable. */
+export function loadHandlerConfig(env: Env): HandlerConfig {
+  const policyArn = readRequired(env, 'POLICY_ARN', 'the ARN of the managed policy to keep in sync');
+  if (!POLICY_ARN.test(policyArn)) {
+    throw configError('POLICY_ARN', `must be an IAM policy ARN like arn:aws:iam::123456789012:policy/name, got ${JSON.stringify(policyArn)}`);
+  }
+  const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;
+  if (alertTopicArn && !TOPIC_ARN.test(alertTopicArn)) {
+    throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
+  }
+  const allowlistName = env.ALLOWLIST_NAME?.trim() || 'rosa-trusted-ips';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(allowlistName)) {
+    throw configError('ALLOWLIST_NAME', `must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(allowlistName)}`);
+  }
+  const extraCidrs = env.EXTRA_CIDRS?.trim() || undefined;
+  const ocmEnabled = readBool(env, 'OCM_ENABLED', true);
+  if (!ocmEnabled && !extraCidrs) throw configError('EXTRA_CIDRS', 'is required when OCM_ENABLED is false (there would be no source)');
+  return {
+    policyArn,
+    allowlistName,
+    ...(alertTopicArn ? { alertTopicArn } : {}),
+    dryRun: readBool(env, 'DRY_RUN', false),
+    ...(extraCidrs ? { extraCidrs } : {}),
+    ocmEnabled,
+    guards: guardsFromEnv(env),
+    conditions: conditionsFromEnv(env),
+    ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
+  };
+}
