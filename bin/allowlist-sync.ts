@@ -1,29 +1,35 @@
 import { parseArgs } from 'node:util';
-import { managedPolicyShape } from '../lambda/allowlist';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { rollback, policyStatus } from '../lambda/admin';
+import { PlanOptions, managedPolicyShape } from '../lambda/allowlist';
 import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
 import { SyncError, describeError } from '../lambda/errors';
-import { resultJson, resultText } from '../lambda/report';
+import { resultJson, resultText, rollbackJson, rollbackText, statusText } from '../lambda/report';
 import { fileSource } from '../lambda/sources/file';
 import { createOcmSource, ocmOptionsFromEnv } from '../lambda/sources/ocm';
 import { Source } from '../lambda/sources/source';
 import { staticSource } from '../lambda/sources/static';
 import { fileTarget } from '../lambda/targets/file';
+import { createIamClient, managedPolicyTarget } from '../lambda/targets/managed-policy';
 import { Target } from '../lambda/targets/target';
 import { sync } from '../lambda/sync';
 
 const USAGE = `Usage:
-  allowlist-sync plan  --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--json]
-  allowlist-sync apply --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
+  allowlist-sync plan     --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--json]
+  allowlist-sync apply    --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
+  allowlist-sync status   --target iam:POLICY_ARN [--json]
+  allowlist-sync rollback --target iam:POLICY_ARN [--to VERSION_ID] [--force] [--json]
 
 Sources:  ocm (Red Hat OCM's trusted IPs; credentials from OCM_CLIENT_ID/OCM_CLIENT_SECRET, OCM_OFFLINE_TOKEN,
           or the SSM SecureString named by OCM_CREDENTIALS_PARAMETER; OCM_API_URL, OCM_TOKEN_URL)
           file:PATH (OCM list JSON, JSON array of strings, or one entry a line), static:LIST
-Targets:  file:PATH (a policy document JSON file)
+Targets:  iam:POLICY_ARN (an IAM managed policy, with the caller's AWS credentials), file:PATH (a JSON file)
 Guards and conditions come from the same environment variables as the Lambda function:
   MIN_ENTRIES, MAX_REMOVAL_FRACTION, BROADEST_IPV4_PREFIX, BROADEST_IPV6_PREFIX, EXTRA_CIDRS,
   VIA_AWS_SERVICE_EXEMPTION, KMS_VIA_SERVICE_EXEMPTION
 
-Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply 0 unchanged or applied, 3 refused, 1 error.`;
+Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply and rollback 0 unchanged or
+applied, 3 refused, 1 error; status 0, 1 error.`;
 
 /** Where the CLI writes; injectable for tests. */
 export interface Io {
@@ -49,14 +55,47 @@ export function sourceFromSpec(spec: string, env: Env): Source {
   throw usageError(`Unknown source "${spec}": expected ocm, file:PATH or static:LIST.`);
 }
 
-/** Builds a target from `kind:argument`. */
-export function targetFromSpec(spec: string): Target {
+/** The policy ARN of an `iam:ARN` target spec. */
+function iamArnFromSpec(spec: string): string {
   const [kind, arg] = splitSpec(spec);
-  if (kind === 'file' && arg) return fileTarget(arg);
-  throw usageError(`Unknown target "${spec}": expected file:PATH.`);
+  if (kind !== 'iam' || !arg) throw usageError(`This command needs --target iam:POLICY_ARN, got "${spec}".`);
+  return arg;
 }
 
-const EXIT = { plan: { unchanged: 0, changes: 2, refused: 3 }, apply: { unchanged: 0, updated: 0, refused: 3 } } as const;
+/** Builds a target from `kind:argument`. */
+export function targetFromSpec(spec: string, iam: () => IAMClient): Target {
+  const [kind, arg] = splitSpec(spec);
+  if (kind === 'file' && arg) return fileTarget(arg);
+  if (kind === 'iam' && arg) return managedPolicyTarget(iam(), arg);
+  throw usageError(`Unknown target "${spec}": expected iam:POLICY_ARN or file:PATH.`);
+}
+
+const EXIT_CODES = { plan: { unchanged: 0, changes: 2, refused: 3 }, apply: { unchanged: 0, updated: 0, refused: 3 } } as const;
+
+/** The options `plan` and `apply` read. */
+interface SyncArgs {
+  source?: string[];
+  'extra-cidrs'?: string;
+  approve?: string;
+}
+
+async function planOrApply(command: 'plan' | 'apply', values: SyncArgs, env: Env, io: Io & { json?: boolean }, target: Target, planOptions: PlanOptions): Promise<number> {
+  const sources = (values.source ?? []).map((spec) => sourceFromSpec(spec, env));
+  const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
+  if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
+  if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
+  const result = await sync({ sources, target, plan: planOptions, dryRun: command === 'plan', approve: values.approve });
+  if (io.json) {
+    io.out(JSON.stringify(resultJson(result), null, 2));
+  } else {
+    io.out(resultText(result));
+    if (result.status === 'refused' && result.plan.refusals.every((r) => r.approvable)) {
+      io.out(`To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`);
+    }
+  }
+  const codes: Record<string, number> = EXIT_CODES[command];
+  return codes[result.status] ?? 1;
+}
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: readonly string[], env: Env, io: Io): Promise<number> {
@@ -71,6 +110,8 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         target: { type: 'string' },
         'extra-cidrs': { type: 'string' },
         approve: { type: 'string' },
+        to: { type: 'string' },
+        force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -80,32 +121,29 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
       io.out(USAGE);
       return values.help ? 0 : 1;
     }
-    if (command !== 'plan' && command !== 'apply') throw usageError(`Unknown command "${command}".`);
     if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
     if (!values.target) throw usageError('--target is required.');
-    const sources = (values.source ?? []).map((spec) => sourceFromSpec(spec, env));
-    const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
-    if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
-    if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
-
-    const result = await sync({
-      sources,
-      target: targetFromSpec(values.target),
-      plan: { guards: guardsFromEnv(env), shape: managedPolicyShape(conditionsFromEnv(env)) },
-      dryRun: command === 'plan',
-      approve: values.approve,
-      log: { info: () => undefined, warn: () => undefined },
-    });
-    if (json) {
-      io.out(JSON.stringify(resultJson(result), null, 2));
-    } else {
-      io.out(resultText(result));
-      if (result.status === 'refused' && result.plan.refusals.every((r) => r.approvable)) {
-        io.out(`To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`);
+    const shape = managedPolicyShape(conditionsFromEnv(env));
+    const planOptions = { guards: guardsFromEnv(env), shape };
+    let iam: IAMClient | undefined;
+    const iamClient = (): IAMClient => (iam ??= createIamClient());
+    switch (command) {
+      case 'plan':
+      case 'apply':
+        return await planOrApply(command, values, env, { ...io, json }, targetFromSpec(values.target, iamClient), planOptions);
+      case 'status': {
+        const status = await policyStatus(iamClient(), iamArnFromSpec(values.target), shape);
+        io.out(json ? JSON.stringify(status, null, 2) : statusText(status));
+        return 0;
       }
+      case 'rollback': {
+        const result = await rollback(iamClient(), iamArnFromSpec(values.target), { to: values.to, force: values.force, plan: planOptions });
+        io.out(json ? JSON.stringify(rollbackJson(result), null, 2) : rollbackText(result));
+        return result.status === 'refused' ? 3 : 0;
+      }
+      default:
+        throw usageError(`Unknown command "${command}".`);
     }
-    const codes: Record<string, number> = EXIT[command];
-    return codes[result.status] ?? 1;
   } catch (err) {
     const message = describeError(err);
     if (json) io.out(JSON.stringify({ status: 'error', error: message, code: err instanceof SyncError ? err.code : 'error' }));

@@ -1,3 +1,4 @@
+import type { PolicyStatus, RollbackResult } from './admin';
 import { SyncResult } from './sync';
 
 /** The one JSON object printed by `--json` and returned by the handler's core. */
@@ -48,6 +49,55 @@ export function resultText(result: SyncResult): string {
   if (plan.refusals.length > 0) {
     lines.push('Reasons:');
     for (const r of plan.refusals) lines.push(`  ! ${r.message}${r.approvable ? '' : ' (cannot be approved)'}`);
+  }
+  return lines.join('\n');
+}
+
+/** `allowlist-sync status` for people. */
+export function statusText(status: PolicyStatus): string {
+  const lines = [
+    `Policy:   ${status.arn} (${status.name}), attached to ${status.attachmentCount} entit${status.attachmentCount === 1 ? 'y' : 'ies'}`,
+    `Default:  ${status.defaultVersionId}${status.defaultCreatedAt ? `, created ${status.defaultCreatedAt}` : ''}`,
+    `Versions: ${status.versions.map((v) => `${v.versionId}${v.isDefault ? ' (default)' : ''}${v.createDate ? ` ${v.createDate}` : ''}`).join(', ')}`,
+    `Alerts:   ${status.alertState ? `${status.alertState.status}${status.alertState.key ? ` (${status.alertState.key})` : ''}${status.alertState.at ? ` since ${status.alertState.at}` : ''}` : 'no alert state recorded'}`,
+    `Entries:  ${status.entries.length}`,
+    ...status.entries.map((e) => `  ${e}`),
+  ];
+  return lines.join('\n');
+}
+
+/** `allowlist-sync rollback --json`. */
+export function rollbackJson(result: RollbackResult): Record<string, unknown> {
+  return {
+    status: result.status,
+    fromVersionId: result.fromVersionId,
+    toVersionId: result.toVersionId,
+    forced: result.forced,
+    added: result.plan.added,
+    removed: result.plan.removed,
+    entries: result.plan.entries,
+    reasons: result.plan.reasons,
+  };
+}
+
+/** `allowlist-sync rollback` for people. */
+export function rollbackText(result: RollbackResult): string {
+  const { plan } = result;
+  const headline = {
+    'rolled-back': `Rolled back: ${result.toVersionId} is the default again (was ${result.fromVersionId}).`,
+    refused: `REFUSED: ${result.toVersionId} stays a non-default version; ${result.fromVersionId} is still the default.`,
+    unchanged: `${result.toVersionId} is already the default.`,
+  }[result.status];
+  const lines = [headline];
+  for (const cidr of plan.added) lines.push(`  + ${cidr}`);
+  for (const cidr of plan.removed) lines.push(`  - ${cidr}`);
+  if (plan.refusals.length > 0) {
+    lines.push(result.forced ? 'Overridden with --force:' : 'Reasons:');
+    for (const r of plan.refusals) lines.push(`  ! ${r.message}${r.approvable ? '' : ' (cannot be forced)'}`);
+    if (result.status === 'refused' && plan.refusals.every((r) => r.approvable)) lines.push('Add --force to roll back anyway.');
+  }
+  if (result.status === 'rolled-back') {
+    lines.push('The next scheduled sync plans against this version and will apply OCM\'s list again; pause the schedule or set DRY_RUN=true to hold it.');
   }
   return lines.join('\n');
 }
