@@ -1,0 +1,43 @@
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import type { StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AllowlistSync } from './allowlist-sync';
+import type { AllowlistSyncProps } from './allowlist-sync';
+
+/** Props of {@link AllowlistSyncStack}. */
+export interface AllowlistSyncStackProps extends StackProps {
+  /** Everything the sync construct takes. @default - the construct's defaults */
+  readonly sync?: AllowlistSyncProps;
+}
+
+/** A stack holding one {@link AllowlistSync} and the outputs an operator needs after deploying it. */
+export class AllowlistSyncStack extends Stack {
+  /** The construct doing the work. */
+  public readonly sync: AllowlistSync;
+
+  constructor(scope: Construct, id: string, props: AllowlistSyncStackProps = {}) {
+    super(scope, id, {
+      description: 'allowlist-sync: keeps an IP allowlist IAM policy in sync with Red Hat OCM trusted IPs',
+      ...props,
+    });
+    this.sync = new AllowlistSync(this, 'AllowlistSync', props.sync);
+    const fn = this.sync.function.functionName;
+    const policyArn = this.sync.policyArn;
+
+    new CfnOutput(this, 'PolicyArn', { value: policyArn, description: 'The allowlist managed policy' });
+    new CfnOutput(this, 'FunctionName', { value: fn, description: 'The sync function' });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.sync.topic.topicArn, description: 'Alerts and alarms go here' });
+    new CfnOutput(this, 'RunNowCommand', {
+      value: `aws lambda invoke --function-name ${fn} --payload '{}' --cli-binary-format raw-in-base64-out /dev/stdout`,
+      description: 'Sync now',
+    });
+    new CfnOutput(this, 'DryRunCommand', {
+      value: `aws lambda invoke --function-name ${fn} --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out /dev/stdout`,
+      description: 'Show what a sync would change, without writing',
+    });
+    new CfnOutput(this, 'StatusCommand', {
+      value: `npx allowlist-sync status --target iam:${policyArn}`,
+      description: 'Show the policy versions and the last sync',
+    });
+  }
+}

@@ -1,0 +1,136 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * Validators shared by the construct (which names props) and the context parser (which names
+ * context keys). Each returns an explanation of what is wrong, or undefined when the value is fine,
+ * so the caller can name the offending prop or key in its own words.
+ */
+
+const PARTITION = 'aws(?:-[a-z]+)*';
+const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d';
+const IAM_NAME_CHARS = '[\\w+=,.@-]';
+
+const EMAIL = /^[^\s@,;<>()]+@[^\s@,;<>()]+\.[^\s@,;<>()]+$/;
+const POLICY_ARN = new RegExp(`^arn:${PARTITION}:iam::(\\d{12}|aws):policy/(?:${IAM_NAME_CHARS}+/)*${IAM_NAME_CHARS}{1,128}$`);
+const TOPIC_ARN = new RegExp(`^arn:${PARTITION}:sns:${REGION}:\\d{12}:[\\w-]{1,256}$`);
+const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:\\d{12}:key/(?:mrk-)?[0-9a-f-]{32,36}$`);
+const PRINCIPAL_ARN = new RegExp(`^arn:${PARTITION}:iam::\\d{12}:(role|user|group)/(?:${IAM_NAME_CHARS}+/)*(${IAM_NAME_CHARS}+)$`);
+const IAM_PATH = new RegExp(`^/(?:${IAM_NAME_CHARS}+/)*$`);
+const SSM_PARAMETER_NAME = /^(?:\/[\w.-]+)+$|^[\w.-]+$/;
+const METRICS_NAMESPACE = /^[\w.\-/#:]{1,255}$/;
+
+/** Powertools log levels (POWERTOOLS_LOG_LEVEL). */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+/** A Powertools log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Kinds of IAM principal the policy can be attached to. */
+export type PrincipalKind = 'role' | 'user' | 'group';
+
+/** The longest name IAM accepts for each principal kind. */
+export const MAX_PRINCIPAL_NAME: Record<PrincipalKind, number> = { role: 64, user: 64, group: 128 };
+
+export function checkEmail(value: string): string | undefined {
+  return EMAIL.test(value) ? undefined : `"${value}" is not an e-mail address`;
+}
+
+export function checkPolicyArn(value: string): string | undefined {
+  const m = POLICY_ARN.exec(value);
+  if (!m) return `"${value}" is not an IAM policy ARN (arn:aws:iam::123456789012:policy/NAME)`;
+  if (m[1] === 'aws') return `"${value}" is an AWS managed policy; only a customer managed policy can be adopted`;
+  return undefined;
+}
+
+export function checkTopicArn(value: string): string | undefined {
+  return TOPIC_ARN.test(value) ? undefined : `"${value}" is not an SNS topic ARN (arn:aws:sns:REGION:123456789012:NAME)`;
+}
+
+export function checkKmsKeyArn(value: string): string | undefined {
+  return KMS_KEY_ARN.test(value)
+    ? undefined
+    : `"${value}" is not a KMS key ARN (arn:aws:kms:REGION:123456789012:key/ID; an alias will not do in an IAM policy)`;
+}
+
+export function checkIamPath(value: string): string | undefined {
+  return IAM_PATH.test(value) && value.length <= 512 ? undefined : `"${value}" is not an IAM path (e.g. / or /allowlists/)`;
+}
+
+export function checkPolicyName(value: string): string | undefined {
+  return new RegExp(`^${IAM_NAME_CHARS}{1,128}$`).test(value)
+    ? undefined
+    : `"${value}" is not a valid IAM policy name (1-128 of A-Z a-z 0-9 +=,.@_-)`;
+}
+
+export function checkParameterName(value: string): string | undefined {
+  if (!SSM_PARAMETER_NAME.test(value) || value.length > 1011) {
+    return `"${value}" is not an SSM parameter name (e.g. /allowlist-sync/ocm-credentials)`;
+  }
+  if (/^\/?(aws|ssm)/i.test(value)) return `"${value}" starts with "aws" or "ssm", which SSM reserves`;
+  return undefined;
+}
+
+export function checkHttpsUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a URL`;
+  }
+  return url.protocol === 'https:' ? undefined : `"${value}" must be an https:// URL`;
+}
+
+/** IPv4 with an optional prefix (a bare address means /32), or IPv6 with a mandatory prefix. */
+export function checkCidr(value: string): string | undefined {
+  const [address, prefix, ...rest] = value.split('/');
+  const bad = `"${value}" is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/32)`;
+  if (rest.length > 0 || !address) return bad;
+  const v4 = isIPv4(address);
+  if (!v4 && !isIPv6(address)) return bad;
+  if (prefix === undefined) return v4 ? undefined : `"${value}": an IPv6 address needs a prefix length (e.g. ${value}/128)`;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (v4 ? 32 : 128)) return bad;
+  return undefined;
+}
+
+export function checkMetricsNamespace(value: string): string | undefined {
+  return METRICS_NAMESPACE.test(value) && !value.startsWith('AWS/')
+    ? undefined
+    : `"${value}" is not a usable CloudWatch namespace (1-255 of A-Z a-z 0-9 . - _ / # :, not starting with AWS/)`;
+}
+
+export function checkAllowlistName(value: string): string | undefined {
+  return /^[\w.-]{1,64}$/.test(value) ? undefined : `"${value}" must be 1-64 of A-Z a-z 0-9 . _ -`;
+}
+
+export function checkLogLevel(value: string): string | undefined {
+  return (LOG_LEVELS as readonly string[]).includes(value) ? undefined : `"${value}" is not one of ${LOG_LEVELS.join(', ')}`;
+}
+
+export function checkNumber(value: number, min: number, max: number, integer: boolean): string | undefined {
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    return `${value} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  }
+  return undefined;
+}
+
+/** A principal named by the user: a plain name, or an ARN (needed when it has an IAM path). */
+export interface PrincipalRef {
+  /** The principal's name, as the Attach*Policy APIs want it. */
+  readonly name: string;
+  /** The ARN given, when one was given (it carries the path). */
+  readonly arn?: string;
+}
+
+/** Parses a role/user/group given as a name or ARN; returns an error string when it is neither. */
+export function parsePrincipal(kind: PrincipalKind, value: string): PrincipalRef | string {
+  const m = PRINCIPAL_ARN.exec(value);
+  if (m) {
+    if (m[1] !== kind) return `"${value}" is an IAM ${m[1]} ARN, not a ${kind}`;
+    return { name: m[2], arn: value };
+  }
+  if (value.startsWith('arn:')) return `"${value}" is not an IAM ${kind} ARN`;
+  const max = MAX_PRINCIPAL_NAME[kind];
+  if (!new RegExp(`^${IAM_NAME_CHARS}{1,${max}}$`).test(value)) {
+    return `"${value}" is not an IAM ${kind} name (1-${max} of A-Z a-z 0-9 +=,.@_-) or ${kind} ARN`;
+  }
+  return { name: value };
+}
