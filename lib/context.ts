@@ -1,0 +1,225 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { AllowlistSyncProps } from './allowlist-sync';
+import { DEFAULTS } from './defaults';
+import { alarmTiming, resolveSchedule } from './schedule';
+import type { ResolvedSchedule } from './schedule';
+import * as v from './validate';
+import type { LogLevel, PrincipalKind } from './validate';
+
+/**
+ * CDK context (cdk.json "context", or `-c key=value`) -> typed, validated props.
+ *
+ * Values from the command line are always strings; cdk.json may hold JSON numbers, booleans and
+ * arrays. Both are accepted. An empty value means "not set". Any invalid value throws a
+ * ContextError naming the key, so `cdk synth` stops before anything reaches CloudFormation.
+ */
+
+/** Reads one context value (App#node.tryGetContext). */
+export type ContextReader = (key: string) => unknown;
+
+/** What bin/app.ts needs to build the app. */
+export interface AppConfig {
+  /** CloudFormation stack name. */
+  readonly stackName: string;
+  /** Props of the AllowlistSync construct. */
+  readonly sync: AllowlistSyncProps;
+}
+
+/** A context value that cannot be used, with the key in the message. */
+export class ContextError extends Error {
+  constructor(
+    /** The offending context key. */
+    public readonly key: string,
+    problem: string,
+  ) {
+    super(`Invalid context "${key}": ${problem}`);
+    this.name = 'ContextError';
+  }
+}
+
+/** One documented context key. */
+export interface ContextKey {
+  /** The key, as in `-c key=value`. */
+  readonly key: string;
+  /** Example or accepted form. */
+  readonly example: string;
+  /** Default when unset. */
+  readonly default: string;
+  /** What it does. */
+  readonly description: string;
+}
+
+/** Every context key the app reads (docs/deploy.md has the same table). */
+export const CONTEXT_KEYS: readonly ContextKey[] = [
+  { key: 'stackName', example: 'AllowlistSync', default: 'AllowlistSync', description: 'CloudFormation stack name' },
+  { key: 'allowlistName', example: 'rosa-trusted-ips', default: DEFAULTS.allowlistName, description: 'Name in alert subjects, alarm names and the metrics `service` dimension' },
+  { key: 'notifyEmails', example: 'sre@example.com,oncall@example.com', default: 'none', description: 'E-mail addresses subscribed to the alert topic' },
+  { key: 'alertTopicArn', example: 'arn:aws:sns:eu-west-1:123456789012:alerts', default: 'a new KMS-encrypted topic', description: 'Use an existing SNS topic instead' },
+  { key: 'alertTopicKeyArn', example: 'arn:aws:kms:eu-west-1:123456789012:key/…', default: 'none', description: 'KMS key of that existing topic, so the function may publish' },
+  { key: 'existingPolicyArn', example: 'arn:aws:iam::123456789012:policy/rosa-allowlist', default: 'a new policy', description: 'Adopt an existing customer managed policy' },
+  { key: 'policyName', example: 'rosa-trusted-ips-allowlist', default: 'generated', description: 'Name of the created policy (immutable: changing it replaces the policy)' },
+  { key: 'policyPath', example: '/allowlists/', default: '/', description: 'Path of the created policy (immutable)' },
+  { key: 'policyRemovalPolicy', example: 'retain | destroy', default: 'retain (except when its creation is rolled back)', description: 'Fate of the created policy when the stack is deleted' },
+  { key: 'attachToRoles', example: 'ManagedOpenShift-Support-Role', default: 'none', description: 'Roles (names, or ARNs for roles with a path) to attach the policy to' },
+  { key: 'attachToUsers', example: 'alice,bob', default: 'none', description: 'Users to attach the policy to' },
+  { key: 'attachToGroups', example: 'admins', default: 'none', description: 'Groups to attach the policy to' },
+  { key: 'ocmCredentialsParameterName', example: '/allowlist-sync/ocm-credentials', default: DEFAULTS.ocmCredentialsParameterName, description: 'SSM SecureString with the OCM credentials JSON' },
+  { key: 'ocmCredentialsKeyArn', example: 'arn:aws:kms:eu-west-1:123456789012:key/…', default: 'alias/aws/ssm', description: 'Customer managed KMS key of that parameter' },
+  { key: 'ocmApiUrl', example: 'https://api.openshift.com', default: "the function's", description: 'OCM API base URL' },
+  { key: 'ocmTokenUrl', example: 'https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token', default: "the function's", description: 'OCM token endpoint' },
+  { key: 'extraCidrs', example: '203.0.113.0/24,2001:db8::/48', default: 'none', description: 'CIDRs always kept in the allowlist' },
+  { key: 'dryRun', example: 'true', default: "the function's (false)", description: 'Plan and alert, never write the policy' },
+  { key: 'minEntries', example: '10', default: "the function's", description: 'Guard: refuse a list with fewer entries' },
+  { key: 'maxRemovalFraction', example: '0.5', default: "the function's", description: 'Guard: refuse removing more than this fraction of entries' },
+  { key: 'broadestIpv4Prefix', example: '8', default: "the function's", description: 'Guard: refuse IPv4 CIDRs broader than /N' },
+  { key: 'broadestIpv6Prefix', example: '32', default: "the function's", description: 'Guard: refuse IPv6 CIDRs broader than /N' },
+  { key: 'kmsViaServiceExemption', example: 'true', default: "the function's", description: 'Exempt KMS calls made via AWS services from the IP condition' },
+  { key: 'schedule', example: '15 | rate(1 hour) | cron(0/15 * * * ? *)', default: `${DEFAULTS.scheduleMinutes} (minutes)`, description: 'How often to sync' },
+  { key: 'stalenessMinutes', example: '30', default: 'two schedule periods', description: 'Staleness alarm threshold (required with cron)' },
+  { key: 'retryAttempts', example: '3', default: String(DEFAULTS.retryAttempts), description: 'Scheduler retries of an undelivered invocation' },
+  { key: 'maxEventAgeMinutes', example: '15', default: 'one alarm period', description: 'Scheduler dead-letters an undelivered invocation after this' },
+  { key: 'syncOnDeploy', example: 'false', default: 'true', description: 'Run one sync during `cdk deploy`' },
+  { key: 'memorySize', example: '256', default: String(DEFAULTS.memorySize), description: 'Function memory (MB)' },
+  { key: 'timeoutSeconds', example: '60', default: String(DEFAULTS.timeoutSeconds), description: 'Function timeout' },
+  { key: 'logRetentionDays', example: '365', default: String(DEFAULTS.logRetentionDays), description: 'Log retention (a CloudWatch Logs retention value)' },
+  { key: 'logLevel', example: 'DEBUG', default: 'INFO', description: 'Powertools log level' },
+  { key: 'metricsNamespace', example: 'AllowlistSync', default: DEFAULTS.metricsNamespace, description: 'CloudWatch namespace of the metrics' },
+];
+
+const RETENTION_DAYS = Object.values(RetentionDays).filter((d): d is RetentionDays => typeof d === 'number');
+const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
+  retain: RemovalPolicy.RETAIN,
+  destroy: RemovalPolicy.DESTROY,
+  'retain-except-on-create': RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+};
+
+/** Parses and validates every key in {@link CONTEXT_KEYS}. */
+export function parseContext(read: ContextReader): AppConfig {
+  const get = (key: string): unknown => {
+    const value = read(key);
+    return value === '' || value === null ? undefined : value;
+  };
+  const str = (key: string, check?: (s: string) => string | undefined): string | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new ContextError(key, `expected a string, got ${JSON.stringify(value)}`);
+    const s = value.trim();
+    const problem = check?.(s);
+    if (problem) throw new ContextError(key, problem);
+    return s === '' ? undefined : s;
+  };
+  const list = (key: string, check?: (s: string) => string | undefined): string[] | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\s,]+/) : undefined;
+    if (!items || items.some((i) => typeof i !== 'string')) {
+      throw new ContextError(key, `expected a comma-separated list or a JSON array of strings, got ${JSON.stringify(value)}`);
+    }
+    const out = (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
+    for (const item of out) {
+      const problem = check?.(item);
+      if (problem) throw new ContextError(key, problem);
+    }
+    return out.length > 0 ? out : undefined;
+  };
+  const bool = (key: string): boolean | undefined => {
+    const value = get(key);
+    if (value === undefined || typeof value === 'boolean') return value;
+    if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+    throw new ContextError(key, `expected true or false, got ${JSON.stringify(value)}`);
+  };
+  const num = (key: string, min: number, max: number, integer = true): number | undefined => {
+    const value = get(key);
+    if (value === undefined) return undefined;
+    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+    if (Number.isNaN(n)) throw new ContextError(key, `expected a number, got ${JSON.stringify(value)}`);
+    const problem = v.checkNumber(n, min, max, integer);
+    if (problem) throw new ContextError(key, problem);
+    return n;
+  };
+  const principals = (key: string, kind: PrincipalKind) =>
+    list(key, (s) => {
+      const ref = v.parsePrincipal(kind, s);
+      return typeof ref === 'string' ? ref : undefined;
+    });
+
+  const stackName = str('stackName', (s) =>
+    /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(s) ? undefined : `"${s}" is not a CloudFormation stack name (letters, digits, hyphens; starting with a letter)`,
+  ) ?? 'AllowlistSync';
+
+  // schedule: minutes, or a Scheduler expression
+  const rawSchedule = get('schedule');
+  let schedule: Duration | string | undefined;
+  if (typeof rawSchedule === 'number' || (typeof rawSchedule === 'string' && /^\s*\d+\s*$/.test(rawSchedule))) {
+    schedule = Duration.minutes(num('schedule', 1, 720) as number);
+  } else if (rawSchedule !== undefined) {
+    schedule = str('schedule');
+  }
+  let resolved: ResolvedSchedule | undefined;
+  if (schedule !== undefined) {
+    const r = resolveSchedule(schedule);
+    if (typeof r === 'string') throw new ContextError('schedule', r);
+    resolved = r;
+  }
+  const stalenessMinutes = num('stalenessMinutes', 2, 1440);
+  const stalenessThreshold = stalenessMinutes === undefined ? undefined : Duration.minutes(stalenessMinutes);
+  const timing = alarmTiming(resolved ?? (resolveSchedule(Duration.minutes(DEFAULTS.scheduleMinutes)) as ResolvedSchedule), stalenessThreshold);
+  if (typeof timing === 'string') throw new ContextError(stalenessThreshold || !resolved?.period ? 'stalenessMinutes' : 'schedule', timing);
+
+  const removal = str('policyRemovalPolicy', (s) =>
+    s.toLowerCase() in REMOVAL_POLICIES ? undefined : `"${s}" is not one of ${Object.keys(REMOVAL_POLICIES).join(', ')}`,
+  );
+  const retention = num('logRetentionDays', 1, 9999);
+  if (retention !== undefined && !RETENTION_DAYS.includes(retention)) {
+    throw new ContextError('logRetentionDays', `${retention} is not a CloudWatch Logs retention; use one of ${RETENTION_DAYS.join(', ')}`);
+  }
+  const timeoutSeconds = num('timeoutSeconds', 1, 900);
+  const maxEventAgeMinutes = num('maxEventAgeMinutes', 1, 1440);
+
+  const sync: AllowlistSyncProps = {
+    allowlistName: str('allowlistName', v.checkAllowlistName),
+    existingPolicyArn: str('existingPolicyArn', v.checkPolicyArn),
+    policyName: str('policyName', v.checkPolicyName),
+    policyPath: str('policyPath', v.checkIamPath),
+    policyRemovalPolicy: removal === undefined ? undefined : REMOVAL_POLICIES[removal.toLowerCase()],
+    attachToRoles: principals('attachToRoles', 'role'),
+    attachToUsers: principals('attachToUsers', 'user'),
+    attachToGroups: principals('attachToGroups', 'group'),
+    ocmCredentialsParameterName: str('ocmCredentialsParameterName', v.checkParameterName),
+    ocmCredentialsKeyArn: str('ocmCredentialsKeyArn', v.checkKmsKeyArn),
+    ocmApiUrl: str('ocmApiUrl', v.checkHttpsUrl),
+    ocmTokenUrl: str('ocmTokenUrl', v.checkHttpsUrl),
+    extraCidrs: list('extraCidrs', v.checkCidr),
+    dryRun: bool('dryRun'),
+    minEntries: num('minEntries', 1, 100_000),
+    maxRemovalFraction: num('maxRemovalFraction', 0, 1, false),
+    broadestIpv4Prefix: num('broadestIpv4Prefix', 0, 32),
+    broadestIpv6Prefix: num('broadestIpv6Prefix', 0, 128),
+    kmsViaServiceExemption: bool('kmsViaServiceExemption'),
+    schedule,
+    stalenessThreshold,
+    retryAttempts: num('retryAttempts', 0, 185),
+    maxEventAge: maxEventAgeMinutes === undefined ? undefined : Duration.minutes(maxEventAgeMinutes),
+    syncOnDeploy: bool('syncOnDeploy'),
+    alertTopicArn: str('alertTopicArn', v.checkTopicArn),
+    alertTopicKeyArn: str('alertTopicKeyArn', v.checkKmsKeyArn),
+    notifyEmails: list('notifyEmails', v.checkEmail),
+    memorySize: num('memorySize', 128, 10_240),
+    timeout: timeoutSeconds === undefined ? undefined : Duration.seconds(timeoutSeconds),
+    logRetention: retention as RetentionDays | undefined,
+    logLevel: str('logLevel', (s) => v.checkLogLevel(s.toUpperCase()))?.toUpperCase() as LogLevel | undefined,
+    metricsNamespace: str('metricsNamespace', v.checkMetricsNamespace),
+  };
+
+  if (sync.existingPolicyArn) {
+    for (const key of ['policyName', 'policyPath', 'policyRemovalPolicy'] as const) {
+      if (sync[key] !== undefined) throw new ContextError(key, 'does not apply with existingPolicyArn (an adopted policy is not created by the stack)');
+    }
+  }
+  if (sync.alertTopicKeyArn && !sync.alertTopicArn) throw new ContextError('alertTopicKeyArn', 'only applies together with alertTopicArn');
+
+  // Drop unset keys so the construct's defaults apply and the props read cleanly in tests.
+  const props = Object.fromEntries(Object.entries(sync).filter(([, value]) => value !== undefined)) as AllowlistSyncProps;
+  return { stackName, sync: props };
+}
