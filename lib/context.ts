@@ -50,7 +50,7 @@ export interface ContextKey {
   readonly description: string;
 }
 
-/** Every context key the app reads (docs/deploy.md has the same table). */
+/** Every context key the app reads (docs/deploy.md has the same table; a test keeps them in step). */
 export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'stackName', example: 'AllowlistSync', default: 'AllowlistSync', description: 'CloudFormation stack name' },
   { key: 'allowlistName', example: 'rosa-trusted-ips', default: DEFAULTS.allowlistName, description: 'Name in alert subjects, alarm names and the metrics `service` dimension' },
@@ -60,22 +60,22 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'existingPolicyArn', example: 'arn:aws:iam::123456789012:policy/rosa-allowlist', default: 'a new policy', description: 'Adopt an existing customer managed policy' },
   { key: 'policyName', example: 'rosa-trusted-ips-allowlist', default: 'generated', description: 'Name of the created policy (immutable: changing it replaces the policy)' },
   { key: 'policyPath', example: '/allowlists/', default: '/', description: 'Path of the created policy (immutable)' },
-  { key: 'policyRemovalPolicy', example: 'retain | destroy', default: 'retain (except when its creation is rolled back)', description: 'Fate of the created policy when the stack is deleted' },
+  { key: 'policyRemovalPolicy', example: 'destroy', default: 'retain-except-on-create', description: 'Fate of the created policy when the stack is deleted: retain, destroy, or retain-except-on-create (kept, unless its own creation is rolled back)' },
   { key: 'attachToRoles', example: 'ManagedOpenShift-Support-Role', default: 'none', description: 'Roles (names, or ARNs for roles with a path) to attach the policy to' },
   { key: 'attachToUsers', example: 'alice,bob', default: 'none', description: 'Users to attach the policy to' },
   { key: 'attachToGroups', example: 'admins', default: 'none', description: 'Groups to attach the policy to' },
   { key: 'ocmCredentialsParameterName', example: '/allowlist-sync/ocm-credentials', default: DEFAULTS.ocmCredentialsParameterName, description: 'SSM SecureString with the OCM credentials JSON' },
   { key: 'ocmCredentialsKeyArn', example: 'arn:aws:kms:eu-west-1:123456789012:key/…', default: 'alias/aws/ssm', description: 'Customer managed KMS key of that parameter' },
-  { key: 'ocmApiUrl', example: 'https://api.openshift.com', default: "the function's", description: 'OCM API base URL' },
-  { key: 'ocmTokenUrl', example: 'https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token', default: "the function's", description: 'OCM token endpoint' },
+  { key: 'ocmApiUrl', example: 'https://api.stage.openshift.com', default: 'https://api.openshift.com', description: 'OCM API base URL' },
+  { key: 'ocmTokenUrl', example: 'https://sso.example.com/token', default: 'Red Hat SSO', description: 'OCM token endpoint' },
   { key: 'extraCidrs', example: '203.0.113.0/24,2001:db8::/48', default: 'none', description: 'CIDRs always kept in the allowlist' },
-  { key: 'dryRun', example: 'true', default: "the function's (false)", description: 'Plan and alert, never write the policy' },
-  { key: 'minEntries', example: '10', default: "the function's", description: 'Guard: refuse a list with fewer entries' },
-  { key: 'maxRemovalFraction', example: '0.5', default: "the function's", description: 'Guard: refuse removing more than this fraction of entries' },
-  { key: 'broadestIpv4Prefix', example: '8', default: "the function's", description: 'Guard: refuse IPv4 CIDRs broader than /N' },
-  { key: 'broadestIpv6Prefix', example: '32', default: "the function's", description: 'Guard: refuse IPv6 CIDRs broader than /N' },
-  { key: 'kmsViaServiceExemption', example: 'true', default: "the function's", description: 'Exempt KMS calls made via AWS services from the IP condition' },
-  { key: 'schedule', example: '15 | rate(1 hour) | cron(0/15 * * * ? *)', default: `${DEFAULTS.scheduleMinutes} (minutes)`, description: 'How often to sync' },
+  { key: 'dryRun', example: 'true', default: 'false', description: 'Plan and alert, never write the policy' },
+  { key: 'minEntries', example: '10', default: '1', description: 'Guard: refuse a list with fewer entries' },
+  { key: 'maxRemovalFraction', example: '0.5', default: '0.3', description: 'Guard: refuse removing more than this fraction of entries' },
+  { key: 'broadestIpv4Prefix', example: '16', default: '8', description: 'Guard: refuse IPv4 CIDRs broader than /N' },
+  { key: 'broadestIpv6Prefix', example: '48', default: '32', description: 'Guard: refuse IPv6 CIDRs broader than /N' },
+  { key: 'kmsViaServiceExemption', example: 'true', default: 'false', description: 'Exempt KMS calls made via AWS services from the IP condition' },
+  { key: 'schedule', example: 'rate(1 hour)', default: `${DEFAULTS.scheduleMinutes} (minutes)`, description: 'How often to sync: a number of minutes, `rate(...)` or `cron(...)`' },
   { key: 'stalenessMinutes', example: '30', default: 'two schedule periods', description: 'Staleness alarm threshold (required with cron)' },
   { key: 'retryAttempts', example: '3', default: String(DEFAULTS.retryAttempts), description: 'Scheduler retries of an undelivered invocation' },
   { key: 'maxEventAgeMinutes', example: '15', default: 'one alarm period', description: 'Scheduler dead-letters an undelivered invocation after this' },
