@@ -30,6 +30,12 @@ describe('parseContext', () => {
     for (const key of Object.keys(CDK_JSON.context)) expect(CONTEXT_KEYS.map((k) => k.key)).toContain(key);
   });
 
+  test('docs/deploy.md documents every key', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    for (const { key } of CONTEXT_KEYS) expect(doc).toContain(`| \`${key}\` |`);
+    expect(doc).toContain(`| \`allowlistName\` | \`rosa-trusted-ips\` | ${DEFAULTS.allowlistName} |`);
+  });
+
   test('the README example: -c notifyEmails=... -c attachToRoles=...', () => {
     expect(parse({ notifyEmails: 'sre@example.com', attachToRoles: 'ManagedOpenShift-Support-Role' }).sync).toEqual({
       notifyEmails: ['sre@example.com'],
