@@ -1,4 +1,5 @@
-import { IAMClient, ListPolicyTagsCommand, TagPolicyCommand, UntagPolicyCommand } from '@aws-sdk/client-iam';
+import { IAMClient, TagPolicyCommand, UntagPolicyCommand } from '@aws-sdk/client-iam';
+import { listPolicyTags } from '../targets/managed-policy';
 import { iamFailure } from '../targets/iam-client';
 
 /** What the last alert said: all good, a plan refused, or a failure. */
@@ -51,20 +52,10 @@ export class MemoryAlertStateStore implements AlertStateStore {
  * Keeps the state in tags on the managed policy itself: it survives cold starts and redeploys, needs no
  * table, and shows up next to the policy. Needs iam:ListPolicyTags, iam:TagPolicy and iam:UntagPolicy on it.
  */
-export function iamTagAlertStateStore(iam: IAMClient, policyArn: string): AlertStateStore {
+export function iamTagAlertStateStore(iam: IAMClient, policyArn: string, options: { prefetched?: () => Record<string, string> | undefined } = {}): AlertStateStore {
   return {
     async load(): Promise<AlertState | undefined> {
-      const tags = new Map<string, string>();
-      let marker: string | undefined;
-      try {
-        do {
-          const page = await iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn, Marker: marker }));
-          for (const tag of page.Tags ?? []) if (tag.Key !== undefined) tags.set(tag.Key, tag.Value ?? '');
-          marker = page.IsTruncated ? page.Marker : undefined;
-        } while (marker);
-      } catch (err) {
-        throw iamFailure(err, 'iam:ListPolicyTags', policyArn);
-      }
+      const tags = new Map(Object.entries(options.prefetched?.() ?? (await listPolicyTags(iam, policyArn))));
       const status = tags.get(ALERT_STATE_TAGS.status);
       // An unknown value (a hand edit) counts as no state: alerting again beats staying silent.
       if (status === undefined || !STATUSES.includes(status)) return undefined;

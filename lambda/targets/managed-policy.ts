@@ -9,6 +9,7 @@ import {
   Policy,
   PolicyVersion,
   SetDefaultPolicyVersionCommand,
+  Tag,
 } from '@aws-sdk/client-iam';
 import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
@@ -50,6 +51,8 @@ export interface ManagedPolicyTargetOptions {
    */
   confirmDelaysMs?: readonly number[];
   log?: Log;
+  /** Called with the policy's tags whenever a read sees them, so the alert state needs no extra call. */
+  onTags?: (tags: Record<string, string>) => void;
 }
 
 /**
@@ -104,15 +107,41 @@ function concurrentWriter(message: string): SyncError {
   );
 }
 
-async function defaultVersionId(iam: IAMClient, policyArn: string): Promise<string> {
-  let id: string | undefined;
+async function getPolicy(iam: IAMClient, policyArn: string): Promise<Policy> {
+  let policy: Policy | undefined;
   try {
-    id = (await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy?.DefaultVersionId;
+    policy = (await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy;
   } catch (err) {
     throw iamFailure(err, 'iam:GetPolicy', policyArn);
   }
-  if (!id) throw new SyncError('iam-error', `IAM returned no default version for ${policyArn}.`);
-  return id;
+  if (!policy?.DefaultVersionId) throw new SyncError('iam-error', `IAM returned no default version for ${policyArn}.`);
+  return policy;
+}
+
+async function defaultVersionId(iam: IAMClient, policyArn: string): Promise<string> {
+  return (await getPolicy(iam, policyArn)).DefaultVersionId as string;
+}
+
+function tagRecord(tags: readonly Tag[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
+  return record;
+}
+
+/** Every tag of a managed policy (ListPolicyTags, all pages). */
+export async function listPolicyTags(iam: IAMClient, policyArn: string): Promise<Record<string, string>> {
+  const tags: Tag[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn, Marker: marker }));
+      tags.push(...(page.Tags ?? []));
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  } catch (err) {
+    throw iamFailure(err, 'iam:ListPolicyTags', policyArn);
+  }
+  return tagRecord(tags);
 }
 
 async function listVersions(iam: IAMClient, policyArn: string): Promise<PolicyVersion[]> {
@@ -172,29 +201,14 @@ export async function setDefaultPolicyVersion(iam: IAMClient, policyArn: string,
 /** Name, default version, attachments, versions (newest first) and tags of a managed policy. */
 export async function describeManagedPolicy(iam: IAMClient, policyArn: string): Promise<ManagedPolicyDescription> {
   checkArn(policyArn);
-  let policy: Policy | undefined;
-  try {
-    policy = (await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy;
-  } catch (err) {
-    throw iamFailure(err, 'iam:GetPolicy', policyArn);
-  }
+  const policy = await getPolicy(iam, policyArn);
   const versions = await listVersions(iam, policyArn);
-  const tags: Record<string, string> = {};
-  let marker: string | undefined;
-  try {
-    do {
-      const page = await iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn, Marker: marker }));
-      for (const tag of page.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
-  } catch (err) {
-    throw iamFailure(err, 'iam:ListPolicyTags', policyArn);
-  }
+  const tags = await listPolicyTags(iam, policyArn);
   return {
-    arn: policy?.Arn ?? policyArn,
-    name: policy?.PolicyName ?? policyArn.slice(policyArn.lastIndexOf('/') + 1),
-    defaultVersionId: policy?.DefaultVersionId ?? '',
-    attachmentCount: policy?.AttachmentCount ?? 0,
+    arn: policy.Arn ?? policyArn,
+    name: policy.PolicyName ?? policyArn.slice(policyArn.lastIndexOf('/') + 1),
+    defaultVersionId: policy.DefaultVersionId ?? '',
+    attachmentCount: policy.AttachmentCount ?? 0,
     versions: [...versions]
       .sort((a, b) => byAge(b, a))
       .map((v) => ({
@@ -275,7 +289,10 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
     name: `iam:${policyArn}`,
 
     async read(): Promise<CurrentPolicy> {
-      const versionId = await defaultVersionId(iam, policyArn);
+      const policy = await getPolicy(iam, policyArn);
+      const versionId = policy.DefaultVersionId as string;
+      // GetPolicy carries the tags (when the policy has any): the alert state comes with them for free.
+      if (policy.Tags) options.onTags?.(tagRecord(policy.Tags));
       let document: string | undefined;
       try {
         document = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }))).PolicyVersion?.Document;
