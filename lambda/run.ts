@@ -7,6 +7,7 @@ import { Alerter, iamTagAlertStateStore, snsPublisher } from './alerts';
 import { Env, HandlerConfig, loadHandlerConfig } from './config';
 import { SyncError, describeError } from './errors';
 import { createOcmSource, ocmOptionsFromEnv } from './sources/ocm';
+import type { OcmHttpSettings } from './sources/ocm-http';
 import { Source } from './sources/source';
 import { staticSource } from './sources/static';
 import { Log, SyncResult, sync } from './sync';
@@ -75,16 +76,44 @@ export interface RuntimeClients {
   ssm?: SSMClient;
 }
 
+/** Waits and retries the adapters use; unset fields keep production's defaults. */
+export interface RuntimeTuning {
+  /** OCM HTTP limits and backoff (`baseDelayMs`, `attempts`...). */
+  ocmHttp?: Partial<OcmHttpSettings>;
+  /** Waits for IAM to report a new default version (see `ManagedPolicyTargetOptions.confirmDelaysMs`). */
+  confirmDelaysMs?: readonly number[];
+}
+
+/**
+ * The tuning `buildRuntime` uses when its caller passes none. Empty in production. It is the seam for tests
+ * that go through the Lambda handler, which builds its runtime itself: they shorten the backoff here.
+ */
+export const runtimeTuning: RuntimeTuning = {};
+
 /** Builds the runtime from the environment; throws a SyncError naming the variable when it is wrong. */
-export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, clients: RuntimeClients = {}): SyncRuntime {
+export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, clients: RuntimeClients = {}, tuning: RuntimeTuning = runtimeTuning): SyncRuntime {
   const config = loadHandlerConfig(env);
   const iam = clients.iam ?? createIamClient();
   const sources: Source[] = [];
   if (config.ocmEnabled) {
     // The whole OCM fetch must end well inside the function's timeout, leaving time to write and alert.
-    sources.push(createOcmSource({ ...ocmOptionsFromEnv(env, { ssmClient: clients.ssm, logger: log }), fetchTimeoutMs: 40_000 }));
+    sources.push(
+      createOcmSource({
+        ...ocmOptionsFromEnv(env, { ssmClient: clients.ssm, logger: log }),
+        fetchTimeoutMs: 40_000,
+        ...(tuning.ocmHttp ? { http: tuning.ocmHttp } : {}),
+      }),
+    );
   }
   if (config.extraCidrs) sources.push(staticSource(config.extraCidrs, 'static:EXTRA_CIDRS'));
+  // The target's GetPolicy already returns the policy's tags, where the alert state lives: hand them over
+  // so a run needs no ListPolicyTags. They are used once, so a later run never sees stale ones.
+  let tags: Record<string, string> | undefined;
+  const takeTags = (): Record<string, string> | undefined => {
+    const taken = tags;
+    tags = undefined;
+    return taken;
+  };
   const alerter = new Alerter({
     context: {
       allowlist: config.allowlistName,
@@ -93,10 +122,10 @@ export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, client
       cliSources: [...(config.ocmEnabled ? ['ocm'] : []), ...(config.extraCidrs ? [`static:${config.extraCidrs}`] : [])],
     },
     publisher: snsPublisher(clients.sns ?? new SNSClient({}), config.alertTopicArn),
-    store: iamTagAlertStateStore(iam, config.policyArn),
+    store: iamTagAlertStateStore(iam, config.policyArn, { prefetched: takeTags }),
     log,
   });
-  return { config, sources, target: managedPolicyTarget(iam, config.policyArn, { log }), alerter, log, metrics };
+  return { config, sources, target: managedPolicyTarget(iam, config.policyArn, { log, ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}) }), alerter, log, metrics };
 }
 
 function count(metrics: MetricsSink, name: string, value: number): void {
