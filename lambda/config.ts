@@ -70,6 +70,9 @@ export function conditionsFromEnv(env: Env): ConditionOptions {
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:policy\/[\w+=,.@/-]+$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]+$/;
 
+/** The allowlist's name when ALLOWLIST_NAME is unset (the CDK construct's default too). */
+export const DEFAULT_ALLOWLIST_NAME = 'rosa-trusted-ips';
+
 /** Everything the Lambda function reads from its environment, validated once. */
 export interface HandlerConfig {
   policyArn: string;
@@ -95,7 +98,7 @@ export function loadHandlerConfig(env: Env): HandlerConfig {
   if (alertTopicArn && !TOPIC_ARN.test(alertTopicArn)) {
     throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
   }
-  const allowlistName = env.ALLOWLIST_NAME?.trim() || 'rosa-trusted-ips';
+  const allowlistName = env.ALLOWLIST_NAME?.trim() || DEFAULT_ALLOWLIST_NAME;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(allowlistName)) {
     throw configError('ALLOWLIST_NAME', `must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(allowlistName)}`);
   }

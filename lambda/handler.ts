@@ -3,14 +3,15 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Alerter, MemoryAlertStateStore, snsPublisher } from './alerts';
+import { DEFAULT_ALLOWLIST_NAME } from './config';
 import { HandlerResult, SyncRuntime, buildRuntime, parseEvent, runSync } from './run';
 
 // Built once per container: warm invocations reuse clients, the OCM token and keep-alive sockets.
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? process.env.ALLOWLIST_NAME ?? 'allowlist-sync' });
-const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'AllowlistSync',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? process.env.ALLOWLIST_NAME ?? 'allowlist-sync',
-});
+// The service name is the metrics' `service` dimension, which the stack's alarms expect to be the allowlist's name.
+const allowlistName = process.env.ALLOWLIST_NAME?.trim() || DEFAULT_ALLOWLIST_NAME;
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || allowlistName;
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'AllowlistSync', serviceName });
 let runtime: SyncRuntime | undefined;
 
 /** Bad configuration: tell the topic if there is one (at most once per container), then fail. */
@@ -18,7 +19,7 @@ async function alertConfigFailure(err: unknown): Promise<void> {
   const topic = process.env.ALERT_TOPIC_ARN?.trim();
   if (!topic) return;
   const alerter = new Alerter({
-    context: { allowlist: process.env.ALLOWLIST_NAME ?? 'allowlist-sync', policyArn: process.env.POLICY_ARN ?? '(POLICY_ARN unset)' },
+    context: { allowlist: allowlistName, policyArn: process.env.POLICY_ARN ?? '(POLICY_ARN unset)' },
     publisher: snsPublisher(new SNSClient({}), topic),
     store: configFailureState,
     log: logger,
