@@ -1,5 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { Plan, PlanOptions, PolicyShape, managedPolicyShape, normalize, parsePolicy, plan } from './allowlist';
+import { Plan, PlanOptions, PolicyShape, formatCidr, managedPolicyShape, normalize, parseEntry, parsePolicy, plan } from './allowlist';
 import { ALERT_STATE_TAGS } from './alerts';
 import { SyncError } from './errors';
 import { ManagedPolicyDescription, describeManagedPolicy, getPolicyVersionDocument, setDefaultPolicyVersion } from './targets/managed-policy';
@@ -14,8 +14,12 @@ export interface PolicyStatus extends ManagedPolicyDescription {
   alertState?: { status: string; key?: string; at?: string };
 }
 
+/** The allowlist of a document, canonical (`192.0.2.1` reads as `192.0.2.1/32`); unreadable entries as written. */
 function entriesOf(document: string, shape: PolicyShape): string[] {
-  return shape.extract(parsePolicy(document)) ?? [];
+  return (shape.extract(parsePolicy(document)) ?? []).map((value) => {
+    const parsed = parseEntry(value);
+    return parsed.ok ? formatCidr(parsed.cidr) : value;
+  });
 }
 
 /** Default version, its entries, when it was made, the versions kept, and the last alert state. */

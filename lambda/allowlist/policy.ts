@@ -25,9 +25,18 @@ export interface ConditionOptions {
   kmsViaServiceExemption?: boolean;
 }
 
-/** The condition block of the deny statement for these entries. */
+/**
+ * How an entry is written into a document: an IPv4 host without its `/32`, which `aws:SourceIp` assumes;
+ * three characters saved per host entry is ~20% more of them under IAM's size limit. IPv6 always keeps its
+ * prefix (a bare IPv6 address is not read as /128).
+ */
+export function documentForm(entry: string): string {
+  return entry.endsWith('/32') && !entry.includes(':') ? entry.slice(0, -3) : entry;
+}
+
+/** The condition block of the deny statement for these canonical entries. */
 export function renderCondition(entries: readonly string[], options: ConditionOptions = {}): Statement {
-  const condition: Statement = { NotIpAddress: { 'aws:SourceIp': [...entries] } };
+  const condition: Statement = { NotIpAddress: { 'aws:SourceIp': entries.map(documentForm) } };
   if (options.viaAwsServiceExemption ?? true) condition.Bool = { 'aws:ViaAWSService': 'false' };
   if (options.kmsViaServiceExemption) condition.Null = { 'kms:ViaService': 'true' };
   return condition;

@@ -38,7 +38,8 @@ describe('plan: statuses and differences', () => {
     for (const text of [serializePolicy(rendered), JSON.stringify(rendered, null, 2), iamEncoded(rendered)]) {
       const p = plan({ document: text, versionId: 'v3' }, desired('192.0.2.1', '10.0.0.0/24'));
       expect(p).toMatchObject({ status: 'unchanged', added: [], removed: [], drift: false, adoption: false, upToDate: true, refusals: [], baseVersionId: 'v3' });
-      expect(p.currentEntries).toEqual(['10.0.0.0/24', '192.0.2.1/32']);
+      // As written in the document: an IPv4 host without its /32.
+      expect(p.currentEntries).toEqual(['10.0.0.0/24', '192.0.2.1']);
     }
   });
 

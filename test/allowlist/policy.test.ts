@@ -6,6 +6,7 @@ import {
   findAllowlistStatement,
   parsePolicy,
   policySize,
+  renderCondition,
   renderDenyPolicy,
   serializePolicy,
   sourceIpsOf,
@@ -150,5 +151,12 @@ describe('canonicalJson', () => {
   it('sorts object keys at every depth, keeps array order', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, 1], c: 'x' } })).toBe('{"a":{"c":"x","d":[2,1]},"b":1}');
     expect(canonicalJson({ a: undefined, b: null })).toBe('{"b":null}');
+  });
+});
+
+describe('document form of entries', () => {
+  it('writes IPv4 hosts without /32 and keeps every other prefix, IPv6 hosts included', () => {
+    const condition = renderCondition(['192.0.2.1/32', '10.0.0.0/8', '2001:db8::1/128', '2001:db8::/32']);
+    expect(condition.NotIpAddress).toEqual({ 'aws:SourceIp': ['192.0.2.1', '10.0.0.0/8', '2001:db8::1/128', '2001:db8::/32'] });
   });
 });
