@@ -73,6 +73,11 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]+$/;
 /** The allowlist's name when ALLOWLIST_NAME is unset (the CDK construct's default too). */
 export const DEFAULT_ALLOWLIST_NAME = 'rosa-trusted-ips';
 
+/** True for a customer managed policy ARN as POLICY_ARN must hold. */
+export function isPolicyArn(value: string): boolean {
+  return POLICY_ARN.test(value);
+}
+
 /** Everything the Lambda function reads from its environment, validated once. */
 export interface HandlerConfig {
   policyArn: string;
@@ -91,7 +96,7 @@ export interface HandlerConfig {
 /** Reads and validates the function's configuration; errors name the variable. */
 export function loadHandlerConfig(env: Env): HandlerConfig {
   const policyArn = readRequired(env, 'POLICY_ARN', 'the ARN of the managed policy to keep in sync');
-  if (!POLICY_ARN.test(policyArn)) {
+  if (!isPolicyArn(policyArn)) {
     throw configError('POLICY_ARN', `must be an IAM policy ARN like arn:aws:iam::123456789012:policy/name, got ${JSON.stringify(policyArn)}`);
   }
   const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;

@@ -1,10 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { Alerter, MemoryAlertStateStore, snsPublisher } from './alerts';
-import { DEFAULT_ALLOWLIST_NAME } from './config';
+import { Alerter, AlertStateStore, MemoryAlertStateStore, iamTagAlertStateStore, snsPublisher } from './alerts';
+import { DEFAULT_ALLOWLIST_NAME, isPolicyArn } from './config';
+import { describeError } from './errors';
 import { HandlerResult, SyncRuntime, buildRuntime, parseEvent, runSync } from './run';
+import { createIamClient } from './targets/managed-policy';
 
 // Built once per container: warm invocations reuse clients, the OCM token and keep-alive sockets.
 // The service name is the metrics' `service` dimension, which the stack's alarms expect to be the allowlist's name.
@@ -13,20 +15,42 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || allowlistName
 const logger = new Logger({ serviceName });
 const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'AllowlistSync', serviceName });
 let runtime: SyncRuntime | undefined;
+let configFailureAlerter: Alerter | undefined;
 
-/** Bad configuration: tell the topic if there is one (at most once per container), then fail. */
+/**
+ * Where the alert state of a configuration failure is kept: in memory, so a container never repeats it, and
+ * in the policy's tags when POLICY_ARN is usable, so cold starts do not repeat it either (a schedule sparser
+ * than the container's lifetime would otherwise alert on every run) and its fix is told like any recovery.
+ */
+function configFailureStore(policyArn: string | undefined): AlertStateStore {
+  const memory = new MemoryAlertStateStore();
+  if (!policyArn || !isPolicyArn(policyArn)) return memory;
+  const tags = iamTagAlertStateStore(createIamClient(), policyArn);
+  return {
+    load: async () => (await memory.load()) ?? tags.load(),
+    save: async (state) => {
+      await memory.save(state);
+      await tags.save(state);
+    },
+  };
+}
+
+/** Bad configuration: tell the topic if there is one (once per failure, see configFailureStore), then fail. */
 async function alertConfigFailure(err: unknown): Promise<void> {
   const topic = process.env.ALERT_TOPIC_ARN?.trim();
   if (!topic) return;
-  const alerter = new Alerter({
-    context: { allowlist: allowlistName, policyArn: process.env.POLICY_ARN ?? '(POLICY_ARN unset)' },
+  const policyArn = process.env.POLICY_ARN?.trim();
+  configFailureAlerter ??= new Alerter({
+    context: { allowlist: allowlistName, policyArn: policyArn || '(POLICY_ARN unset)' },
     publisher: snsPublisher(new SNSClient({}), topic),
-    store: configFailureState,
+    store: configFailureStore(policyArn),
     log: logger,
   });
-  await alerter.notify({ error: err }).catch((alertErr: unknown) => logger.error('could not alert the configuration error', { error: String(alertErr) }));
+  await configFailureAlerter.notify({ error: err }).catch((alertErr: unknown) => {
+    metrics.addMetric('AlertPublishFailed', MetricUnit.Count, 1);
+    logger.error('could not alert the configuration error', { error: describeError(alertErr) });
+  });
 }
-const configFailureState = new MemoryAlertStateStore();
 
 /** The Lambda entry: env → config → sync → result. */
 export const handler = async (event: unknown, context: Context): Promise<HandlerResult> => {
