@@ -70,6 +70,8 @@ export interface CurrentDocument {
   document?: string;
   /** The target's version id, part of the plan id. */
   versionId?: string;
+  /** The target's own size budget for this document (e.g. a trust policy's 2,048); the lower of it and the guard wins. */
+  sizeLimit?: number;
 }
 
 /** Options of `plan`. */
@@ -168,7 +170,9 @@ export function plan(current: CurrentDocument, desired: NormalizedEntries, optio
   // An override left undefined (e.g. an unset setting passed through) keeps the default: spreading it
   // as-is would replace the default with undefined and silently switch that guard off.
   const overrides = Object.entries(options.guards ?? {}).filter(([, value]) => value !== undefined);
-  const guards: Guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(overrides) };
+  const configured: Guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(overrides) };
+  const guards: Guards =
+    current.sizeLimit === undefined ? configured : { ...configured, sizeLimit: Math.min(configured.sizeLimit, current.sizeLimit) };
   const shape = options.shape ?? managedPolicyShape();
   const refusals: Refusal[] = [];
 

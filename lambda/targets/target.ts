@@ -4,6 +4,8 @@ export interface CurrentPolicy {
   document?: string;
   /** The target's version id of that document (IAM `v3`), if it has versions. */
   versionId?: string;
+  /** The target's own size budget for this document, when it is not the managed policy's (e.g. an inline policy's share of the role's 10,240). */
+  sizeLimit?: number;
 }
 
 /** What to write: a fully rendered document from a plan. */
