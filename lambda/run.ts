@@ -125,7 +125,14 @@ export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, client
     store: iamTagAlertStateStore(iam, config.policyArn, { prefetched: takeTags }),
     log,
   });
-  return { config, sources, target: managedPolicyTarget(iam, config.policyArn, { log, ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}) }), alerter, log, metrics };
+  const target = managedPolicyTarget(iam, config.policyArn, {
+    log,
+    onTags: (read) => {
+      tags = read;
+    },
+    ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}),
+  });
+  return { config, sources, target, alerter, log, metrics };
 }
 
 function count(metrics: MetricsSink, name: string, value: number): void {
