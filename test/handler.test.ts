@@ -1,0 +1,965 @@
+/**
+ * The Lambda entry, end to end: real SDK clients built by the handler (their `send` is aws-sdk-client-mock),
+ * IAM played by FakeIam, the real OCM source against the fake SSO+OCM server on 127.0.0.1, real Powertools
+ * Logger and Metrics whose output is captured from stdout/stderr.
+ *
+ * The handler keeps its runtime in module scope, so a "cold start" is `jest.resetModules()` and a fresh
+ * require of lambda/handler (and everything it imports) with a new environment. The three SDK packages are
+ * pinned to the copies this file mocked (`jest.doMock`), so the mocks see the clients every container builds.
+ * Retries are shortened through the `runtimeTuning` seam of lambda/run.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import * as iamSdk from '@aws-sdk/client-iam';
+import * as snsSdk from '@aws-sdk/client-sns';
+import * as ssmSdk from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import * as undici from 'undici';
+import { policySize, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
+import { ALERT_STATE_TAGS } from '../lambda/alerts/state';
+import { FakeIam, accessDenied, VERSION_LIMIT_MESSAGE } from './helpers/fake-iam';
+import { FakeOcmServer, hang, ocmError, type FakeTrustedIp, type Responder } from './helpers/ocm-server';
+
+type HandlerModule = typeof import('../lambda/handler');
+type RunModule = typeof import('../lambda/run');
+type HandlerResult = import('../lambda/run').HandlerResult;
+type OcmHttpSettings = import('../lambda/sources/ocm-http').OcmHttpSettings;
+
+const iamMock = mockClient(iamSdk.IAMClient);
+const snsMock = mockClient(snsSdk.SNSClient);
+const ssmMock = mockClient(ssmSdk.SSMClient);
+
+const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:allowlist-sync-alerts';
+const PARAMETER = '/allowlist-sync/ocm';
+const CLIENT_ID = 'svc-allowlist-4f1c';
+const CLIENT_SECRET = 'S3cr3t-client-ZQ8xv3Lm9Pw2';
+const NAMESPACE = 'AllowlistSyncTest';
+const SERVICE = 'rosa-trusted-ips';
+const FUNCTION = 'allowlist-sync-fn';
+/** What EventBridge Scheduler sends (anything without dryRun/approve syncs). */
+const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' };
+
+/** A policy written by hand before allowlist-sync existed: its deny-unless-SourceIp statement is adopted. */
+const HAND_MADE = JSON.stringify(
+  {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyOutsideRedHat',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.10/32', '198.51.100.0/24'] } },
+      },
+    ],
+  },
+  null,
+  2,
+);
+
+const item = (id: string, enabled = true): FakeTrustedIp => ({ kind: 'TrustedIp', id, enabled });
+/** The OCM list that matches HAND_MADE plus one IPv6 block (and a disabled item that must be skipped). */
+const OCM_ITEMS = [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/32'), item('203.0.113.7', false)];
+const SYNCED_ENTRIES = ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/32'];
+const SYNCED_DOC = serializePolicy(renderDenyPolicy(SYNCED_ENTRIES));
+
+const METRIC_NAMES = [
+  'SyncSucceeded',
+  'PolicyUpdated',
+  'Refused',
+  'EntriesAdded',
+  'EntriesRemoved',
+  'AllowlistEntries',
+  'PolicySizeChars',
+  'PolicySizeHeadroom',
+  'SyncDuration',
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Environment, output capture, containers
+
+const savedEnv = { ...process.env };
+
+function setEnv(env: Record<string, string | undefined>): void {
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  // Anything the developer's shell may hold that changes the function's behaviour.
+  for (const key of Object.keys(process.env)) {
+    if (/^(OCM_|POWERTOOLS_|AWS_|DRY_RUN$|MIN_ENTRIES$|MAX_REMOVAL_FRACTION$|BROADEST_|EXTRA_CIDRS$|ALLOWLIST_NAME$|POLICY_ARN$|ALERT_TOPIC_ARN$|VIA_AWS|KMS_VIA)/.test(key)) {
+      delete process.env[key];
+    }
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+}
+
+/** Every JSON line the function wrote to stdout/stderr (Powertools logs and EMF), and the rest untouched. */
+class Output {
+  readonly lines: string[] = [];
+  private readonly spies: jest.SpyInstance[] = [];
+
+  start(): void {
+    for (const stream of [process.stdout, process.stderr]) {
+      const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+      const spy = jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+        if (!text.trimStart().startsWith('{')) return original(chunk, ...rest);
+        this.lines.push(...text.split('\n').filter((l) => l.trim() !== ''));
+        return true;
+      }) as typeof stream.write);
+      this.spies.push(spy);
+    }
+  }
+
+  stop(): void {
+    for (const spy of this.spies.splice(0)) spy.mockRestore();
+  }
+
+  get text(): string {
+    return this.lines.join('\n');
+  }
+
+  records(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Powertools Logger lines. */
+  logs(): Record<string, unknown>[] {
+    return this.records().filter((r) => !('_aws' in r));
+  }
+
+  /** EMF blobs (Powertools Metrics), the ColdStart one left out. */
+  emf(): EmfBlob[] {
+    return this.records()
+      .filter((r): r is EmfBlob => '_aws' in r)
+      .filter((r) => !r._aws.CloudWatchMetrics[0].Metrics.some((m) => m.Name === 'ColdStart'));
+  }
+
+  /** Values of one metric across all blobs, in order. */
+  metric(name: string): unknown[] {
+    return this.emf()
+      .filter((b) => name in b)
+      .map((b) => b[name]);
+  }
+}
+
+interface EmfBlob {
+  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+let requestCount = 0;
+function lambdaContext(): Context {
+  requestCount++;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: FUNCTION,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION}`,
+    memoryLimitInMB: '256',
+    awsRequestId: `0a1b2c3d-0000-4000-8000-${String(requestCount).padStart(12, '0')}`,
+    logGroupName: `/aws/lambda/${FUNCTION}`,
+    logStreamName: '2024/05/01/[$LATEST]0123456789abcdef',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** One Lambda execution environment: a fresh module registry with its own env. */
+interface Container {
+  invoke(event?: unknown): Promise<HandlerResult>;
+  /** Invokes and returns what it threw (fails if it did not). */
+  fail(event?: unknown): Promise<Error>;
+}
+
+let server: FakeOcmServer;
+let fakeIam: FakeIam;
+let out: Output;
+/** Every error an invocation threw in this test (checked for secrets). */
+let thrown: Error[];
+
+function baseEnv(): Record<string, string> {
+  return {
+    POLICY_ARN: ARN,
+    ALERT_TOPIC_ARN: TOPIC,
+    ALLOWLIST_NAME: SERVICE,
+    POWERTOOLS_SERVICE_NAME: SERVICE,
+    POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    OCM_CREDENTIALS_PARAMETER: PARAMETER,
+    OCM_API_URL: server.apiUrl,
+    OCM_TOKEN_URL: server.tokenUrl,
+    AWS_REGION: 'eu-west-1',
+    AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  };
+}
+
+/** A cold start with `env` on top of the base environment (undefined unsets a variable). */
+function coldStart(env: Record<string, string | undefined> = {}, ocmHttp: Partial<OcmHttpSettings> = {}): Container {
+  jest.resetModules();
+  setEnv({ ...baseEnv(), ...env });
+  const run = jest.requireActual<RunModule>('../lambda/run');
+  // The seam: tests through the handler cannot pass options, so the backoff is shortened here.
+  run.runtimeTuning.ocmHttp = { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2, ...ocmHttp };
+  run.runtimeTuning.confirmDelaysMs = [1, 1, 1];
+  const { handler } = jest.requireActual<HandlerModule>('../lambda/handler');
+  const invoke = (event: unknown = SCHEDULED) => handler(event, lambdaContext());
+  return {
+    invoke,
+    async fail(event: unknown = SCHEDULED) {
+      try {
+        await invoke(event);
+      } catch (err) {
+        expect(err).toBeInstanceOf(Error);
+        thrown.push(err as Error);
+        return err as Error;
+      }
+      throw new Error('expected the invocation to throw');
+    },
+  };
+}
+
+function ssmHolds(value: string): void {
+  ssmMock.reset();
+  ssmMock.on(ssmSdk.GetParameterCommand, { Name: PARAMETER, WithDecryption: true }).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: value, Version: 1 } });
+}
+
+/** The alerts published so far: [event attribute, subject, body]. */
+function alerts(): { event: string | undefined; subject: string; body: string; topic: string }[] {
+  return snsMock.commandCalls(snsSdk.PublishCommand).map((c) => ({
+    event: c.args[0].input.MessageAttributes?.event?.StringValue,
+    subject: c.args[0].input.Subject ?? '',
+    body: c.args[0].input.Message ?? '',
+    topic: c.args[0].input.TopicArn ?? '',
+  }));
+}
+
+const alertEvents = (): (string | undefined)[] => alerts().map((a) => a.event);
+
+function alertState(): Record<string, string | undefined> {
+  return { status: fakeIam.tags.get(ALERT_STATE_TAGS.status), key: fakeIam.tags.get(ALERT_STATE_TAGS.key) };
+}
+
+function expectNoVersionWrites(): void {
+  expect(iamMock).not.toHaveReceivedCommand(iamSdk.CreatePolicyVersionCommand);
+  expect(iamMock).not.toHaveReceivedCommand(iamSdk.DeletePolicyVersionCommand);
+  expect(iamMock).not.toHaveReceivedCommand(iamSdk.SetDefaultPolicyVersionCommand);
+}
+
+beforeAll(() => {
+  // Every container's require of these packages gets the copies mocked above.
+  jest.doMock('@aws-sdk/client-iam', () => iamSdk);
+  jest.doMock('@aws-sdk/client-sns', () => snsSdk);
+  jest.doMock('@aws-sdk/client-ssm', () => ssmSdk);
+  // Stateless as far as the function goes (its keep-alive Agent lives in lambda/sources/ocm-http, which every
+  // container loads afresh); sharing it only saves loading it again for each cold start.
+  jest.doMock('undici', () => undici);
+});
+
+beforeEach(async () => {
+  server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: OCM_ITEMS });
+  fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, tags: { team: 'sre' } });
+  iamMock.reset();
+  snsMock.reset();
+  fakeIam.install(iamMock);
+  snsMock.on(snsSdk.PublishCommand).callsFake(() => ({ MessageId: randomUUID() }));
+  ssmHolds(JSON.stringify({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }));
+  thrown = [];
+  out = new Output();
+  out.start();
+});
+
+afterEach(async () => {
+  out.stop();
+  // No secret reaches a log line, an EMF blob, an error or an alert, whatever the test did.
+  const secrets = [CLIENT_SECRET, Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64'), ...server.issuedTokens];
+  const seen = [out.text, ...thrown.map((e) => `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}`), JSON.stringify(alerts())];
+  for (const secret of secrets) for (const text of seen) expect(text).not.toContain(secret);
+  await server.close();
+  setEnv({});
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('full cycle through the handler', () => {
+  test('adopts a hand-made policy, then is idempotent, then follows an OCM change exactly', async () => {
+    const fn = coldStart();
+
+    const first = await fn.invoke();
+
+    expect(first).toEqual({
+      status: 'updated',
+      planId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      added: ['2001:db8::/32'],
+      removed: [],
+      entries: SYNCED_ENTRIES,
+      policyArn: ARN,
+      versionId: 'v2',
+      previousVersionId: 'v1',
+      reasons: [],
+      approvable: false,
+      dryRun: false,
+    });
+    expect(fakeIam.versionIds()).toEqual(['v1', 'v2']);
+    expect(fakeIam.defaultVersionId).toBe('v2');
+    expect(fakeIam.defaultDocument).toBe(SYNCED_DOC);
+    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.CreatePolicyVersionCommand, 1);
+    expect(iamMock).toHaveReceivedCommandWith(iamSdk.CreatePolicyVersionCommand, { PolicyArn: ARN, PolicyDocument: SYNCED_DOC, SetAsDefault: true });
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.DeletePolicyVersionCommand);
+    expect(alerts()).toEqual([
+      {
+        event: 'updated',
+        topic: TOPIC,
+        subject: 'allowlist-sync: rosa-trusted-ips updated (+1 -0)',
+        body: expect.stringContaining('Version:  v1 -> v2'),
+      },
+    ]);
+    expect(alerts()[0].body).toContain('Drift:    the previous version had been edited outside allowlist-sync; it was replaced.');
+    expect(alerts()[0].body).toContain(`npx allowlist-sync rollback --target iam:${ARN} --to v1`);
+    expect(alertState()).toEqual({ status: 'ok', key: undefined });
+    expect(fakeIam.tags.get('team')).toBe('sre');
+
+    // Second, warm invocation: nothing to do, nothing written, nothing told.
+    iamMock.resetHistory();
+    const second = await fn.invoke();
+
+    expect(second).toEqual({ ...first, status: 'unchanged', added: [], removed: [], versionId: undefined, previousVersionId: undefined, planId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(second).not.toHaveProperty('versionId');
+    expect(second).not.toHaveProperty('previousVersionId');
+    expectNoVersionWrites();
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.TagPolicyCommand);
+    expect(alerts()).toHaveLength(1);
+    expect(fakeIam.versionIds()).toEqual(['v1', 'v2']);
+
+    // OCM changes: exactly one block added and one removed.
+    server.items = [item('192.0.2.10'), item('2001:db8::/32'), item('198.51.100.0/25'), item('198.51.100.128/25'), item('203.0.113.0/28')];
+    iamMock.resetHistory();
+    const third = await fn.invoke();
+
+    expect(third).toEqual({
+      status: 'updated',
+      planId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      added: ['203.0.113.0/28'],
+      removed: [],
+      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.0/28', '2001:db8::/32'],
+      policyArn: ARN,
+      versionId: 'v3',
+      previousVersionId: 'v2',
+      reasons: [],
+      approvable: false,
+      dryRun: false,
+    });
+    // Now one block swapped for another (1 of 4 removed: under the 30% guard).
+    server.items = [item('192.0.2.10'), item('2001:db8::/32'), item('203.0.113.64/28'), item('198.51.100.0/24')];
+    const fourth = await fn.invoke();
+
+    expect(fourth).toMatchObject({
+      status: 'updated',
+      added: ['203.0.113.64/28'],
+      removed: ['203.0.113.0/28'],
+      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.64/28', '2001:db8::/32'],
+      versionId: 'v4',
+      previousVersionId: 'v3',
+    });
+    expect(fakeIam.defaultDocument).toBe(serializePolicy(renderDenyPolicy(fourth.entries)));
+    expect(alertEvents()).toEqual(['updated', 'updated', 'updated']);
+    expect(alerts()[2].subject).toBe('allowlist-sync: rosa-trusted-ips updated (+1 -1)');
+    expect(alerts()[2].body).toContain('Added (1):\n  + 203.0.113.64/28\nRemoved (1):\n  - 203.0.113.0/28');
+  });
+
+  test('builds its clients, credentials and OCM token once per container; a cold start builds new ones', async () => {
+    const fn = coldStart();
+    await expect(fn.invoke()).resolves.toMatchObject({ status: 'updated' });
+    server.items = [...OCM_ITEMS, item('203.0.113.9')];
+    await expect(fn.invoke()).resolves.toMatchObject({ status: 'updated' });
+    await expect(fn.invoke()).resolves.toMatchObject({ status: 'unchanged' });
+
+    expect(server.requestsTo('token')).toHaveLength(1);
+    expect(server.requestsTo('api')).toHaveLength(3);
+    expect(ssmMock).toHaveReceivedCommandTimes(ssmSdk.GetParameterCommand, 1);
+    expect(snsMock).toHaveReceivedCommandTimes(snsSdk.PublishCommand, 2);
+    expect(new Set(iamMock.send.thisValues).size).toBe(1);
+    expect(new Set(snsMock.send.thisValues).size).toBe(1);
+    expect(new Set(ssmMock.send.thisValues).size).toBe(1);
+    // Every request bore the one token issued.
+    expect(server.requestsTo('api').map((r) => r.headers.authorization)).toEqual(Array(3).fill(`Bearer ${server.issuedTokens[0]}`));
+
+    const again = coldStart();
+    await again.invoke();
+
+    expect(server.requestsTo('token')).toHaveLength(2);
+    expect(ssmMock).toHaveReceivedCommandTimes(ssmSdk.GetParameterCommand, 2);
+    expect(new Set(iamMock.send.thisValues).size).toBe(2);
+    expect(new Set(ssmMock.send.thisValues).size).toBe(2);
+  });
+
+  test('a policy at five versions: the oldest non-default one is deleted first, the default never', async () => {
+    // v1 (hand-made) is the default and the oldest; v2..v5 are older syncs someone set aside.
+    fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [SYNCED_DOC, SYNCED_DOC, SYNCED_DOC, SYNCED_DOC] });
+    fakeIam.defaultVersionId = 'v1';
+    iamMock.reset();
+    fakeIam.install(iamMock);
+
+    const result = await coldStart().invoke();
+
+    expect(result).toMatchObject({ status: 'updated', versionId: 'v6', previousVersionId: 'v1' });
+    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.DeletePolicyVersionCommand, 1);
+    expect(iamMock).toHaveReceivedCommandWith(iamSdk.DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v2' });
+    expect(fakeIam.versionIds()).toEqual(['v1', 'v3', 'v4', 'v5', 'v6']);
+    expect(fakeIam.defaultVersionId).toBe('v6');
+  });
+
+  test("another writer filling the fifth slot meanwhile: IAM's LimitExceeded, pruned again, written once", async () => {
+    fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [HAND_MADE, HAND_MADE, HAND_MADE] });
+    iamMock.reset();
+    fakeIam.install(iamMock);
+    fakeIam.beforeCreate = () => fakeIam.addVersion(HAND_MADE, false);
+
+    const result = await coldStart().invoke();
+
+    expect(result).toMatchObject({ status: 'updated', versionId: 'v6', previousVersionId: 'v4' });
+    const creates = iamMock.commandCalls(iamSdk.CreatePolicyVersionCommand);
+    expect(creates).toHaveLength(2);
+    await expect(creates[0].returnValue).rejects.toMatchObject({ name: 'LimitExceededException', message: VERSION_LIMIT_MESSAGE });
+    expect(fakeIam.versionIds()).toEqual(['v2', 'v3', 'v4', 'v5', 'v6']);
+    expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('policy version limit hit after pruning'))).toBe(true);
+  });
+
+  test('EXTRA_CIDRS joins the OCM list', async () => {
+    const result = await coldStart({ EXTRA_CIDRS: '203.0.113.0/24, 192.0.2.11' }).invoke();
+
+    expect(result).toMatchObject({ status: 'updated', added: ['192.0.2.11/32', '203.0.113.0/24', '2001:db8::/32'] });
+    expect(result.entries).toEqual(['192.0.2.10/31', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32']);
+  });
+});
+
+describe('events', () => {
+  test('{"dryRun": true} only plans: status changes, no version written', async () => {
+    const result = await coldStart().invoke({ dryRun: true });
+
+    expect(result).toMatchObject({ status: 'changes', added: ['2001:db8::/32'], removed: [], entries: SYNCED_ENTRIES, dryRun: true, reasons: [] });
+    expect(result).not.toHaveProperty('versionId');
+    expectNoVersionWrites();
+    expect(fakeIam.versionIds()).toEqual(['v1']);
+    expect(fakeIam.defaultDocument).toBe(HAND_MADE);
+    expect(alerts()).toEqual([]);
+  });
+
+  test('DRY_RUN=true in the environment only plans, whatever the event', async () => {
+    const fn = coldStart({ DRY_RUN: 'true' });
+
+    await expect(fn.invoke()).resolves.toMatchObject({ status: 'changes', dryRun: true });
+    await expect(fn.invoke({ dryRun: false })).resolves.toMatchObject({ status: 'changes', dryRun: true });
+    expectNoVersionWrites();
+  });
+
+  test('{"approve": id} applies exactly the refused plan, and no other', async () => {
+    // Hand-made policy, synced first so there is something to remove.
+    const fn = coldStart();
+    await fn.invoke();
+    expect(fakeIam.defaultVersionId).toBe('v2');
+
+    // OCM drops two of three blocks: mass removal, refused.
+    server.items = [item('192.0.2.10')];
+    const refused = await fn.invoke();
+    expect(refused).toMatchObject({
+      status: 'refused',
+      removed: ['198.51.100.0/24', '2001:db8::/32'],
+      reasons: ['2 of 3 current entries would be removed (67%), more than the 30% allowed'],
+      approvable: true,
+    });
+    const planId = refused.planId;
+    expect(alerts()[1].body).toContain(`--payload '{"approve":"${planId}"}'`);
+
+    // Another well-formed id is not this plan's: still refused, nothing written.
+    const other = await fn.invoke({ approve: 'aaaaaaaaaaaaaaaa' });
+    expect(other).toMatchObject({
+      status: 'refused',
+      planId,
+      reasons: [
+        '2 of 3 current entries would be removed (67%), more than the 30% allowed',
+        `the plan changed since it was approved: approved aaaaaaaaaaaaaaaa, the plan is now ${planId}; review it and approve the new id`,
+      ],
+    });
+
+    // The list moves on before the approval arrives: the approved id no longer matches.
+    server.items = [item('198.51.100.0/24')];
+    const moved = await fn.invoke({ approve: planId });
+    expect(moved.status).toBe('refused');
+    expect(moved.planId).not.toBe(planId);
+    expect(moved.reasons).toContain(`the plan changed since it was approved: approved ${planId}, the plan is now ${moved.planId}; review it and approve the new id`);
+    expect(fakeIam.versionIds()).toEqual(['v1', 'v2']);
+
+    // Back to the reviewed list: the approval applies it.
+    server.items = [item('192.0.2.10')];
+    const applied = await fn.invoke({ approve: planId });
+    expect(applied).toEqual({
+      status: 'updated',
+      planId,
+      added: [],
+      removed: ['198.51.100.0/24', '2001:db8::/32'],
+      entries: ['192.0.2.10/32'],
+      policyArn: ARN,
+      versionId: 'v3',
+      previousVersionId: 'v2',
+      reasons: ['2 of 3 current entries would be removed (67%), more than the 30% allowed'],
+      approvable: true,
+      dryRun: false,
+    });
+    expect(fakeIam.defaultDocument).toBe(serializePolicy(renderDenyPolicy(['192.0.2.10/32'])));
+    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.CreatePolicyVersionCommand, 2);
+    expect(alertEvents()).toEqual(['updated', 'refused', 'refused', 'updated']);
+    expect(alerts()[3].subject).toBe('allowlist-sync: rosa-trusted-ips updated (+0 -2, approved)');
+
+    // Approving it again is harmless: the plan id no longer exists and nothing is written.
+    const replay = await fn.invoke({ approve: planId });
+    expect(replay.status).toBe('unchanged');
+    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.CreatePolicyVersionCommand, 2);
+  });
+
+  test('an approval cannot override a refusal that is not approvable (empty list)', async () => {
+    const fn = coldStart();
+    server.items = [];
+    const refused = await fn.invoke();
+    expect(refused.approvable).toBe(false);
+
+    const again = await fn.invoke({ approve: refused.planId });
+
+    expect(again).toMatchObject({ status: 'refused', planId: refused.planId, approvable: false });
+    expect(again.reasons).toContain('approval cannot override: empty');
+    expectNoVersionWrites();
+  });
+
+  test.each<[string, unknown, string]>([
+    ['approve not hex', { approve: 'yes please' }, `The event's "approve" must be a plan id (16 hex digits, from the refusal alert), got "yes please".`],
+    ['approve a number', { approve: 1234 }, `The event's "approve" must be a plan id (16 hex digits, from the refusal alert), got 1234.`],
+    ['approve too short', { approve: 'abc123' }, `The event's "approve" must be a plan id (16 hex digits, from the refusal alert), got "abc123".`],
+    ['dryRun a string', { dryRun: 'true' }, `The event's "dryRun" must be true or false, got "true".`],
+  ])('a malformed event (%s) is an error, and nothing is read or written', async (_name, event, message) => {
+    const err = await coldStart().fail(event);
+
+    // The container's own SyncError class (another module registry than this file's).
+    expect(err).toMatchObject({ name: 'SyncError', code: 'bad-event', message });
+    expect(iamMock.send.callCount).toBe(0);
+    expect(server.requests).toHaveLength(0);
+    expect(alerts()).toEqual([]);
+  });
+});
+
+describe('guards: refused, alerted, counted, nothing written', () => {
+  const wide = Array.from({ length: 700 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+  const wideEntries = [...wide.map((a) => `${a}/32`), '192.0.2.10/32', '198.51.100.0/24'];
+  const wideSize = policySize(serializePolicy(renderDenyPolicy(wideEntries)));
+
+  test.each<[string, FakeTrustedIp[], (string | RegExp)[]]>([
+    ['an empty OCM list', [], ['the allowlist is empty: writing it would deny every request', '2 of 2 current entries would be removed (100%), more than the 30% allowed']],
+    ['a catch-all', [...OCM_ITEMS, item('0.0.0.0/0')], ['0.0.0.0/0 allows every address: the policy would protect nothing']],
+    ['a too-broad block', [...OCM_ITEMS, item('4.0.0.0/6')], ['entries broader than IPv4 /8 or IPv6 /32 would allow too much: 4.0.0.0/6']],
+    ['a mass removal (over 30%)', [item('192.0.2.10')], ['1 of 2 current entries would be removed (50%), more than the 30% allowed']],
+    ['an invalid entry from OCM', [...OCM_ITEMS, item('300.1.2.3')], [/^1 invalid entry: "300\.1\.2\.3" from ocm \(.+\)$/]],
+    ['a document over the size limit', [...wide.map((a) => item(a)), ...OCM_ITEMS.slice(0, 2)], [`the document would be ${wideSize} characters, over the limit of 6144`]],
+  ])('%s', async (_name, items, reasons) => {
+    server.items = items;
+    const result = await coldStart().invoke();
+
+    expect(result.status).toBe('refused');
+    expect(result.reasons).toHaveLength(reasons.length);
+    reasons.forEach((reason, i) => (typeof reason === 'string' ? expect(result.reasons[i]).toBe(reason) : expect(result.reasons[i]).toMatch(reason)));
+    expect(result).not.toHaveProperty('versionId');
+    expectNoVersionWrites();
+    expect(fakeIam.versionIds()).toEqual(['v1']);
+    expect(fakeIam.defaultDocument).toBe(HAND_MADE);
+
+    expect(alerts()).toHaveLength(1);
+    const [alert] = alerts();
+    expect(alert.event).toBe('refused');
+    expect(alert.subject).toBe(`allowlist-sync: rosa-trusted-ips REFUSED (plan ${result.planId})`);
+    expect(alert.body).toContain('Nothing was written; the current version stays in force.');
+    for (const reason of result.reasons) expect(alert.body).toContain(reason);
+    expect(alertState()).toEqual({ status: 'refused', key: result.planId });
+
+    expect(out.metric('Refused')).toEqual([1]);
+    expect(out.metric('SyncSucceeded')).toEqual([0]);
+    expect(out.metric('PolicyUpdated')).toEqual([0]);
+  });
+
+  test('guard settings come from the environment (MIN_ENTRIES, BROADEST_IPV4_PREFIX)', async () => {
+    const tooFew = await coldStart({ MIN_ENTRIES: '5' }).invoke();
+    expect(tooFew).toMatchObject({ status: 'refused', reasons: ['only 3 entries, fewer than the minimum of 5'], approvable: true });
+
+    server.items = [...OCM_ITEMS, item('10.0.0.0/12')];
+    const broad = await coldStart({ BROADEST_IPV4_PREFIX: '16' }).invoke();
+    expect(broad).toMatchObject({ status: 'refused', reasons: ['entries broader than IPv4 /16 or IPv6 /32 would allow too much: 10.0.0.0/12'] });
+    expectNoVersionWrites();
+  });
+});
+
+describe('alert dedupe across cold starts (state in the policy tags)', () => {
+  test('the same refusal twice is told once; a new plan is told; the recovery is told', async () => {
+    await coldStart().invoke();
+    expect(alertEvents()).toEqual(['updated']);
+
+    server.items = [item('192.0.2.10')];
+    const first = await coldStart().invoke();
+    const second = await coldStart().invoke();
+    expect(second.planId).toBe(first.planId);
+    expect(alertEvents()).toEqual(['updated', 'refused']);
+    expect(alertState()).toEqual({ status: 'refused', key: first.planId });
+
+    server.items = [item('198.51.100.0/24')];
+    const third = await coldStart().invoke();
+    expect(third.status).toBe('refused');
+    expect(third.planId).not.toBe(first.planId);
+    expect(alertEvents()).toEqual(['updated', 'refused', 'refused']);
+    expect(alerts()[2].subject).toContain(third.planId);
+
+    server.items = OCM_ITEMS;
+    const recovered = await coldStart().invoke();
+    expect(recovered.status).toBe('unchanged');
+    expect(alertEvents()).toEqual(['updated', 'refused', 'refused', 'recovered']);
+    expect(alerts()[3].body).toContain(`Before:   refused plan ${third.planId}`);
+    expect(alertState()).toEqual({ status: 'ok', key: undefined });
+
+    // And quiet again after that.
+    await coldStart().invoke();
+    expect(alerts()).toHaveLength(4);
+  });
+
+  test('the same failure (OCM answering 500) twice: one failed alert, and both invocations throw', async () => {
+    // Real OCM gives every error its own operation id; the failure is still the same one.
+    const failing: Responder = (req, res, s) => ocmError(500, 'CLUSTERS-MGMT-500', 'Internal server error', randomUUID())(req, res, s);
+    server.override('api', failing);
+
+    const first = await coldStart().fail();
+    const second = await coldStart().fail();
+
+    for (const err of [first, second]) {
+      expect(err).toMatchObject({ code: 'ocm-http' });
+      expect(err.message).toMatch(/^OCM GET http:\/\/127\.0\.0\.1:\d+\/api\/clusters_mgmt\/v1\/trusted_ip_addresses\?page=1&size=100 failed with HTTP 500 \(OCM error CLUSTERS-MGMT-500: Internal server error, operation id [0-9a-f-]{36}\)\./);
+    }
+    // Three tries each (the fast backoff comes from the test seam).
+    expect(server.requestsTo('api')).toHaveLength(6);
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips FAILED (ocm-http)');
+    expect(alertState().status).toBe('failed');
+    expectNoVersionWrites();
+    expect(out.metric('SyncSucceeded')).toEqual([0, 0]);
+
+    server.override('api', undefined);
+    const back = await coldStart().invoke();
+    expect(back.status).toBe('updated');
+    // An update after a failure is told as the update (it says it recovered).
+    expect(alertEvents()).toEqual(['failed', 'updated']);
+    expect(alerts()[1].body).toMatch(/Recovery: the earlier failure since \S+ is over\./);
+  });
+});
+
+describe('failures: alerted, then thrown with a message naming the problem', () => {
+  test('OCM down (connection refused)', async () => {
+    const gone = await FakeOcmServer.start();
+    const url = gone.apiUrl;
+    await gone.close();
+
+    const err = await coldStart({ OCM_API_URL: url }).fail();
+
+    expect(err).toMatchObject({ code: 'ocm-network' });
+    expect(err.message).toContain(`${url}/api/clusters_mgmt/v1/trusted_ip_addresses`);
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alerts()[0].body).toContain(err.message.slice(0, 60));
+    expectNoVersionWrites();
+  });
+
+  test('OCM hanging: the request times out, then the run is alerted and thrown', async () => {
+    server.override('api', hang());
+
+    const err = await coldStart({}, { requestTimeoutMs: 500, attempts: 1 }).fail();
+
+    expect(err).toMatchObject({ code: 'ocm-timeout' });
+    expect(err.message).toMatch(/^OCM did not answer GET http:\/\/127\.0\.0\.1:\d+\/api\/clusters_mgmt\/v1\/trusted_ip_addresses\?page=1&size=100 in time \(no complete answer within 500 ms; 1 try\)\./);
+    expect(server.requestsTo('api')).toHaveLength(1);
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips FAILED (ocm-timeout)');
+    expectNoVersionWrites();
+  });
+
+  test('IAM AccessDenied', async () => {
+    fakeIam.failOn('GetPolicy', accessDenied('iam:GetPolicy', ARN));
+
+    const err = await coldStart().fail();
+
+    expect(err).toMatchObject({ code: 'iam-access-denied' });
+    expect(err.message).toMatch(new RegExp(`^IAM denied iam:GetPolicy on ${ARN.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: User: .* is not authorized to perform: iam:GetPolicy`));
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips FAILED (iam-access-denied)');
+    expect(alerts()[0].body).toContain('Allow iam:GetPolicy on this policy for the role running allowlist-sync');
+    expectNoVersionWrites();
+  });
+
+  test('the policy does not exist (NoSuchEntity): alerted even though its tags cannot hold the state', async () => {
+    fakeIam.deleted = true;
+    const fn = coldStart();
+
+    const err = await fn.fail();
+
+    expect(err).toMatchObject({ code: 'policy-not-found' });
+    expect(err.message).toBe(
+      `The IAM managed policy ${ARN} does not exist (iam:GetPolicy: Policy ${ARN} was not found.). Check the policy ARN allowlist-sync is configured with (account id, path, name), or deploy the stack that creates the policy.`,
+    );
+    expect(alertEvents()).toEqual(['failed']);
+    // Without a place for the state, each run alerts again rather than going silent.
+    await fn.fail();
+    expect(alertEvents()).toEqual(['failed', 'failed']);
+    expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('could not load the alert state'))).toBe(true);
+  });
+
+  test.each<[string, Record<string, string | undefined>, string]>([
+    ['POLICY_ARN missing', { POLICY_ARN: undefined }, 'Configuration error: POLICY_ARN is required (the ARN of the managed policy to keep in sync). Fix the environment variable and run again.'],
+    ['MIN_ENTRIES=abc', { MIN_ENTRIES: 'abc' }, 'Configuration error: MIN_ENTRIES must be a whole number from 1 to 100000, got "abc". Fix the environment variable and run again.'],
+    ['POLICY_ARN not an ARN', { POLICY_ARN: 'rosa-trusted-ips' }, 'Configuration error: POLICY_ARN must be an IAM policy ARN like arn:aws:iam::123456789012:policy/name, got "rosa-trusted-ips". Fix the environment variable and run again.'],
+    ['DRY_RUN=maybe', { DRY_RUN: 'maybe' }, 'Configuration error: DRY_RUN must be true or false, got "maybe". Fix the environment variable and run again.'],
+  ])('bad configuration (%s): alerted once, thrown every time', async (_name, env, message) => {
+    const fn = coldStart(env);
+
+    const first = await fn.fail();
+    const second = await fn.fail();
+
+    for (const err of [first, second]) expect(err).toMatchObject({ code: 'config', message });
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips FAILED (config)');
+    expect(alerts()[0].body).toContain(message.replace(' Fix the environment variable and run again.', ''));
+    expect(alerts()[0].topic).toBe(TOPIC);
+    // The policy is neither read nor written (its tags may hold the alert state).
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.GetPolicyCommand);
+    expectNoVersionWrites();
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('the same configuration error after cold starts is told once (state in the policy tags), its fix as a recovery', async () => {
+    await coldStart({ MIN_ENTRIES: 'abc' }).fail();
+    await coldStart({ MIN_ENTRIES: 'abc' }).fail();
+    await coldStart({ MIN_ENTRIES: 'abc' }).fail();
+
+    expect(alertEvents()).toEqual(['failed']);
+    expect(alertState()).toEqual({ status: 'failed', key: expect.stringMatching(/^config:[0-9a-f]{12}$/) });
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.GetPolicyCommand);
+
+    // Another configuration error is news.
+    await coldStart({ MIN_ENTRIES: '0' }).fail();
+    expect(alertEvents()).toEqual(['failed', 'failed']);
+    expect(alerts()[1].body).toContain('MIN_ENTRIES must be a whole number from 1 to 100000, got "0"');
+
+    const fixed = await coldStart().invoke();
+    expect(fixed.status).toBe('updated');
+    expect(alertEvents()).toEqual(['failed', 'failed', 'updated']);
+    expect(alerts()[2].body).toMatch(/Recovery: the earlier failure since \S+ is over\./);
+  });
+
+  test('without a usable POLICY_ARN there is nowhere to keep the state: one alert per container', async () => {
+    const fn = coldStart({ POLICY_ARN: undefined });
+    await fn.fail();
+    await fn.fail();
+    await coldStart({ POLICY_ARN: undefined }).fail();
+
+    expect(alertEvents()).toEqual(['failed', 'failed']);
+    expect(alerts()[0].body).toContain('Policy:   (POLICY_ARN unset)');
+  });
+
+  test('bad configuration whose alert cannot be published: the configuration error is thrown, AlertPublishFailed counted', async () => {
+    snsMock.reset();
+    snsMock.on(snsSdk.PublishCommand).rejects(new Error('connect ETIMEDOUT'));
+
+    const err = await coldStart({ MIN_ENTRIES: 'abc' }).fail();
+
+    expect(err).toMatchObject({ code: 'config' });
+    expect(out.metric('AlertPublishFailed')).toEqual([1]);
+    expect(out.logs().find((l) => l.message === 'could not alert the configuration error')?.error).toBe(
+      `Could not publish the "failed" alert to ${TOPIC}: connect ETIMEDOUT. Check sns:Publish on the topic for the function's role (and the KMS key policy if the topic is encrypted). The alert is sent again on the next run.`,
+    );
+    // Not stored as told, so the next cold start tries again.
+    expect(alertState().status).toBeUndefined();
+  });
+
+  test('bad configuration without a topic: throws, publishes nothing', async () => {
+    const err = await coldStart({ ALERT_TOPIC_ARN: undefined, MIN_ENTRIES: 'abc' }).fail();
+
+    expect(err.message).toContain('MIN_ENTRIES');
+    expect(snsMock.send.callCount).toBe(0);
+  });
+
+  test('a failure without a topic configured is still thrown', async () => {
+    fakeIam.failOn('GetPolicy', accessDenied('iam:GetPolicy', ARN));
+
+    const err = await coldStart({ ALERT_TOPIC_ARN: undefined }).fail();
+
+    expect(err).toMatchObject({ code: 'iam-access-denied' });
+    expect(snsMock.send.callCount).toBe(0);
+    expect(alertState().status).toBeUndefined();
+  });
+});
+
+describe('SNS failing after a write', () => {
+  test('the version stays written, AlertPublishFailed is counted, the invocation throws', async () => {
+    snsMock.reset();
+    snsMock.on(snsSdk.PublishCommand).rejects(new snsSdk.AuthorizationErrorException({ message: 'User is not authorized to perform SNS:Publish', $metadata: { httpStatusCode: 403 } }));
+
+    const err = await coldStart().fail();
+
+    expect(err).toMatchObject({ code: 'alert-publish-failed' });
+    expect(err.message).toBe(
+      `Could not publish the "updated" alert to ${TOPIC}: User is not authorized to perform SNS:Publish. Check sns:Publish on the topic for the function's role (and the KMS key policy if the topic is encrypted). The alert is sent again on the next run.`,
+    );
+    // Written, and not rolled back.
+    expect(fakeIam.defaultVersionId).toBe('v2');
+    expect(fakeIam.defaultDocument).toBe(SYNCED_DOC);
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.SetDefaultPolicyVersionCommand);
+    expect(iamMock).not.toHaveReceivedCommand(iamSdk.DeletePolicyVersionCommand);
+    expect(out.metric('AlertPublishFailed')).toEqual([1]);
+    expect(out.metric('PolicyUpdated')).toEqual([1]);
+    expect(out.metric('SyncSucceeded')).toEqual([1]);
+    // The alert state is not advanced, so an unsent refusal or failure is tried again next run.
+    expect(alertState().status).toBeUndefined();
+  });
+
+  test('a failure whose alert cannot be published either: the original error is thrown, AlertPublishFailed counted', async () => {
+    snsMock.reset();
+    snsMock.on(snsSdk.PublishCommand).rejects(new Error('socket hang up'));
+    fakeIam.failOn('GetPolicy', accessDenied('iam:GetPolicy', ARN));
+
+    const err = await coldStart().fail();
+
+    expect(err).toMatchObject({ code: 'iam-access-denied' });
+    expect(out.metric('AlertPublishFailed')).toEqual([1]);
+    expect(out.metric('SyncSucceeded')).toEqual([0]);
+  });
+});
+
+describe('metrics (EMF on stdout)', () => {
+  test('an update emits every sync metric once, in the namespace, with the service dimension', async () => {
+    const result = await coldStart().invoke();
+
+    const blobs = out.emf();
+    expect(blobs).toHaveLength(1);
+    const [blob] = blobs;
+    const [directive] = blob._aws.CloudWatchMetrics;
+    expect(directive.Namespace).toBe(NAMESPACE);
+    expect(directive.Dimensions).toEqual([['service']]);
+    expect(blob.service).toBe(SERVICE);
+    expect(directive.Metrics.map((m) => m.Name).sort()).toEqual([...METRIC_NAMES].sort());
+    expect(directive.Metrics.find((m) => m.Name === 'SyncDuration')?.Unit).toBe('Milliseconds');
+    expect(directive.Metrics.filter((m) => m.Name !== 'SyncDuration').every((m) => m.Unit === 'Count')).toBe(true);
+    const size = policySize(SYNCED_DOC);
+    expect(blob).toMatchObject({
+      SyncSucceeded: 1,
+      PolicyUpdated: 1,
+      Refused: 0,
+      EntriesAdded: 1,
+      EntriesRemoved: 0,
+      AllowlistEntries: result.entries.length,
+      PolicySizeChars: size,
+      PolicySizeHeadroom: 6144 - size,
+    });
+    expect(typeof blob.SyncDuration).toBe('number');
+    expect(blob.SyncDuration as number).toBeGreaterThanOrEqual(0);
+
+    // The cold start is counted on the first invocation of a container only.
+    const coldStarts = () => out.records().filter((r) => 'ColdStart' in r);
+    expect(coldStarts()).toHaveLength(1);
+    expect(coldStarts()[0]).toMatchObject({ ColdStart: 1, service: SERVICE });
+  });
+
+  test('an unchanged run counts a success and no update; the next cold start counts another ColdStart', async () => {
+    const fn = coldStart();
+    await fn.invoke();
+    await fn.invoke();
+
+    expect(out.metric('SyncSucceeded')).toEqual([1, 1]);
+    expect(out.metric('PolicyUpdated')).toEqual([1, 0]);
+    expect(out.metric('EntriesAdded')).toEqual([1, 0]);
+    expect(out.records().filter((r) => 'ColdStart' in r)).toHaveLength(1);
+    await coldStart().invoke();
+    expect(out.records().filter((r) => 'ColdStart' in r)).toHaveLength(2);
+  });
+
+  test('without POWERTOOLS_SERVICE_NAME nor ALLOWLIST_NAME, metrics and alerts name the same (default) allowlist', async () => {
+    await coldStart({ POWERTOOLS_SERVICE_NAME: undefined, ALLOWLIST_NAME: undefined }).invoke();
+
+    expect(out.emf()[0].service).toBe('rosa-trusted-ips');
+    expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips updated (+1 -0)');
+    expect(out.logs().every((l) => l.service === 'rosa-trusted-ips')).toBe(true);
+  });
+
+  test('ALLOWLIST_NAME alone names the metrics dimension, the logs and the alerts', async () => {
+    await coldStart({ POWERTOOLS_SERVICE_NAME: undefined, ALLOWLIST_NAME: 'corp-vpn' }).invoke();
+
+    expect(out.emf()[0].service).toBe('corp-vpn');
+    expect(alerts()[0].subject).toBe('allowlist-sync: corp-vpn updated (+1 -0)');
+  });
+
+  test('logs are JSON lines with the service, the request id and the result', async () => {
+    const result = await coldStart().invoke();
+
+    const finished = out.logs().find((l) => l.message === 'sync finished');
+    expect(finished).toMatchObject({
+      level: 'INFO',
+      service: SERVICE,
+      function_name: FUNCTION,
+      function_request_id: expect.stringMatching(/^0a1b2c3d-/),
+      status: 'updated',
+      planId: result.planId,
+      added: ['2001:db8::/32'],
+      removed: [],
+      entries: 3,
+    });
+  });
+});
+
+describe('secrets', () => {
+  test('never in logs, errors or alerts: a normal run, a renewed token, and SSO and OCM errors that echo them', async () => {
+    // A normal run and a token renewal after OCM revokes the token.
+    const fn = coldStart();
+    await fn.invoke();
+    server.revokeTokens();
+    await fn.invoke();
+    expect(server.issuedTokens).toHaveLength(2);
+
+    // OCM answers with an error page quoting the bearer token it was sent.
+    const echoToken: Responder = (req, res) => {
+      res.writeHead(400, { 'content-type': 'text/html' });
+      res.end(`<html><head><title>Bad request with ${String(req.headers.authorization)}</title></head></html>`);
+    };
+    server.enqueue('api', echoToken);
+    const ocmErr = await fn.fail();
+    expect(ocmErr.message).toContain('Bearer [redacted]');
+
+    // SSO answers a fresh container with an error quoting the client secret and the Basic header.
+    const echoSecret: Responder = (req, res) => {
+      res.writeHead(401, { 'content-type': 'text/html' });
+      res.end(`<html><head><title>Denied ${CLIENT_SECRET} ${String(req.headers.authorization)}</title></head></html>`);
+    };
+    server.override('token', echoSecret);
+    const ssoErr = await coldStart().fail();
+    expect(ssoErr.message).toContain('[redacted]');
+    expect(alertEvents()).toEqual(['updated', 'failed', 'failed']);
+    // The afterEach check runs over every line, error and alert of this test.
+    expect(out.lines.length).toBeGreaterThan(10);
+  });
+
+  test('a malformed credentials parameter is named, never quoted', async () => {
+    ssmHolds(`{"clientId": "${CLIENT_ID}", "clientSecret": "${CLIENT_SECRET}"`);
+
+    const err = await coldStart().fail();
+
+    expect(err).toMatchObject({ code: 'ocm-credentials-invalid' });
+    expect(err.message).toContain(`SSM parameter "${PARAMETER}"`);
+    expect(alertEvents()).toEqual(['failed']);
+  });
+});
