@@ -15,6 +15,9 @@ import * as ssmSdk from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import * as powertoolsLogger from '@aws-lambda-powertools/logger';
+import * as powertoolsMetrics from '@aws-lambda-powertools/metrics';
+import * as ipaddr from 'ipaddr.js';
 import * as undici from 'undici';
 import { policySize, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
 import { ALERT_STATE_TAGS } from '../lambda/alerts/state';
@@ -258,9 +261,13 @@ beforeAll(() => {
   jest.doMock('@aws-sdk/client-iam', () => iamSdk);
   jest.doMock('@aws-sdk/client-sns', () => snsSdk);
   jest.doMock('@aws-sdk/client-ssm', () => ssmSdk);
-  // Stateless as far as the function goes (its keep-alive Agent lives in lambda/sources/ocm-http, which every
-  // container loads afresh); sharing it only saves loading it again for each cold start.
+  // Libraries whose state lives in the objects the function creates (its keep-alive Agent is in
+  // lambda/sources/ocm-http, Logger and Metrics in lambda/handler, all loaded afresh by every container):
+  // sharing them only saves loading them again for each cold start.
   jest.doMock('undici', () => undici);
+  jest.doMock('@aws-lambda-powertools/logger', () => powertoolsLogger);
+  jest.doMock('@aws-lambda-powertools/metrics', () => powertoolsMetrics);
+  jest.doMock('ipaddr.js', () => ipaddr);
 });
 
 beforeEach(async () => {
