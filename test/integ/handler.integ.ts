@@ -7,7 +7,10 @@
  *   AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
  *   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test npm run test:integ
  *
- * Without AWS_ENDPOINT_URL it skips, saying so. Against a real account, the caller needs iam:CreatePolicy,
+ * Without AWS_ENDPOINT_URL it skips, saying so. A real (sandbox) account has no single endpoint: set the
+ * SDK's per-service variables, which win over AWS_ENDPOINT_URL, e.g. AWS_ENDPOINT_URL=https://iam.amazonaws.com
+ * AWS_ENDPOINT_URL_SNS=https://sns.us-east-1.amazonaws.com AWS_ENDPOINT_URL_SSM=https://ssm.us-east-1.amazonaws.com.
+ * There the caller needs iam:CreatePolicy,
  * iam:DeletePolicy and the sync's own IAM actions on policies named allowlist-sync-integ-*, ssm:PutParameter /
  * DeleteParameter / GetParameter, sns:CreateTopic / DeleteTopic / Publish. IAM is eventually consistent, so
  * reads of what the suite itself wrote are polled.
