@@ -1,5 +1,6 @@
 import { ConditionOptions, Guards } from './allowlist';
 import { SyncError } from './errors';
+import { TargetSpec, parseTargetSpecs } from './target-config';
 
 /** Environment variables, as `process.env` gives them. */
 export type Env = Record<string, string | undefined>;
@@ -121,4 +122,45 @@ export function loadHandlerConfig(env: Env): HandlerConfig {
     conditions: conditionsFromEnv(env),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
   };
+}
+
+/** The whole deployment: its targets and what they share. */
+export interface DeploymentConfig {
+  targets: TargetSpec[];
+  alertTopicArn?: string;
+  /** `DRY_RUN`: no target writes. */
+  dryRun: boolean;
+  functionName?: string;
+  /** True when `ALLOWLIST_TARGETS` lists the targets; false for the single-target variables. */
+  multi: boolean;
+}
+
+/** The single-target variables as a target spec. */
+export function legacyTargetSpec(config: HandlerConfig): TargetSpec {
+  return {
+    name: config.allowlistName,
+    kind: 'managed-policy',
+    policyArn: config.policyArn,
+    sources: [...(config.ocmEnabled ? ['ocm'] : []), ...(config.extraCidrs ? [`static:${config.extraCidrs}`] : [])],
+    guards: config.guards,
+    conditions: config.conditions,
+  };
+}
+
+/** Reads the deployment: `ALLOWLIST_TARGETS` when set, else the single-target variables. Errors name the variable. */
+export function loadDeploymentConfig(env: Env): DeploymentConfig {
+  const shared = {
+    dryRun: readBool(env, 'DRY_RUN', false),
+    ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
+  };
+  const list = env.ALLOWLIST_TARGETS?.trim();
+  if (!list) {
+    const config = loadHandlerConfig(env);
+    return { ...shared, targets: [legacyTargetSpec(config)], ...(config.alertTopicArn ? { alertTopicArn: config.alertTopicArn } : {}), multi: false };
+  }
+  const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;
+  if (alertTopicArn && !TOPIC_ARN.test(alertTopicArn)) {
+    throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
+  }
+  return { ...shared, targets: parseTargetSpecs(list), ...(alertTopicArn ? { alertTopicArn } : {}), multi: true };
 }

@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { Alerter, AlertStateStore, MemoryAlertStateStore, iamTagAlertStateStore, snsPublisher } from './alerts';
 import { DEFAULT_ALLOWLIST_NAME, isPolicyArn } from './config';
 import { describeError } from './errors';
-import { HandlerResult, SyncRuntime, buildRuntime, parseEvent, runSync } from './run';
+import { HandlerResult, MultiTargetResult, SyncRuntime, buildRuntimes, parseEvent, runAll, runSync } from './run';
 import { createIamClient } from './targets/managed-policy';
 
 // Built once per container: warm invocations reuse clients, the OCM token and keep-alive sockets.
@@ -13,8 +13,18 @@ import { createIamClient } from './targets/managed-policy';
 const allowlistName = process.env.ALLOWLIST_NAME?.trim() || DEFAULT_ALLOWLIST_NAME;
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || allowlistName;
 const logger = new Logger({ serviceName });
-const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'AllowlistSync', serviceName });
-let runtime: SyncRuntime | undefined;
+const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE?.trim() || 'AllowlistSync';
+const metrics = new Metrics({ namespace, serviceName });
+// With several targets each has its own metrics, its name as the `service` dimension the stack's alarms watch.
+const targetMetrics = new Map<string, Metrics>();
+const multi = Boolean(process.env.ALLOWLIST_TARGETS?.trim());
+function metricsFor(targetName: string): Metrics {
+  if (!multi) return metrics;
+  let m = targetMetrics.get(targetName);
+  if (!m) targetMetrics.set(targetName, (m = new Metrics({ namespace, serviceName: targetName })));
+  return m;
+}
+let runtimes: SyncRuntime[] | undefined;
 let configFailureAlerter: Alerter | undefined;
 
 /**
@@ -53,22 +63,24 @@ async function alertConfigFailure(err: unknown): Promise<void> {
 }
 
 /** The Lambda entry: env → config → sync → result. */
-export const handler = async (event: unknown, context: Context): Promise<HandlerResult> => {
+export const handler = async (event: unknown, context: Context): Promise<HandlerResult | MultiTargetResult> => {
   logger.addContext(context);
   metrics.captureColdStartMetric();
   try {
     const request = parseEvent(event);
-    if (!runtime) {
+    if (!runtimes) {
       try {
-        runtime = buildRuntime(process.env, logger, metrics);
+        runtimes = buildRuntimes(process.env, logger, metricsFor);
       } catch (err) {
         logger.error('configuration error', { error: err instanceof Error ? err.message : String(err) });
         await alertConfigFailure(err);
         throw err;
       }
     }
-    return await runSync(request, runtime);
+    // The single-target configuration keeps its original result shape.
+    return multi ? await runAll(request, runtimes) : await runSync(request, runtimes[0]);
   } finally {
     metrics.publishStoredMetrics();
+    for (const m of targetMetrics.values()) m.publishStoredMetrics();
   }
 };

@@ -2,14 +2,20 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { managedPolicyShape } from './allowlist';
-import { Alerter, iamTagAlertStateStore, snsPublisher } from './alerts';
-import { Env, HandlerConfig, loadHandlerConfig } from './config';
+import { PlanOptions, PolicyShape, managedPolicyShape } from './allowlist';
+import { TRUST_POLICY_SIZE_LIMIT, trustPolicyShape } from './allowlist/trust-policy';
+import { Alerter, AlertPublisher, AlertStateStore, iamTagAlertStateStore, snsPublisher } from './alerts';
+import { DeploymentConfig, Env, loadDeploymentConfig } from './config';
 import { SyncError, describeError } from './errors';
 import { createOcmSource, ocmOptionsFromEnv } from './sources/ocm';
 import type { OcmHttpSettings } from './sources/ocm-http';
-import { Source } from './sources/source';
+import { Source, SourceResult } from './sources/source';
+import { ssmListSource } from './sources/ssm-list';
 import { staticSource } from './sources/static';
+import { TargetSpec } from './target-config';
+import { ROLE_INLINE_POLICIES_SIZE_LIMIT, inlinePolicyTarget } from './targets/inline-policy';
+import { roleTagAlertStateStore } from './targets/role-tags';
+import { trustPolicyTarget } from './targets/trust-policy';
 import { Log, SyncResult, sync } from './sync';
 import { createIamClient, managedPolicyTarget } from './targets/managed-policy';
 import { Target } from './targets/target';
@@ -25,14 +31,22 @@ export interface RunLog extends Log {
   error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
-/** Everything a run needs, built once per container and reused by warm invocations. */
+/** Everything one target's run needs, built once per container and reused by warm invocations. */
 export interface SyncRuntime {
-  config: HandlerConfig;
+  /** The target's name: alert subjects, metrics `service` dimension. */
+  name: string;
+  /** The target's resource, as results and alerts name it (a policy ARN, `role/NAME`...). */
+  resource: string;
+  /** `DRY_RUN` or the target's own dryRun. */
+  dryRun: boolean;
+  plan: PlanOptions;
   sources: Source[];
   target: Target;
   alerter: Alerter;
   log: RunLog;
   metrics: MetricsSink;
+  /** Starts an invocation: sources shared by several targets fetch afresh, once. */
+  beginRun?: () => void;
 }
 
 /** What the function returns. */
@@ -42,6 +56,7 @@ export interface HandlerResult {
   added: string[];
   removed: string[];
   entries: string[];
+  /** The target's resource (named `policyArn` since the first, managed-policy-only release). */
   policyArn: string;
   versionId?: string;
   previousVersionId?: string;
@@ -50,23 +65,34 @@ export interface HandlerResult {
   dryRun: boolean;
 }
 
+/** What the function returns for several targets: each one's result, and the worst status. */
+export interface MultiTargetResult {
+  status: SyncResult['status'];
+  targets: (HandlerResult & { target: string })[];
+}
+
 /** What an invocation asks for: the scheduler's event (anything) syncs; these fields change that. */
 export interface RunRequest {
   dryRun: boolean;
   approve?: string;
+  /** Only this target (by name); required with `approve` when there are several. */
+  target?: string;
 }
 
 /** Reads the event; rejects a malformed `approve` or `dryRun` rather than silently ignoring it. */
 export function parseEvent(event: unknown): RunRequest {
   if (typeof event !== 'object' || event === null) return { dryRun: false };
-  const { dryRun, approve } = event as { dryRun?: unknown; approve?: unknown };
+  const { dryRun, approve, target } = event as { dryRun?: unknown; approve?: unknown; target?: unknown };
   if (dryRun !== undefined && typeof dryRun !== 'boolean') {
     throw new SyncError('bad-event', `The event's "dryRun" must be true or false, got ${JSON.stringify(dryRun)}.`);
   }
   if (approve !== undefined && (typeof approve !== 'string' || !/^[0-9a-f]{16}$/.test(approve))) {
     throw new SyncError('bad-event', `The event's "approve" must be a plan id (16 hex digits, from the refusal alert), got ${JSON.stringify(approve)}.`);
   }
-  return { dryRun: dryRun === true, ...(approve !== undefined ? { approve: approve as string } : {}) };
+  if (target !== undefined && typeof target !== 'string') {
+    throw new SyncError('bad-event', `The event's "target" must be a target name, got ${JSON.stringify(target)}.`);
+  }
+  return { dryRun: dryRun === true, ...(approve !== undefined ? { approve: approve as string } : {}), ...(target !== undefined ? { target: target as string } : {}) };
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones. */
@@ -90,49 +116,153 @@ export interface RuntimeTuning {
  */
 export const runtimeTuning: RuntimeTuning = {};
 
-/** Builds the runtime from the environment; throws a SyncError naming the variable when it is wrong. */
-export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, clients: RuntimeClients = {}, tuning: RuntimeTuning = runtimeTuning): SyncRuntime {
-  const config = loadHandlerConfig(env);
-  const iam = clients.iam ?? createIamClient();
-  const sources: Source[] = [];
-  if (config.ocmEnabled) {
-    // The whole OCM fetch must end well inside the function's timeout, leaving time to write and alert.
-    sources.push(
-      createOcmSource({
-        ...ocmOptionsFromEnv(env, { ssmClient: clients.ssm, logger: log }),
-        fetchTimeoutMs: 40_000,
-        ...(tuning.ocmHttp ? { http: tuning.ocmHttp } : {}),
-      }),
-    );
-  }
-  if (config.extraCidrs) sources.push(staticSource(config.extraCidrs, 'static:EXTRA_CIDRS'));
-  // The target's GetPolicy already returns the policy's tags, where the alert state lives: hand them over
-  // so a run needs no ListPolicyTags. They are used once, so a later run never sees stale ones.
+/** Fetches once per invocation however many targets share the source (several targets on OCM: one fetch). */
+function sharedPerRun(source: Source): Source & { reset(): void } {
+  let pending: Promise<SourceResult> | undefined;
+  return {
+    name: source.name,
+    fetch: () => (pending ??= source.fetch()),
+    reset: () => {
+      pending = undefined;
+    },
+  };
+}
+
+/** What the targets of one container share: clients, the OCM source, the alert publisher. */
+interface Shared {
+  env: Env;
+  deployment: DeploymentConfig;
+  iam: IAMClient;
+  ssm: () => SSMClient;
+  publisher: AlertPublisher;
+  source: (spec: string) => Source;
+  log: RunLog;
+  tuning: RuntimeTuning;
+}
+
+/** Builds one target's runtime. */
+function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSink): SyncRuntime {
+  const { iam, log, tuning, deployment } = shared;
+  // The target's read hands over the tags it saw (GetPolicy and GetRole carry them), where the alert state lives:
+  // used once, so a run needs no extra call and a later run never sees stale ones.
   let tags: Record<string, string> | undefined;
-  const takeTags = (): Record<string, string> | undefined => {
+  const onTags = (read: Record<string, string>): void => {
+    tags = read;
+  };
+  const prefetched = (): Record<string, string> | undefined => {
     const taken = tags;
     tags = undefined;
     return taken;
   };
+  let target: Target;
+  let store: AlertStateStore;
+  let shape: PolicyShape;
+  let resource: string;
+  let cliTarget: string;
+  let sizeLimit: number | undefined;
+  const conditions = spec.conditions ?? {};
+  if (spec.kind === 'managed-policy') {
+    const arn = spec.policyArn as string;
+    target = managedPolicyTarget(iam, arn, { log, onTags, ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}) });
+    store = iamTagAlertStateStore(iam, arn, { prefetched });
+    shape = managedPolicyShape(conditions);
+    resource = arn;
+    cliTarget = `iam:${arn}`;
+  } else if (spec.kind === 'trust-policy') {
+    const role = spec.roleName as string;
+    sizeLimit = spec.guards?.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT;
+    target = trustPolicyTarget(iam, role, { log, onTags, sizeLimit });
+    store = roleTagAlertStateStore(iam, role, spec.name, { prefetched });
+    shape = trustPolicyShape(spec.principals ?? [], conditions);
+    resource = `role/${role} (trust policy)`;
+    cliTarget = `iam-trust:${role} ${(spec.principals ?? []).map((p) => `--principal ${p}`).join(' ')}`;
+  } else {
+    const role = spec.roleName as string;
+    // The role's room is what its other inline policies leave of 10,240; the target measures it at each read.
+    sizeLimit = spec.guards?.sizeLimit ?? ROLE_INLINE_POLICIES_SIZE_LIMIT;
+    target = inlinePolicyTarget(iam, role, spec.policyName as string, { log });
+    store = roleTagAlertStateStore(iam, role, spec.name, { prefetched });
+    shape = managedPolicyShape(conditions);
+    resource = `role/${role} inline policy ${spec.policyName}`;
+    cliTarget = `iam-inline:${role}/${spec.policyName}`;
+  }
   const alerter = new Alerter({
     context: {
-      allowlist: config.allowlistName,
-      policyArn: config.policyArn,
-      ...(config.functionName ? { functionName: config.functionName } : {}),
-      cliSources: [...(config.ocmEnabled ? ['ocm'] : []), ...(config.extraCidrs ? [`static:${config.extraCidrs}`] : [])],
+      allowlist: spec.name,
+      policyArn: resource,
+      cliTarget,
+      ...(deployment.multi ? { eventTarget: spec.name } : {}),
+      ...(deployment.functionName ? { functionName: deployment.functionName } : {}),
+      cliSources: spec.sources,
     },
-    publisher: snsPublisher(clients.sns ?? new SNSClient({}), config.alertTopicArn),
-    store: iamTagAlertStateStore(iam, config.policyArn, { prefetched: takeTags }),
+    publisher: shared.publisher,
+    store,
     log,
   });
-  const target = managedPolicyTarget(iam, config.policyArn, {
+  return {
+    name: spec.name,
+    resource,
+    dryRun: deployment.dryRun || spec.dryRun === true,
+    plan: { guards: { ...spec.guards, ...(sizeLimit !== undefined ? { sizeLimit } : {}) }, shape },
+    sources: spec.sources.map(shared.source),
+    target,
+    alerter,
     log,
-    onTags: (read) => {
-      tags = read;
+    metrics,
+  };
+}
+
+/**
+ * Builds every target's runtime from the environment (`ALLOWLIST_TARGETS`, or the single-target variables);
+ * throws a SyncError naming the variable when it is wrong. `metricsFor` gives each target its metrics sink.
+ */
+export function buildRuntimes(
+  env: Env,
+  log: RunLog,
+  metricsFor: (targetName: string) => MetricsSink,
+  clients: RuntimeClients = {},
+  tuning: RuntimeTuning = runtimeTuning,
+): SyncRuntime[] {
+  const deployment = loadDeploymentConfig(env);
+  let ocm: (Source & { reset(): void }) | undefined;
+  let ssm: SSMClient | undefined;
+  const perRun: (Source & { reset(): void })[] = [];
+  const shared: Shared = {
+    env,
+    deployment,
+    iam: clients.iam ?? createIamClient(),
+    ssm: () => (ssm ??= clients.ssm ?? new SSMClient({})),
+    publisher: snsPublisher(clients.sns ?? new SNSClient({}), deployment.alertTopicArn),
+    log,
+    tuning,
+    source: (spec) => {
+      if (spec === 'ocm') {
+        if (!ocm) {
+          // The whole OCM fetch must end well inside the function's timeout, leaving time to write and alert.
+          ocm = sharedPerRun(
+            createOcmSource({
+              ...ocmOptionsFromEnv(env, { ssmClient: shared.ssm(), logger: log }),
+              fetchTimeoutMs: 40_000,
+              ...(tuning.ocmHttp ? { http: tuning.ocmHttp } : {}),
+            }),
+          );
+          perRun.push(ocm);
+        }
+        return ocm;
+      }
+      if (spec.startsWith('ssm:')) return ssmListSource(shared.ssm(), spec.slice(4));
+      return staticSource(spec.slice('static:'.length), deployment.multi ? spec : 'static:EXTRA_CIDRS');
     },
-    ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}),
-  });
-  return { config, sources, target, alerter, log, metrics };
+  };
+  const runtimes = deployment.targets.map((spec) => buildTargetRuntime(spec, shared, metricsFor(spec.name)));
+  const beginRun = (): void => perRun.forEach((s) => s.reset());
+  return runtimes.map((runtime) => ({ ...runtime, beginRun }));
+}
+
+/** Builds the runtime of a single-target configuration (the single-target variables). */
+export function buildRuntime(env: Env, log: RunLog, metrics: MetricsSink, clients: RuntimeClients = {}, tuning: RuntimeTuning = runtimeTuning): SyncRuntime {
+  const runtimes = buildRuntimes({ ...env, ALLOWLIST_TARGETS: undefined }, log, () => metrics, clients, tuning);
+  return runtimes[0];
 }
 
 function count(metrics: MetricsSink, name: string, value: number): void {
@@ -156,16 +286,17 @@ function recordResult(metrics: MetricsSink, result: SyncResult): void {
  * and then throws, so Lambda's error metric sees it. An alert that cannot be published fails the run, but
  * never undoes a write that already happened.
  */
-export async function runSync(request: RunRequest, runtime: SyncRuntime): Promise<HandlerResult> {
-  const { config, log, metrics, alerter } = runtime;
+export async function runSync(request: RunRequest, runtime: SyncRuntime, options: { beginRun?: boolean } = {}): Promise<HandlerResult> {
+  const { log, metrics, alerter } = runtime;
+  if (options.beginRun ?? true) runtime.beginRun?.();
   const started = Date.now();
-  const dryRun = config.dryRun || request.dryRun;
+  const dryRun = runtime.dryRun || request.dryRun;
   let result: SyncResult;
   try {
     result = await sync({
       sources: runtime.sources,
       target: runtime.target,
-      plan: { guards: config.guards, shape: managedPolicyShape(config.conditions) },
+      plan: runtime.plan,
       dryRun,
       approve: request.approve,
       log,
@@ -197,11 +328,43 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime): Promis
     added: plan.added,
     removed: plan.removed,
     entries: plan.entries,
-    policyArn: config.policyArn,
+    policyArn: runtime.resource,
     ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
     ...(result.previousVersionId !== undefined ? { previousVersionId: result.previousVersionId } : {}),
     reasons: plan.reasons,
     approvable: plan.refusals.length > 0 && plan.refusals.every((r) => r.approvable),
     dryRun,
   };
+}
+
+const SEVERITY: SyncResult['status'][] = ['unchanged', 'changes', 'updated', 'refused'];
+
+/**
+ * One invocation over several targets, one after the other: a failing target never blocks the others. Each is
+ * alerted on its own; when any failed, the invocation throws after all have run, naming them.
+ */
+export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime[]): Promise<MultiTargetResult> {
+  const selected = request.target === undefined ? runtimes : runtimes.filter((r) => r.name === request.target);
+  if (selected.length === 0) {
+    throw new SyncError('bad-event', `The event names target ${JSON.stringify(request.target)}, but the targets are ${runtimes.map((r) => r.name).join(', ')}.`);
+  }
+  if (request.approve !== undefined && request.target === undefined && runtimes.length > 1) {
+    throw new SyncError('bad-event', 'An approval must name its target when there are several: send {"approve": "<planId>", "target": "<name>"} as the refusal alert shows.');
+  }
+  runtimes[0]?.beginRun?.();
+  const results: MultiTargetResult['targets'] = [];
+  const failures: string[] = [];
+  for (const runtime of selected) {
+    try {
+      results.push({ target: runtime.name, ...(await runSync(request, runtime, { beginRun: false })) });
+    } catch (err) {
+      failures.push(`${runtime.name}: ${describeError(err)}`);
+    }
+  }
+  if (failures.length > 0) {
+    const done = results.map((r) => `${r.target} ${r.status}`).join(', ');
+    throw new SyncError('targets-failed', `${failures.length} of ${selected.length} targets failed: ${failures.join(' | ')}${done ? ` (the others: ${done})` : ''}.`);
+  }
+  const status = results.map((r) => r.status).reduce((worst, s) => (SEVERITY.indexOf(s) > SEVERITY.indexOf(worst) ? s : worst), 'unchanged');
+  return { status, targets: results };
 }

@@ -213,7 +213,7 @@ function coldStart(env: Record<string, string | undefined> = {}, ocmHttp: Partia
   run.runtimeTuning.ocmHttp = { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2, ...ocmHttp };
   run.runtimeTuning.confirmDelaysMs = [1, 1, 1];
   const { handler } = jest.requireActual<HandlerModule>('../lambda/handler');
-  const invoke = (event: unknown = SCHEDULED) => handler(event, lambdaContext());
+  const invoke = (event: unknown = SCHEDULED) => handler(event, lambdaContext()) as Promise<HandlerResult>;
   return {
     invoke,
     async fail(event: unknown = SCHEDULED) {

@@ -18,6 +18,10 @@ export interface AlertContext {
   functionName?: string;
   /** The `--source` specs the CLI needs to compute the same plan; default `ocm`. */
   cliSources?: readonly string[];
+  /** The CLI's `--target` for this allowlist; default `iam:<policyArn>`. */
+  cliTarget?: string;
+  /** Set when the function keeps several targets: approvals must then name this one. */
+  eventTarget?: string;
 }
 
 /** A rendered alert: SNS Subject, Message and the event attribute. */
@@ -115,7 +119,7 @@ function updated(context: AlertContext, result: SyncResult, previous: AlertState
     lines.push(
       '',
       'To roll back to the previous version:',
-      `  npx allowlist-sync rollback --target iam:${context.policyArn} --to ${result.previousVersionId}`,
+      `  npx allowlist-sync rollback --target ${context.cliTarget ?? `iam:${context.policyArn}`} --to ${result.previousVersionId}`,
       'If the new list itself is wrong, pause the schedule too: the next run would apply it again.',
     );
   }
@@ -143,11 +147,11 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
   if (approvable) {
     lines.push('To apply this exact plan anyway, after reviewing it:');
     if (context.functionName) {
-      lines.push(`  aws lambda invoke --function-name ${context.functionName} --cli-binary-format raw-in-base64-out --payload '{"approve":"${plan.planId}"}' /dev/stdout`, 'or, from a workstation with the same configuration as the function:');
+      lines.push(`  aws lambda invoke --function-name ${context.functionName} --cli-binary-format raw-in-base64-out --payload '{"approve":"${plan.planId}"${context.eventTarget ? `,"target":"${context.eventTarget}"` : ''}}' /dev/stdout`, 'or, from a workstation with the same configuration as the function:');
     }
     const sources = (context.cliSources ?? ['ocm']).map((s) => `--source ${shellWord(s)}`).join(' ');
     lines.push(
-      `  npx allowlist-sync apply ${sources} --target iam:${context.policyArn} --approve ${plan.planId}`,
+      `  npx allowlist-sync apply ${sources} --target ${context.cliTarget ?? `iam:${context.policyArn}`} --approve ${plan.planId}`,
       'An approval applies to this plan id only: if the list or the policy changes first, the new plan is checked again.',
     );
   } else {

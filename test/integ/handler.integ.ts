@@ -100,7 +100,7 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,
-    } satisfies Context);
+    } satisfies Context) as Promise<HandlerResult>;
 
   async function defaultDocument(): Promise<{ versionId: string; document: string }> {
     const versionId = (await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy?.DefaultVersionId ?? '';
