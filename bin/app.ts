@@ -4,23 +4,25 @@
  * cdk-nag's AwsSolutions pack (an unacknowledged finding fails synthesis).
  *
  *   npx cdk deploy -c notifyEmails=sre@example.com -c attachToRoles=ManagedOpenShift-Support-Role
+ *   npx cdk deploy -c targets='[{"name":"office-vpn","kind":"trust-policy","roleName":"BreakGlass",...}]'
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AllowlistSyncPropsError } from '../lib/allowlist-sync';
 import { AllowlistSyncStack } from '../lib/allowlist-sync-stack';
 import { ContextError, parseContext } from '../lib/context';
-import type { AppConfig } from '../lib/context';
 
 const app = new App();
-let config: AppConfig;
 try {
-  config = parseContext((key) => app.node.tryGetContext(key));
+  const config = parseContext((key) => app.node.tryGetContext(key));
+  // Env-agnostic on purpose: synthesis needs no AWS credentials and does no lookups.
+  new AllowlistSyncStack(app, config.stackName, { sync: config.sync });
 } catch (err) {
-  // A bad -c value is the operator's to fix: say which key and why, without a stack trace.
-  if (!(err instanceof ContextError)) throw err;
+  // A bad -c value, or a combination the construct refuses (a target on the function's own role,
+  // an environment too large for Lambda), is the operator's to fix: say what and why, without a
+  // stack trace.
+  if (!(err instanceof ContextError) && !(err instanceof AllowlistSyncPropsError)) throw err;
   console.error(`allowlist-sync: ${err.message}`);
   process.exit(1);
 }
-// Env-agnostic on purpose: synthesis needs no AWS credentials and does no lookups.
-new AllowlistSyncStack(app, config.stackName, { sync: config.sync });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -39,5 +39,9 @@ export class AllowlistSyncStack extends Stack {
       value: `npx allowlist-sync status --target iam:${policyArn}`,
       description: 'Show the policy versions and the last sync',
     });
+    for (const target of this.sync.targets) {
+      if (!target.policyArn) continue;
+      new CfnOutput(this, `Target${target.key}PolicyArn`, { value: target.policyArn, description: `The managed policy of target ${target.targetName}` });
+    }
   }
 }

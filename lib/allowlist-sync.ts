@@ -9,6 +9,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { InvocationType, Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
+import { AllowlistTarget, TARGET_ACTIONS, parameterArn, sourcesOf } from './allowlist-target';
 import { DEFAULTS } from './defaults';
 import { PLACEHOLDER_POLICY_DOCUMENT, POLICY_DESCRIPTION } from './placeholder-policy';
 import { PolicyAttachments } from './policy-attachments';
@@ -16,6 +17,9 @@ import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
 import { SyncAlarms } from './sync-alarms';
 import { SyncFunction } from './sync-function';
+import { TargetError, principalRef, validateTargets } from './targets';
+import type { AllowlistTargetProps } from './targets';
+import type { TargetSpec } from '../lambda/target-config';
 import * as v from './validate';
 import type { LogLevel, PrincipalKind, PrincipalRef } from './validate';
 
@@ -50,10 +54,22 @@ export interface AllowlistSyncProps {
   readonly ocmApiUrl?: string;
   /** OCM token endpoint (OCM_TOKEN_URL). @default - the function's built-in default (Red Hat SSO) */
   readonly ocmTokenUrl?: string;
-  /** CIDRs always kept in the allowlist besides the source's (EXTRA_CIDRS). @default - none */
+  /** CIDRs always kept in the allowlist besides the source's (EXTRA_CIDRS); with ocmEnabled false, the static list itself. @default - none */
   readonly extraCidrs?: string[];
+  /** Take the main allowlist from Red Hat OCM. False makes a deployment without OCM: extraCidrs and/or cidrsParameterName are then the sources, and no OCM credentials are read (OCM_ENABLED=false). @default true */
+  readonly ocmEnabled?: boolean;
+  /** Name of an SSM String or StringList parameter holding more CIDRs for the main allowlist (read on every run; set, it makes the function read ALLOWLIST_TARGETS). @default - none */
+  readonly cidrsParameterName?: string;
 
-  /** Plan and alert but never write the policy (DRY_RUN). @default - the function's default (false) */
+  /**
+   * More allowlists kept by the same function, each with its own sources, guards and alarms: managed
+   * policies (created or adopted), roles' trust policies, roles' inline policies. Given, the function
+   * reads them all from ALLOWLIST_TARGETS, the main allowlist first.
+   * @default - none: only the main allowlist
+   */
+  readonly additionalTargets?: AllowlistTargetProps[];
+
+  /** Plan and alert but never write the main policy (DRY_RUN; with ALLOWLIST_TARGETS, the main target's dryRun instead). @default - the function's default (false) */
   readonly dryRun?: boolean;
   /** Refuse a list with fewer entries than this (MIN_ENTRIES). @default - the function's default */
   readonly minEntries?: number;
@@ -96,9 +112,23 @@ export interface AllowlistSyncProps {
   readonly metricsNamespace?: string;
 }
 
+/** Props that cannot work: thrown at synthesis, with the construct path, the prop and the reason. */
+export class AllowlistSyncPropsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AllowlistSyncPropsError';
+  }
+}
+
+/** Lambda's limit on the function's environment: all keys and values together. */
+const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+/** What an unresolved token (a policy or topic ARN) is counted as when estimating the environment's size. */
+const TOKEN_SIZE_ESTIMATE = 100;
+
 /**
  * Keeps one IAM managed policy, "deny everything unless from trusted IPs", in sync with a trusted
- * IP source (Red Hat OCM), on a schedule, and alerts over SNS when it cannot.
+ * IP source (Red Hat OCM, or static / SSM lists), on a schedule, and alerts over SNS when it cannot;
+ * optionally more allowlists (`additionalTargets`) with the same function, each on its own resource.
  *
  * One writer: the policy is created with a constant placeholder that denies nothing, and only the
  * sync function publishes versions after that, so no redeploy can put an old list back.
@@ -128,11 +158,15 @@ export class AllowlistSync extends Construct {
   public readonly attachments?: PolicyAttachments;
   /** Alarm periods and the staleness threshold in force. */
   public readonly timing: AlarmTiming;
+  /** The additional targets, in the order given. */
+  public readonly targets: AllowlistTarget[] = [];
+  /** Whether any target (the main one or another) takes the OCM list, so the function reads OCM credentials. */
+  public readonly ocmUsed: boolean;
 
   constructor(scope: Construct, id: string, props: AllowlistSyncProps = {}) {
     super(scope, id);
     const fail = (prop: string, problem: string): never => {
-      throw new Error(`AllowlistSync ${this.node.path}: invalid ${prop}: ${problem}`);
+      throw new AllowlistSyncPropsError(`AllowlistSync ${this.node.path}: invalid ${prop}: ${problem}`);
     };
     const check = (prop: string, value: string | undefined, checker: (s: string) => string | undefined) => {
       if (value === undefined || Token.isUnresolved(value)) return;
@@ -156,6 +190,7 @@ export class AllowlistSync extends Construct {
     check('ocmTokenUrl', props.ocmTokenUrl, v.checkHttpsUrl);
     check('existingPolicyArn', props.existingPolicyArn, v.checkPolicyArn);
     check('policyName', props.policyName, v.checkPolicyName);
+    check('cidrsParameterName', props.cidrsParameterName, v.checkParameterName);
     check('policyPath', props.policyPath, v.checkIamPath);
     check('alertTopicArn', props.alertTopicArn, v.checkTopicArn);
     check('alertTopicKeyArn', props.alertTopicKeyArn, v.checkKmsKeyArn);
@@ -174,6 +209,18 @@ export class AllowlistSync extends Construct {
       fail('existingPolicyArn', 'an adopted policy is not created here, so policyName, policyPath and policyRemovalPolicy do not apply');
     }
     if (!props.alertTopicArn && props.alertTopicKeyArn) fail('alertTopicKeyArn', 'only applies together with alertTopicArn');
+    const mainOcm = props.ocmEnabled ?? true;
+    if (!mainOcm && !props.extraCidrs?.length && !props.cidrsParameterName) {
+      fail('ocmEnabled', 'without OCM the allowlist needs another source: extraCidrs and/or cidrsParameterName');
+    }
+    let targets: AllowlistTargetProps[] = [];
+    try {
+      targets = validateTargets(props.additionalTargets ?? [], { name: allowlistName, existingPolicyArn: props.existingPolicyArn });
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+      fail(`additionalTargets${TargetError.where(err.index, err.targetName, err.field)}`, err.problem);
+    }
+    this.ocmUsed = mainOcm || targets.some((t) => t.ocm);
     const resolved = resolveSchedule(props.schedule ?? Duration.minutes(DEFAULTS.scheduleMinutes));
     if (typeof resolved === 'string') fail('schedule', resolved);
     const scheduleSpec = resolved as Exclude<typeof resolved, string>;
@@ -250,19 +297,39 @@ export class AllowlistSync extends Construct {
       roleName: `${this.rolePrefix()}-${Aws.REGION}`,
     });
     this.guardOwnRole(principals, fail);
-    this.grantFunction(parameterName, props.ocmCredentialsKeyArn);
+    this.guardOwnRoleInTargets(targets, fail);
+    this.grantFunction(parameterName, props.ocmCredentialsKeyArn, props.cidrsParameterName);
+
+    // --- Additional targets: each with its own policy or role, permissions and alarms. ---
+    if (targets.length > 0) {
+      const scope = new Construct(this, 'Targets');
+      const keys = new Set<string>();
+      for (const target of targets) {
+        this.targets.push(
+          new AllowlistTarget(scope, target.name, {
+            target,
+            key: uniqueKey(target.name, keys),
+            role: this.role,
+            topic: this.topic,
+            namespace,
+            timing: this.timing,
+          }),
+        );
+      }
+    }
 
     const environment: Record<string, string> = {
       POLICY_ARN: this.policyArn,
-      OCM_CREDENTIALS_PARAMETER: parameterName,
+      ...(this.ocmUsed ? { OCM_CREDENTIALS_PARAMETER: parameterName } : {}),
       ALERT_TOPIC_ARN: this.topic.topicArn,
       ALLOWLIST_NAME: allowlistName,
       POWERTOOLS_SERVICE_NAME: allowlistName,
       POWERTOOLS_METRICS_NAMESPACE: namespace,
     };
     const optional: Record<string, string | undefined> = {
-      OCM_API_URL: props.ocmApiUrl,
-      OCM_TOKEN_URL: props.ocmTokenUrl,
+      OCM_ENABLED: mainOcm ? undefined : 'false',
+      OCM_API_URL: this.ocmUsed ? props.ocmApiUrl : undefined,
+      OCM_TOKEN_URL: this.ocmUsed ? props.ocmTokenUrl : undefined,
       DRY_RUN: props.dryRun === undefined ? undefined : String(props.dryRun),
       EXTRA_CIDRS: props.extraCidrs?.length ? props.extraCidrs.join(',') : undefined,
       MIN_ENTRIES: props.minEntries?.toString(),
@@ -273,6 +340,24 @@ export class AllowlistSync extends Construct {
       POWERTOOLS_LOG_LEVEL: props.logLevel,
     };
     for (const [key, value] of Object.entries(optional)) if (value !== undefined) environment[key] = value;
+    // The single-target variables above cannot say "ssm:" or name other targets; the list can. The main
+    // allowlist comes first, so the function (and anyone reading the list) finds it where it always was.
+    let targetSpecs: TargetSpec[] | undefined;
+    if (this.targets.length > 0 || props.cidrsParameterName) {
+      targetSpecs = [this.mainSpec(props, allowlistName, mainOcm), ...this.targets.map((t) => t.spec)];
+      environment.ALLOWLIST_TARGETS = Stack.of(this).toJsonString(targetSpecs);
+      // With the list the function reads DRY_RUN as "every target"; the main allowlist's dryRun is its own
+      // (it is in its spec), like each target's.
+      delete environment.DRY_RUN;
+    }
+    const envSize = estimateEnvironmentSize(environment, targetSpecs);
+    if (envSize > LAMBDA_ENVIRONMENT_LIMIT - 100) {
+      fail(
+        targetSpecs ? 'additionalTargets' : 'extraCidrs',
+        `the function's environment would be about ${envSize} bytes, over Lambda's limit of ${LAMBDA_ENVIRONMENT_LIMIT}: ` +
+          'move long CIDR lists (extraCidrs, cidrs) into SSM parameters (cidrsParameterName)',
+      );
+    }
 
     const maxEventAge = props.maxEventAge ?? clampDuration(this.timing.period, 60, 86_400);
     this.function = new SyncFunction(this, 'Function', {
@@ -344,11 +429,12 @@ export class AllowlistSync extends Construct {
           this.function.logs,
           ...(this.policy ? [this.policy] : []),
           ...(this.attachments ? [this.attachments] : []),
+          ...this.targets.flatMap((t) => [...(t.policy ? [t.policy] : []), ...(t.attachments ? [t.attachments] : [])]),
           this.topic as unknown as Construct,
           ...(this.topicKey ? [this.topicKey] : []),
         ],
         // Monitoring starts once there is something to monitor, so a fresh stack does not alarm.
-        executeBefore: [this.schedule, this.alarms],
+        executeBefore: [this.schedule, this.alarms, ...this.targets.map((t) => t.alarms)],
       });
     }
   }
@@ -402,22 +488,75 @@ export class AllowlistSync extends Construct {
     }
   }
 
-  private grantFunction(parameterName: string, keyArn: string | undefined): void {
+  /** Same rule for targets: no trust or inline policy on the function's role, no managed policy attached to it. */
+  private guardOwnRoleInTargets(targets: AllowlistTargetProps[], fail: (prop: string, problem: string) => never) {
+    const prefix = `${this.rolePrefix()}-`.toLowerCase();
+    targets.forEach((t, i) => {
+      const roles: Array<[string, string]> = [
+        ...(t.roleName !== undefined ? [['roleName', t.roleName] as [string, string]] : []),
+        ...(t.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, string]),
+      ];
+      for (const [field, value] of roles) {
+        const ref = principalRef('role', value);
+        if (typeof ref === 'string' || !ref.name.toLowerCase().startsWith(prefix)) continue;
+        fail(
+          `additionalTargets${TargetError.where(i, t.name, field)}`,
+          `"${ref.name}" is the sync function's own role; an allowlist there would lock the function out of the policies it maintains`,
+        );
+      }
+    });
+  }
+
+  /** The main allowlist as a target spec, for ALLOWLIST_TARGETS. */
+  private mainSpec(props: AllowlistSyncProps, name: string, ocm: boolean): TargetSpec {
+    const guards = {
+      minEntries: props.minEntries,
+      maxRemovalFraction: props.maxRemovalFraction,
+      broadestIpv4Prefix: props.broadestIpv4Prefix,
+      broadestIpv6Prefix: props.broadestIpv6Prefix,
+    };
+    const set = Object.fromEntries(Object.entries(guards).filter(([, g]) => g !== undefined));
+    return {
+      name,
+      kind: 'managed-policy',
+      policyArn: this.policyArn,
+      sources: sourcesOf({ ocm, cidrs: props.extraCidrs, cidrsParameterName: props.cidrsParameterName }),
+      ...(Object.keys(set).length ? { guards: set } : {}),
+      ...(props.kmsViaServiceExemption !== undefined ? { conditions: { kmsViaServiceExemption: props.kmsViaServiceExemption } } : {}),
+      ...(props.dryRun !== undefined ? { dryRun: props.dryRun } : {}),
+    };
+  }
+
+  private grantFunction(parameterName: string, keyArn: string | undefined, cidrsParameterName: string | undefined): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadAllowlistPolicy', actions: TARGET_ACTIONS['managed-policy'].read, resources: [this.policyArn] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteAllowlistPolicy', actions: TARGET_ACTIONS['managed-policy'].write, resources: [this.policyArn] }),
+    );
+    if (cidrsParameterName) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadAllowlistCidrs', actions: ['ssm:GetParameter'], resources: [parameterArn(this, cidrsParameterName)] }),
+      );
+    }
+    if (this.ocmUsed) this.grantOcm(parameterName, keyArn);
+    this.topic.grantPublish(this.role);
+
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (!policy) return;
+    if (this.topicKey || this.topic.masterKey) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Granted by topic.grantPublish on the alert topic key alone: publishing to an SSE-KMS topic needs ' +
+          'GenerateDataKey (and its WithoutPlaintext variant, hence the wildcard) on that key.',
+      });
+    }
+  }
+
+  /** The OCM credentials parameter and its key: only when some target takes the OCM list. */
+  private grantOcm(parameterName: string, keyArn: string | undefined): void {
     const stack = Stack.of(this);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadAllowlistPolicy',
-        actions: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListPolicyTags'],
-        resources: [this.policyArn],
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteAllowlistPolicy',
-        actions: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy'],
-        resources: [this.policyArn],
-      }),
-    );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadOcmCredentials',
@@ -439,8 +578,6 @@ export class AllowlistSync extends Construct {
           : { StringEquals: viaSsm, 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/aws/ssm'] } },
       }),
     );
-    this.topic.grantPublish(this.role);
-
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) return;
     if (!keyArn) {
@@ -450,14 +587,6 @@ export class AllowlistSync extends Construct {
           'kms:Decrypt for the AWS managed key alias/aws/ssm, whose key ID is unknown at synth time; restricted by ' +
           'kms:ViaService to SSM in this region and by kms:ResourceAliases to alias/aws/ssm, and ssm:GetParameter is ' +
           'granted on one parameter only.',
-      });
-    }
-    if (this.topicKey || this.topic.masterKey) {
-      Validations.of(policy).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason:
-          'Granted by topic.grantPublish on the alert topic key alone: publishing to an SSE-KMS topic needs ' +
-          'GenerateDataKey (and its WithoutPlaintext variant, hence the wildcard) on that key.',
       });
     }
   }
@@ -478,6 +607,30 @@ export class AllowlistSync extends Construct {
       });
     }
   }
+}
+
+/** An alphanumeric key for a target name (Sids, output ids), unique among those already taken. */
+function uniqueKey(name: string, taken: Set<string>): string {
+  const base = name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('') || 'Target';
+  let key = base;
+  for (let n = 2; taken.has(key.toLowerCase()); n++) key = `${base}${n}`;
+  taken.add(key.toLowerCase());
+  return key;
+}
+
+/**
+ * The environment's size as Lambda counts it (keys and values), with every token (an ARN CloudFormation
+ * fills in) counted as {@link TOKEN_SIZE_ESTIMATE} characters: an estimate, good enough to stop a
+ * configuration that could never deploy.
+ */
+function estimateEnvironmentSize(environment: Record<string, string>, targetSpecs: TargetSpec[] | undefined): number {
+  const size = (s: string) => (Token.isUnresolved(s) ? TOKEN_SIZE_ESTIMATE : Buffer.byteLength(s));
+  const targets = targetSpecs
+    ? Buffer.byteLength(JSON.stringify(targetSpecs, (_k, value: unknown) => (typeof value === 'string' && Token.isUnresolved(value) ? 'x'.repeat(TOKEN_SIZE_ESTIMATE) : value)))
+    : 0;
+  // NODE_OPTIONS is added by SyncFunction.
+  const nodeOptions = 'NODE_OPTIONS--enable-source-maps'.length;
+  return nodeOptions + Object.entries(environment).reduce((sum, [key, value]) => sum + key.length + (key === 'ALLOWLIST_TARGETS' ? targets : size(value)), 0);
 }
 
 function clampDuration(d: Duration, minSeconds: number, maxSeconds: number): Duration {

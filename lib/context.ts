@@ -4,6 +4,8 @@ import type { AllowlistSyncProps } from './allowlist-sync';
 import { DEFAULTS } from './defaults';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { ResolvedSchedule } from './schedule';
+import { TargetError, validateTargets } from './targets';
+import type { AllowlistTargetProps } from './targets';
 import * as v from './validate';
 import type { LogLevel, PrincipalKind } from './validate';
 
@@ -68,7 +70,10 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'ocmCredentialsKeyArn', example: 'arn:aws:kms:eu-west-1:123456789012:key/…', default: 'alias/aws/ssm', description: 'Customer managed KMS key of that parameter' },
   { key: 'ocmApiUrl', example: 'https://api.stage.openshift.com', default: 'https://api.openshift.com', description: 'OCM API base URL' },
   { key: 'ocmTokenUrl', example: 'https://sso.example.com/token', default: 'Red Hat SSO', description: 'OCM token endpoint' },
-  { key: 'extraCidrs', example: '203.0.113.0/24,2001:db8::/48', default: 'none', description: 'CIDRs always kept in the allowlist' },
+  { key: 'extraCidrs', example: '203.0.113.0/24,2001:db8::/48', default: 'none', description: 'CIDRs always kept in the allowlist (with `ocmEnabled=false`, the static list itself)' },
+  { key: 'ocmEnabled', example: 'false', default: 'true', description: 'Take the main allowlist from OCM; `false` deploys without OCM (sources: `extraCidrs`, `cidrsParameterName`)' },
+  { key: 'cidrsParameterName', example: '/allowlist-sync/office-cidrs', default: 'none', description: 'SSM String/StringList parameter with more CIDRs for the main allowlist' },
+  { key: 'targets', example: '[{"name":"office-vpn","kind":"trust-policy",…}]', default: 'none', description: 'More targets, a JSON array (see "Several targets"; the `additionalTargets` prop)' },
   { key: 'dryRun', example: 'true', default: 'false', description: 'Plan and alert, never write the policy' },
   { key: 'minEntries', example: '10', default: '1', description: 'Guard: refuse a list with fewer entries' },
   { key: 'maxRemovalFraction', example: '0.5', default: '0.3', description: 'Guard: refuse removing more than this fraction of entries' },
@@ -177,7 +182,7 @@ export function parseContext(read: ContextReader): AppConfig {
   const timeoutSeconds = num('timeoutSeconds', 1, 900);
   const maxEventAgeMinutes = num('maxEventAgeMinutes', 1, 1440);
 
-  const sync: AllowlistSyncProps = {
+  const sync: { -readonly [K in keyof AllowlistSyncProps]: AllowlistSyncProps[K] } = {
     allowlistName: str('allowlistName', v.checkAllowlistName),
     existingPolicyArn: str('existingPolicyArn', v.checkPolicyArn),
     policyName: str('policyName', v.checkPolicyName),
@@ -191,6 +196,8 @@ export function parseContext(read: ContextReader): AppConfig {
     ocmApiUrl: str('ocmApiUrl', v.checkHttpsUrl),
     ocmTokenUrl: str('ocmTokenUrl', v.checkHttpsUrl),
     extraCidrs: list('extraCidrs', v.checkCidr),
+    ocmEnabled: bool('ocmEnabled'),
+    cidrsParameterName: str('cidrsParameterName', v.checkParameterName),
     dryRun: bool('dryRun'),
     minEntries: num('minEntries', 1, 100_000),
     maxRemovalFraction: num('maxRemovalFraction', 0, 1, false),
@@ -218,8 +225,33 @@ export function parseContext(read: ContextReader): AppConfig {
     }
   }
   if (sync.alertTopicKeyArn && !sync.alertTopicArn) throw new ContextError('alertTopicKeyArn', 'only applies together with alertTopicArn');
+  if (sync.ocmEnabled === false && !sync.extraCidrs && !sync.cidrsParameterName) {
+    throw new ContextError('ocmEnabled', 'without OCM the allowlist needs another source: set extraCidrs and/or cidrsParameterName');
+  }
+  sync.additionalTargets = targets(get('targets'), { name: sync.allowlistName ?? DEFAULTS.allowlistName, existingPolicyArn: sync.existingPolicyArn });
 
   // Drop unset keys so the construct's defaults apply and the props read cleanly in tests.
   const props = Object.fromEntries(Object.entries(sync).filter(([, value]) => value !== undefined)) as AllowlistSyncProps;
   return { stackName, sync: props };
+}
+
+/** `targets`: a JSON array on the command line, or an array in cdk.json; errors name the target and field. */
+function targets(value: unknown, main: { name: string; existingPolicyArn?: string }): AllowlistTargetProps[] | undefined {
+  if (value === undefined) return undefined;
+  let list = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch (err) {
+      throw new ContextError('targets', `is not valid JSON (${(err as Error).message}); quote it for the shell: -c targets='[{"name":...}]'`);
+    }
+  }
+  if (!Array.isArray(list)) throw new ContextError('targets', `expected a JSON array of targets, got ${JSON.stringify(list)}`);
+  try {
+    const out = validateTargets(list, main);
+    return out.length > 0 ? out : undefined;
+  } catch (err) {
+    if (err instanceof TargetError) throw new ContextError('targets', err.message);
+    throw err;
+  }
 }

@@ -1,5 +1,6 @@
 export * from './allowlist-sync';
 export * from './allowlist-sync-stack';
+export * from './allowlist-target';
 export * from './context';
 export * from './defaults';
 export * from './placeholder-policy';
@@ -7,4 +8,5 @@ export * from './policy-attachments';
 export * from './schedule';
 export * from './sync-alarms';
 export * from './sync-function';
+export * from './targets';
 export * from './validate';

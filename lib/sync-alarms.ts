@@ -56,10 +56,7 @@ export class SyncAlarms extends Construct {
     const { timing, allowlistName } = props;
     const period = timing.period;
     const every = period.toHumanString();
-    // Names show up as the subject of every alert e-mail; the stack name keeps them unique.
-    const name = (what: string) => `${Stack.of(this).stackName} ${allowlistName}: ${what}`;
-    const metric = (metricName: SyncMetricName) =>
-      new Metric({ namespace: props.namespace, metricName, dimensionsMap: { service: allowlistName }, statistic: 'Sum', period });
+    const name = (what: string) => alarmName(this, allowlistName, what);
 
     this.errors = new Alarm(this, 'Errors', {
       alarmName: name('sync function failing'),
@@ -73,31 +70,8 @@ export class SyncAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    this.refused = new Alarm(this, 'Refused', {
-      alarmName: name('sync refused by a guard'),
-      alarmDescription:
-        `A guard refused to publish the new ${allowlistName} list (too few entries, too many removals, too broad a CIDR ` +
-        `or too large a policy); the policy keeps its last good version. The alert e-mail says which guard and why.`,
-      metric: metric('Refused'),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-
-    this.stale = new Alarm(this, 'Stale', {
-      alarmName: name('allowlist stale'),
-      alarmDescription:
-        `No successful ${allowlistName} sync for ${timing.stalenessThreshold.toHumanString()}; the policy may lag behind ` +
-        'its source. Check the other alarms, the schedule and the function logs.',
-      metric: metric('SyncSucceeded'),
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: timing.evaluationPeriods,
-      datapointsToAlarm: timing.evaluationPeriods,
-      // No datapoint means no run reported success: exactly what this alarm is for.
-      treatMissingData: TreatMissingData.BREACHING,
-    });
+    this.refused = refusedAlarm(this, { ...props, name: allowlistName });
+    this.stale = staleAlarm(this, { ...props, name: allowlistName });
 
     this.deadLetters = new Alarm(this, 'DeadLetters', {
       alarmName: name('scheduled runs undelivered'),
@@ -111,10 +85,92 @@ export class SyncAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    const action = new SnsAction(props.topic);
-    for (const alarm of [this.errors, this.refused, this.stale, this.deadLetters]) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
+    notify(props.topic, [this.errors, this.refused, this.stale, this.deadLetters]);
+  }
+}
+
+/** Props of {@link TargetAlarms}. */
+export interface TargetAlarmsProps {
+  /** Where alarms (and their recoveries) are sent. */
+  readonly topic: ITopic;
+  /** Metrics namespace (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly namespace: string;
+  /** The target's name: the `service` dimension and part of each alarm name. */
+  readonly targetName: string;
+  /** Periods derived from the schedule. */
+  readonly timing: AlarmTiming;
+}
+
+/**
+ * The alarms of one additional target: its refusals and its staleness, on the metrics the function
+ * emits with `service` = the target's name. Function errors and dead letters concern every target at
+ * once and stay with {@link SyncAlarms}.
+ */
+export class TargetAlarms extends Construct {
+  /** The guards refused a change of this target (Refused >= 1). */
+  public readonly refused: Alarm;
+  /** No successful sync of this target for the staleness threshold; missing data counts as stale. */
+  public readonly stale: Alarm;
+
+  constructor(scope: Construct, id: string, props: TargetAlarmsProps) {
+    super(scope, id);
+    this.refused = refusedAlarm(this, { ...props, name: props.targetName });
+    this.stale = staleAlarm(this, { ...props, name: props.targetName });
+    notify(props.topic, [this.refused, this.stale]);
+  }
+}
+
+interface AllowlistAlarmProps {
+  readonly namespace: string;
+  /** Allowlist or target name: the `service` dimension. */
+  readonly name: string;
+  readonly timing: AlarmTiming;
+}
+
+// Names show up as the subject of every alert e-mail; the stack name keeps them unique.
+function alarmName(scope: Construct, allowlistName: string, what: string): string {
+  return `${Stack.of(scope).stackName} ${allowlistName}: ${what}`;
+}
+
+function syncMetric(props: AllowlistAlarmProps, metricName: SyncMetricName): Metric {
+  return new Metric({ namespace: props.namespace, metricName, dimensionsMap: { service: props.name }, statistic: 'Sum', period: props.timing.period });
+}
+
+function refusedAlarm(scope: Construct, props: AllowlistAlarmProps): Alarm {
+  return new Alarm(scope, 'Refused', {
+    alarmName: alarmName(scope, props.name, 'sync refused by a guard'),
+    alarmDescription:
+      `A guard refused to publish the new ${props.name} list (too few entries, too many removals, too broad a CIDR ` +
+      `or too large a policy); the policy keeps its last good version. The alert e-mail says which guard and why.`,
+    metric: syncMetric(props, 'Refused'),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+}
+
+function staleAlarm(scope: Construct, props: AllowlistAlarmProps): Alarm {
+  const { timing } = props;
+  return new Alarm(scope, 'Stale', {
+    alarmName: alarmName(scope, props.name, 'allowlist stale'),
+    alarmDescription:
+      `No successful ${props.name} sync for ${timing.stalenessThreshold.toHumanString()}; the policy may lag behind ` +
+      'its source. Check the other alarms, the schedule and the function logs.',
+    metric: syncMetric(props, 'SyncSucceeded'),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: timing.evaluationPeriods,
+    datapointsToAlarm: timing.evaluationPeriods,
+    // No datapoint means no run reported success: exactly what this alarm is for.
+    treatMissingData: TreatMissingData.BREACHING,
+  });
+}
+
+function notify(topic: ITopic, alarms: Alarm[]): void {
+  const action = new SnsAction(topic);
+  for (const alarm of alarms) {
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
   }
 }

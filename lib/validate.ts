@@ -15,6 +15,9 @@ const POLICY_ARN = new RegExp(`^arn:${PARTITION}:iam::(\\d{12}|aws):policy/(?:${
 const TOPIC_ARN = new RegExp(`^arn:${PARTITION}:sns:${REGION}:\\d{12}:[\\w-]{1,256}$`);
 const KMS_KEY_ARN = new RegExp(`^arn:${PARTITION}:kms:${REGION}:\\d{12}:key/(?:mrk-)?[0-9a-f-]{32,36}$`);
 const PRINCIPAL_ARN = new RegExp(`^arn:${PARTITION}:iam::\\d{12}:(role|user|group)/(?:${IAM_NAME_CHARS}+/)*(${IAM_NAME_CHARS}+)$`);
+const ASSUMING_PRINCIPAL_ARN = new RegExp(
+  `^arn:${PARTITION}:(?:iam::\\d{12}:(?:root|(?:role|user)/(?:${IAM_NAME_CHARS}+/)*${IAM_NAME_CHARS}{1,64})|sts::\\d{12}:(?:assumed-role|federated-user)/[\\w+=,.@/-]+)$`,
+);
 const IAM_PATH = new RegExp(`^/(?:${IAM_NAME_CHARS}+/)*$`);
 const SSM_PARAMETER_NAME = /^(?:\/[\w.-]+)+$|^[\w.-]+$/;
 const METRICS_NAMESPACE = /^[\w.\-/#:]{1,255}$/;
@@ -39,6 +42,13 @@ export function checkPolicyArn(value: string): string | undefined {
   if (!m) return `"${value}" is not an IAM policy ARN (arn:aws:iam::123456789012:policy/NAME)`;
   if (m[1] === 'aws') return `"${value}" is an AWS managed policy; only a customer managed policy can be adopted`;
   return undefined;
+}
+
+/** A principal a role's trust policy can name: an account root, a role, a user, or an STS session. */
+export function checkAssumingPrincipalArn(value: string): string | undefined {
+  return ASSUMING_PRINCIPAL_ARN.test(value)
+    ? undefined
+    : `"${value}" is not an IAM principal ARN (arn:aws:iam::123456789012:role/NAME, :user/NAME, :root, or arn:aws:sts::123456789012:assumed-role/ROLE/SESSION)`;
 }
 
 export function checkTopicArn(value: string): string | undefined {

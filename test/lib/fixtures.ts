@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AllowlistSyncProps } from '../../lib/allowlist-sync';
+import type { AllowlistTargetProps } from '../../lib/targets';
 
 export const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:sre-alerts';
@@ -46,3 +47,43 @@ export const ADOPTED: AllowlistSyncProps = {
   stalenessThreshold: Duration.minutes(30),
   syncOnDeploy: false,
 };
+
+export const BREAK_GLASS_PRINCIPAL = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef';
+export const PARTNER_POLICY_ARN = 'arn:aws:iam::123456789012:policy/partners/partner-allowlist';
+
+/** One target of each kind and shape: the examples plus an adopted policy. */
+export const TARGETS: AllowlistTargetProps[] = [
+  {
+    name: 'office-vpn',
+    kind: 'trust-policy',
+    roleName: 'BreakGlass',
+    principals: [BREAK_GLASS_PRINCIPAL],
+    cidrsParameterName: '/office/vpn-cidrs',
+    guards: { minEntries: 2, sizeLimit: 4096 },
+  },
+  {
+    name: 'acme-vendor',
+    kind: 'inline-policy',
+    roleName: 'arn:aws:iam::123456789012:role/vendors/AcmeSupport',
+    policyName: 'allowlist-sync-ips',
+    cidrs: ['198.51.100.0/24', '192.0.2.10'],
+    conditions: { viaAwsServiceExemption: false, kmsViaServiceExemption: true },
+  },
+  {
+    name: 'ci',
+    kind: 'managed-policy',
+    policyName: 'ci-allowlist',
+    ocm: true,
+    cidrs: ['203.0.113.64/26'],
+    attachToUsers: ['ci-runner'],
+    attachToGroups: ['ci-machines'],
+    dryRun: true,
+  },
+  {
+    name: 'partners',
+    kind: 'managed-policy',
+    existingPolicyArn: PARTNER_POLICY_ARN,
+    cidrsParameterName: '/partners/cidrs',
+    guards: { maxRemovalFraction: 0.5 },
+  },
+];

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { AllowlistSyncProps } from '../../lib/allowlist-sync';
 import { PLACEHOLDER_POLICY_DOCUMENT, PLACEHOLDER_SID } from '../../lib/placeholder-policy';
-import { ADOPTED, FULL } from './fixtures';
+import { ADOPTED, FULL, TARGETS } from './fixtures';
 import { logicalId, only, resourcesOfType, synth } from './support';
 import type { CfnJson, Synth } from './support';
 
@@ -26,6 +26,9 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   ocmApiUrl: 'mutable',
   ocmTokenUrl: 'mutable',
   extraCidrs: 'mutable',
+  ocmEnabled: 'mutable',
+  cidrsParameterName: 'mutable',
+  additionalTargets: 'mutable',
   dryRun: 'mutable',
   minEntries: 'mutable',
   maxRemovalFraction: 'mutable',
@@ -50,11 +53,17 @@ const mutable = (Object.keys(PROP_KINDS) as Array<keyof AllowlistSyncProps>).fil
 
 // Every mutable prop changed at once: FULL (created topic) and the existing-topic/cron variant.
 const adoptedButCreated: AllowlistSyncProps = { ...ADOPTED, existingPolicyArn: undefined };
-const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated];
+// Static-only main allowlist plus several targets: the main policy must not notice them.
+const staticWithTargets: AllowlistSyncProps = { ocmEnabled: false, extraCidrs: ['203.0.113.0/24'], cidrsParameterName: '/office/cidrs', additionalTargets: TARGETS };
+const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets];
 
 const baseline = synth();
 const variants = VARIANTS.map((props) => synth(props));
-const policyOf = (s: Synth): [string, CfnJson] => only(s, 'AWS::IAM::ManagedPolicy');
+// The main policy (targets may add managed policies of their own; targets.test.ts covers those).
+const policyOf = (s: Synth): [string, CfnJson] => {
+  const id = logicalId(s, s.stack.sync.policy!);
+  return [id, resourcesOfType(s, 'AWS::IAM::ManagedPolicy')[id]];
+};
 
 describe('the created policy resource never changes after creation', () => {
   test('the variants between them change every mutable prop', () => {

@@ -1,0 +1,298 @@
+import { Token } from 'aws-cdk-lib';
+import * as v from './validate';
+import type { PrincipalKind, PrincipalRef } from './validate';
+
+/**
+ * Additional targets of one deployment: their props, and the validation shared by the construct
+ * (which names props) and the context parser (which names the `targets` key). Kept free of
+ * constructs so either can use it before anything is built.
+ */
+
+/** Where a target's allowlist lives. */
+export type AllowlistTargetKind = 'managed-policy' | 'trust-policy' | 'inline-policy';
+
+/** Every target kind. */
+export const TARGET_KINDS: readonly AllowlistTargetKind[] = ['managed-policy', 'trust-policy', 'inline-policy'];
+
+/**
+ * The largest document IAM takes for each kind: a managed policy 6,144; a role's trust policy 2,048 by
+ * default, 4,096 at most once the quota is raised; a role's inline policies 10,240 in total.
+ */
+export const TARGET_SIZE_LIMITS: Record<AllowlistTargetKind, number> = {
+  'managed-policy': 6144,
+  'trust-policy': 4096,
+  'inline-policy': 10240,
+};
+
+/** Guard overrides of one target; unset ones keep the function's defaults. */
+export interface AllowlistTargetGuards {
+  /** Refuse a list with fewer entries than this. @default - the function's default (1) */
+  readonly minEntries?: number;
+  /** Refuse a change removing more than this fraction of entries, 0-1. @default - the function's default (0.3) */
+  readonly maxRemovalFraction?: number;
+  /** Refuse IPv4 CIDRs broader than this prefix length. @default - the function's default (8) */
+  readonly broadestIpv4Prefix?: number;
+  /** Refuse IPv6 CIDRs broader than this prefix length. @default - the function's default (32) */
+  readonly broadestIpv6Prefix?: number;
+  /** Refuse a document larger than this (non-whitespace characters); raise it for a trust policy once the account's quota is raised (at most 4,096). @default - the kind's IAM limit as the function knows it */
+  readonly sizeLimit?: number;
+}
+
+/** Condition options of one target's deny statement. */
+export interface AllowlistTargetConditions {
+  /** `Bool aws:ViaAWSService false`: AWS services calling on the caller's behalf stay allowed. @default true */
+  readonly viaAwsServiceExemption?: boolean;
+  /** `Null kms:ViaService true`: KMS calls made through another service stay allowed. @default false */
+  readonly kmsViaServiceExemption?: boolean;
+}
+
+/**
+ * One more allowlist kept by the same deployment, with its own sources, guards and alarms. Which
+ * fields apply depends on `kind`; a field that does not apply is refused rather than ignored.
+ */
+export interface AllowlistTargetProps {
+  /** Unique short name (1-64 of A-Z a-z 0-9 . _ -): alert subjects, alarm names, the metrics `service` dimension. */
+  readonly name: string;
+  /** managed-policy: a customer managed policy (created here, or adopted); trust-policy: a role's trust policy; inline-policy: an inline policy on a role. */
+  readonly kind: AllowlistTargetKind;
+
+  /** Take Red Hat OCM's trusted IP list as a source (with the deployment's OCM credentials). @default false */
+  readonly ocm?: boolean;
+  /** CIDRs always in this allowlist (a `static:` source). @default - none */
+  readonly cidrs?: string[];
+  /** Name of an SSM String or StringList parameter holding more CIDRs (an `ssm:` source, read on every run). @default - none */
+  readonly cidrsParameterName?: string;
+  /** Guard overrides. @default - the function's defaults */
+  readonly guards?: AllowlistTargetGuards;
+  /** Condition options of the deny statement. @default - viaAwsServiceExemption on, kmsViaServiceExemption off */
+  readonly conditions?: AllowlistTargetConditions;
+  /** Plan and alert, never write this target. @default false */
+  readonly dryRun?: boolean;
+
+  /** managed-policy: ARN of an existing customer managed policy to adopt. @default - a policy is created (constant placeholder, retained) */
+  readonly existingPolicyArn?: string;
+  /** managed-policy: name of the created policy (immutable); inline-policy (required): the inline policy's name on the role. @default - generated (managed-policy) */
+  readonly policyName?: string;
+  /** managed-policy: IAM path of the created policy (immutable). @default '/' */
+  readonly policyPath?: string;
+  /** managed-policy: existing roles (names, or ARNs for roles with a path) to attach it to. @default - none */
+  readonly attachToRoles?: string[];
+  /** managed-policy: existing users (names or ARNs) to attach it to, e.g. CI machines. @default - none */
+  readonly attachToUsers?: string[];
+  /** managed-policy: existing groups (names or ARNs) to attach it to. @default - none */
+  readonly attachToGroups?: string[];
+
+  /** trust-policy and inline-policy (required): the role, by name, or by ARN for a role with a path. */
+  readonly roleName?: string;
+  /** trust-policy (required): ARNs of the principals that may assume the role only from the listed addresses. */
+  readonly principals?: string[];
+}
+
+/** A target that cannot be used: which one (index, name when known), which field, and why. */
+export class TargetError extends Error {
+  constructor(
+    /** Position in the list. */
+    public readonly index: number,
+    /** The target's name, when it has a usable one. */
+    public readonly targetName: string | undefined,
+    /** The offending field, when one is to blame. */
+    public readonly field: string | undefined,
+    /** What is wrong. */
+    public readonly problem: string,
+  ) {
+    super(`${TargetError.where(index, targetName, field)}: ${problem}`);
+    this.name = 'TargetError';
+  }
+
+  /** `[1] ("office-vpn").roleName`: where a problem is, for messages that prefix it with the list's name. */
+  static where(index: number, targetName: string | undefined, field: string | undefined): string {
+    return `[${index}]${targetName ? ` ("${targetName}")` : ''}${field ? `.${field}` : ''}`;
+  }
+}
+
+/** What the main target contributes to the cross-target checks. */
+export interface MainTarget {
+  /** The main allowlist's name (a target may not reuse it). */
+  readonly name: string;
+  /** The main target's adopted policy, when any (a target may not write it too). */
+  readonly existingPolicyArn?: string;
+}
+
+type FieldType = 'string' | 'strings' | 'boolean' | 'object';
+const ALL = TARGET_KINDS;
+const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: readonly AllowlistTargetKind[] }> = {
+  name: { type: 'string', kinds: ALL },
+  kind: { type: 'string', kinds: ALL },
+  ocm: { type: 'boolean', kinds: ALL },
+  cidrs: { type: 'strings', kinds: ALL },
+  cidrsParameterName: { type: 'string', kinds: ALL },
+  guards: { type: 'object', kinds: ALL },
+  conditions: { type: 'object', kinds: ALL },
+  dryRun: { type: 'boolean', kinds: ALL },
+  existingPolicyArn: { type: 'string', kinds: ['managed-policy'] },
+  policyName: { type: 'string', kinds: ['managed-policy', 'inline-policy'] },
+  policyPath: { type: 'string', kinds: ['managed-policy'] },
+  attachToRoles: { type: 'strings', kinds: ['managed-policy'] },
+  attachToUsers: { type: 'strings', kinds: ['managed-policy'] },
+  attachToGroups: { type: 'strings', kinds: ['managed-policy'] },
+  roleName: { type: 'string', kinds: ['trust-policy', 'inline-policy'] },
+  principals: { type: 'strings', kinds: ['trust-policy'] },
+};
+const GUARD_RANGES: Record<keyof AllowlistTargetGuards, [min: number, max: number, integer: boolean]> = {
+  minEntries: [1, 100_000, true],
+  maxRemovalFraction: [0, 1, false],
+  broadestIpv4Prefix: [0, 32, true],
+  broadestIpv6Prefix: [0, 128, true],
+  sizeLimit: [1, 10240, true],
+};
+const CONDITIONS: ReadonlyArray<keyof AllowlistTargetConditions> = ['viaAwsServiceExemption', 'kmsViaServiceExemption'];
+const ATTACH: ReadonlyArray<[PrincipalKind, 'attachToRoles' | 'attachToUsers' | 'attachToGroups']> = [
+  ['role', 'attachToRoles'],
+  ['user', 'attachToUsers'],
+  ['group', 'attachToGroups'],
+];
+
+const literal = (s: string) => !Token.isUnresolved(s);
+
+/** Parses a role/user/group reference, passing tokens through as names. */
+export function principalRef(kind: PrincipalKind, value: string): PrincipalRef | string {
+  return literal(value) ? v.parsePrincipal(kind, value) : { name: value };
+}
+
+/** Validates one target, from code or from JSON; throws a {@link TargetError} naming the target and field. */
+export function validateTarget(value: unknown, index: number): AllowlistTargetProps {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TargetError(index, undefined, undefined, `expected an object, got ${JSON.stringify(value)}`);
+  const t = value as Record<string, unknown>;
+  const name = typeof t.name === 'string' && literal(t.name) && !v.checkAllowlistName(t.name) ? t.name : undefined;
+  const fail = (field: string | undefined, problem: string): never => {
+    throw new TargetError(index, name, field, problem);
+  };
+
+  if (t.name === undefined) fail('name', 'is required');
+  if (typeof t.name !== 'string') fail('name', `expected a string, got ${JSON.stringify(t.name)}`);
+  if (!literal(t.name as string)) fail('name', 'must be a literal string (it names alarms and construct ids), not a token');
+  const nameProblem = v.checkAllowlistName(t.name as string);
+  if (nameProblem) fail('name', nameProblem);
+  if (!TARGET_KINDS.includes(t.kind as AllowlistTargetKind)) fail('kind', `${JSON.stringify(t.kind)} is not one of ${TARGET_KINDS.join(', ')}`);
+  const kind = t.kind as AllowlistTargetKind;
+
+  // Shape: known fields only, each of its type, each meant for this kind.
+  const known = Object.keys(FIELDS);
+  for (const [field, fieldValue] of Object.entries(t)) {
+    if (fieldValue === undefined) continue;
+    const spec = FIELDS[field as keyof AllowlistTargetProps];
+    if (!spec) {
+      const like = known.find((k) => k.toLowerCase() === field.toLowerCase());
+      fail(field, `is not a target field${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`);
+    }
+    if (!spec.kinds.includes(kind)) fail(field, `does not apply to ${kind} targets (only to ${spec.kinds.join(' and ')})`);
+    const ok =
+      spec.type === 'strings'
+        ? Array.isArray(fieldValue) && fieldValue.every((s) => typeof s === 'string')
+        : spec.type === 'object'
+          ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
+          : typeof fieldValue === spec.type;
+    if (!ok) fail(field, `expected ${spec.type === 'strings' ? 'a list of strings' : `a ${spec.type}`}, got ${JSON.stringify(fieldValue)}`);
+  }
+  const target = t as unknown as AllowlistTargetProps;
+  const check = (field: string, s: string | undefined, checker: (s: string) => string | undefined) => {
+    if (s === undefined || !literal(s)) return;
+    const problem = checker(s);
+    if (problem) fail(field, problem);
+  };
+
+  // Kind-specific requirements.
+  if (kind === 'managed-policy') {
+    check('existingPolicyArn', target.existingPolicyArn, v.checkPolicyArn);
+    check('policyName', target.policyName, v.checkPolicyName);
+    check('policyPath', target.policyPath, v.checkIamPath);
+    if (target.existingPolicyArn !== undefined) {
+      for (const field of ['policyName', 'policyPath'] as const) {
+        if (target[field] !== undefined) fail(field, 'does not apply with existingPolicyArn (an adopted policy is not created by the stack)');
+      }
+    }
+    for (const [principalKind, field] of ATTACH) {
+      const seen = new Set<string>();
+      for (const entry of target[field] ?? []) {
+        const ref = principalRef(principalKind, entry);
+        if (typeof ref === 'string') fail(field, ref);
+        const { name: principal } = ref as PrincipalRef;
+        if (!literal(principal)) continue;
+        // IAM names are unique regardless of case; a duplicate would attach twice and detach early.
+        if (seen.has(principal.toLowerCase())) fail(field, `"${principal}" is listed twice`);
+        seen.add(principal.toLowerCase());
+      }
+    }
+  } else {
+    if (target.roleName === undefined) fail('roleName', `is required for a ${kind} target (the role whose ${kind === 'trust-policy' ? 'trust policy' : 'inline policy'} holds the allowlist)`);
+    const ref = principalRef('role', target.roleName as string);
+    if (typeof ref === 'string') fail('roleName', ref);
+  }
+  if (kind === 'inline-policy') {
+    if (target.policyName === undefined) fail('policyName', 'is required for an inline-policy target (the inline policy\'s name on the role)');
+    check('policyName', target.policyName, v.checkPolicyName);
+  }
+  if (kind === 'trust-policy') {
+    if (!target.principals?.length) fail('principals', 'must list at least one principal ARN (the deny must name who it applies to)');
+    for (const p of target.principals ?? []) check('principals', p, v.checkAssumingPrincipalArn);
+  }
+
+  // Sources: at least one.
+  if (!target.ocm && !target.cidrs?.length && target.cidrsParameterName === undefined) {
+    fail(undefined, 'has no source: set ocm: true, cidrs, or cidrsParameterName');
+  }
+  for (const cidr of target.cidrs ?? []) check('cidrs', cidr, v.checkCidr);
+  check('cidrsParameterName', target.cidrsParameterName, v.checkParameterName);
+
+  for (const [key, guard] of Object.entries(target.guards ?? {})) {
+    if (guard === undefined) continue;
+    const range = GUARD_RANGES[key as keyof AllowlistTargetGuards];
+    if (!range) fail(`guards.${key}`, `is not a guard (${Object.keys(GUARD_RANGES).join(', ')})`);
+    if (typeof guard !== 'number') fail(`guards.${key}`, `expected a number, got ${JSON.stringify(guard)}`);
+    if (Token.isUnresolved(guard)) continue;
+    const [min, max, integer] = key === 'sizeLimit' ? [1, TARGET_SIZE_LIMITS[kind], true] : range;
+    const problem = v.checkNumber(guard as number, min, max, integer);
+    if (problem) fail(`guards.${key}`, key === 'sizeLimit' ? `${problem} (IAM's limit for a ${kind})` : problem);
+  }
+  for (const [key, condition] of Object.entries(target.conditions ?? {})) {
+    if (condition === undefined) continue;
+    if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `is not a condition option (${CONDITIONS.join(', ')})`);
+    if (typeof condition !== 'boolean') fail(`conditions.${key}`, `expected true or false, got ${JSON.stringify(condition)}`);
+  }
+  return target;
+}
+
+/**
+ * Validates the whole list: each target, then what only the list shows. Names are unique (and not the
+ * main allowlist's), and no two targets write the same document: one writer per policy.
+ */
+export function validateTargets(value: unknown, main: MainTarget): AllowlistTargetProps[] {
+  if (!Array.isArray(value)) throw new TargetError(0, undefined, undefined, `expected a list of targets, got ${JSON.stringify(value)}`);
+  const targets = value.map((t, i) => validateTarget(t, i));
+  const seen = new Map<string, string>();
+  const claim = (key: string, index: number, name: string, field: string | undefined, what: string) => {
+    const owner = seen.get(key);
+    if (owner !== undefined) throw new TargetError(index, name, field, `${what} is already ${owner}`);
+    seen.set(key, `${index < 0 ? 'the main allowlist' : `target "${name}"`}'s`);
+  };
+  const claims = (t: AllowlistTargetProps, i: number) => {
+    const out: Array<[string, string | undefined, string]> = [[`name:${t.name.toLowerCase()}`, 'name', `the name "${t.name}"`]];
+    const role = t.roleName === undefined ? undefined : principalRef('role', t.roleName);
+    const roleName = typeof role === 'object' && literal(role.name) ? role.name.toLowerCase() : undefined;
+    if (t.kind === 'managed-policy' && t.existingPolicyArn && literal(t.existingPolicyArn)) {
+      out.push([`policy:${t.existingPolicyArn}`, 'existingPolicyArn', `the policy ${t.existingPolicyArn}`]);
+    }
+    if (t.kind === 'trust-policy' && roleName) out.push([`trust:${roleName}`, 'roleName', `the trust policy of role "${t.roleName}"`]);
+    if (t.kind === 'inline-policy' && roleName && t.policyName && literal(t.policyName)) {
+      out.push([`inline:${roleName}/${t.policyName}`, 'policyName', `the inline policy "${t.policyName}" of role "${t.roleName}"`]);
+    }
+    return out.map(([key, field, what]) => ({ key, field, what, i }));
+  };
+  const mainClaims = [{ key: `name:${main.name.toLowerCase()}`, field: 'name', what: `the name "${main.name}"` }];
+  if (main.existingPolicyArn) mainClaims.push({ key: `policy:${main.existingPolicyArn}`, field: 'existingPolicyArn', what: `the policy ${main.existingPolicyArn}` });
+  for (const c of mainClaims) claim(c.key, -1, main.name, c.field, c.what);
+  targets.forEach((t, i) => {
+    for (const c of claims(t, i)) claim(c.key, i, t.name, c.field, c.what);
+  });
+  return targets;
+}
