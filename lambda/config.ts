@@ -46,7 +46,7 @@ export function readRequired(env: Env, name: string, what: string): string {
   return value;
 }
 
-/** Guard overrides from `MIN_ENTRIES`, `MAX_REMOVAL_FRACTION`, `BROADEST_IPV4_PREFIX`, `BROADEST_IPV6_PREFIX`. */
+/** Guard overrides from `MIN_ENTRIES`, `MAX_REMOVAL_FRACTION`, `BROADEST_IPV4_PREFIX`, `BROADEST_IPV6_PREFIX`, `SIZE_LIMIT`. */
 export function guardsFromEnv(env: Env): Partial<Guards> {
   const guards: Partial<Guards> = {};
   const minEntries = readInt(env, 'MIN_ENTRIES', 1, 100000);
@@ -57,6 +57,9 @@ export function guardsFromEnv(env: Env): Partial<Guards> {
   if (maxRemovalFraction !== undefined) guards.maxRemovalFraction = maxRemovalFraction;
   if (broadestIpv4Prefix !== undefined) guards.broadestIpv4Prefix = broadestIpv4Prefix;
   if (broadestIpv6Prefix !== undefined) guards.broadestIpv6Prefix = broadestIpv6Prefix;
+  // A raised trust policy quota, for example; a target never goes past its own limit whatever this says.
+  const sizeLimit = readInt(env, 'SIZE_LIMIT', 1, 10240);
+  if (sizeLimit !== undefined) guards.sizeLimit = sizeLimit;
   return guards;
 }
 

@@ -1,5 +1,8 @@
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
   GetPolicyCommand,
+  GetRoleCommand,
+  ListRolePoliciesCommand,
   GetPolicyVersionCommand,
   IAMClient,
   ListPolicyTagsCommand,
@@ -131,5 +134,37 @@ describe('rollback', () => {
     expect(out.join('\n')).toContain('Add --force to roll back anyway.');
     expect(await main(['rollback', '--target', `iam:${ARN}`, '--to', 'v1', '--force', '--json'], {}, io)).toBe(0);
     expect(JSON.parse(out[out.length - 1])).toMatchObject({ status: 'rolled-back', forced: true, fromVersionId: 'v3', toVersionId: 'v1' });
+  });
+});
+
+describe('CLI targets beyond the managed policy', () => {
+  it('plans a trust policy change, keeping foreign statements, and requires --principal', async () => {
+    const allow = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' };
+    iamMock.reset();
+    iamMock.on(GetRoleCommand).resolves({
+      Role: { RoleName: 'BreakGlass', Arn: 'arn:aws:iam::123456789012:role/BreakGlass', Path: '/', RoleId: 'AROA1', CreateDate: day(1), AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [allow] })) },
+    });
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    expect(await main(['plan', '--source', 'static:203.0.113.0/24', '--target', 'iam-trust:BreakGlass'], {}, io)).toBe(1);
+    expect(out.join('\n')).toContain('A trust policy target needs --principal ARN');
+    out.length = 0;
+    const code = await main(['plan', '--source', 'static:203.0.113.0/24', '--target', 'iam-trust:BreakGlass', '--principal', 'arn:aws:iam::123456789012:root', '--json'], {}, io);
+    expect(code).toBe(2);
+    const result = JSON.parse(out.join('')) as { status: string; added: string[]; sizeLimit: number; target: string };
+    expect(result).toMatchObject({ status: 'changes', added: ['203.0.113.0/24'], sizeLimit: 2048, target: 'iam-trust:BreakGlass' });
+  });
+
+  it('reads an ssm: source and an iam-inline: target', async () => {
+    iamMock.reset();
+    iamMock.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
+    const ssmMock = mockClient(SSMClient);
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: '/vendor/ips', Type: 'StringList', Value: '100.64.1.0/24,100.64.2.0/24' } });
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const code = await main(['plan', '--source', 'ssm:/vendor/ips', '--target', 'iam-inline:VendorRole/deny-outside-vendor-ips', '--json'], {}, io);
+    expect(code).toBe(2);
+    expect(JSON.parse(out.join(''))).toMatchObject({ status: 'changes', adoption: true, entries: ['100.64.1.0/24', '100.64.2.0/24'], sizeLimit: 10240 });
+    ssmMock.restore();
   });
 });
