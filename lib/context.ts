@@ -52,7 +52,7 @@ export interface ContextKey {
   readonly description: string;
 }
 
-/** Every context key the app reads (docs/deploy.md has the same table; a test keeps them in step). */
+/** Every context key the app reads (the README's deploy section has the same table; a test keeps them in step). */
 export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'stackName', example: 'AllowlistSync', default: 'AllowlistSync', description: 'CloudFormation stack name' },
   { key: 'allowlistName', example: 'rosa-trusted-ips', default: DEFAULTS.allowlistName, description: 'Name in alert subjects, alarm names and the metrics `service` dimension' },

@@ -33,8 +33,8 @@ describe('parseContext', () => {
     for (const key of ours) expect(CONTEXT_KEYS.map((k) => k.key)).toContain(key);
   });
 
-  test('docs/deploy.md documents every key', () => {
-    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+  test('the README documents every key', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     for (const { key } of CONTEXT_KEYS) expect(doc).toContain(`| \`${key}\` |`);
     expect(doc).toContain(`| \`allowlistName\` | \`rosa-trusted-ips\` | ${DEFAULTS.allowlistName} |`);
   });
