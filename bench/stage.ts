@@ -4,7 +4,7 @@
  * way Lambda does (require, then invoke `handler`), with the environment the stack gives the function.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { managedPolicyShape, normalize, plan } from '../lambda/allowlist';
@@ -46,7 +46,7 @@ export function documentFor(items: readonly FakeTrustedIp[]): string {
   return plan({}, normalize(entries), { shape: managedPolicyShape({}) }).document;
 }
 
-/** Requests seen so far, by service and action (OCM: `sso token`, `ocm page`). */
+/** Requests seen so far: AWS by action (`GetPolicy`...), Red Hat as `SSO token` and `OCM page`. */
 export type CallCounts = Map<string, number>;
 
 /** What one invocation reported from inside the function's process. */
@@ -62,9 +62,15 @@ export interface InvokeReport {
   uptimeMs: number;
 }
 
+/** What a `require`-only process reports: the require, and the time since the process started. */
+export interface RequireReport {
+  requireMs: number;
+  uptimeMs: number;
+}
+
 /**
- * The process the function runs in. `require`: load the bundle and exit; `invoke`: load it, invoke once,
- * write the report to fd 3, exit; `ipc`: load it, then invoke on every message from the parent.
+ * The process the function runs in. `require`: load the bundle, report on fd 3, exit; `invoke`: load it,
+ * invoke once, report on fd 3, exit; `ipc`: load it, then invoke on every message from the parent.
  */
 const DRIVER = `
 const t0 = performance.now();
@@ -85,6 +91,7 @@ async function invoke() {
   return { status, ms: performance.now() - start, requireMs, maxRssKb: process.resourceUsage().maxRSS, uptimeMs: performance.now() };
 }
 const mode = process.env.BENCH_MODE;
+if (mode === 'require') require('node:fs').writeSync(3, JSON.stringify({ requireMs, uptimeMs: performance.now() }));
 if (mode === 'invoke') invoke().then((r) => { require('node:fs').writeSync(3, JSON.stringify(r)); process.exit(0); });
 if (mode === 'ipc') {
   process.on('message', (m) => { if (m === 'exit') process.exit(0); else invoke().then((r) => process.send(r)); });
@@ -169,6 +176,7 @@ export class Stage {
 
   async close(): Promise<void> {
     await Promise.all([this.ocm.close(), this.aws.close()]);
+    rmSync(this.home, { recursive: true, force: true });
   }
 }
 
@@ -200,10 +208,30 @@ export function timeProcess(args: string[], env: NodeJS.ProcessEnv, viaShell = f
   });
 }
 
-/** A cold start of the bundle: `require` only, or `require` + one invocation. */
-export async function coldStart(stage: Stage, mode: 'require' | 'invoke', options: { nodeOptions?: string; viaShell?: boolean } = {}): Promise<{ wallMs: number; report?: InvokeReport }> {
-  const { wallMs, report } = await timeProcess(['-e', DRIVER], stage.env(mode, options.nodeOptions), options.viaShell);
-  return { wallMs, ...(mode === 'invoke' ? { report: JSON.parse(report) as InvokeReport } : {}) };
+/** Options of a cold start. */
+export interface ColdStartOptions {
+  /** NODE_OPTIONS; default the stack's `--enable-source-maps`. */
+  nodeOptions?: string;
+  viaShell?: boolean;
+}
+
+/** A cold start of the bundle: `require` only. */
+export async function coldRequire(stage: Stage, options: ColdStartOptions = {}): Promise<{ wallMs: number; report: RequireReport }> {
+  const { wallMs, report } = await timeProcess(['-e', DRIVER], stage.env('require', options.nodeOptions), options.viaShell);
+  return { wallMs, report: JSON.parse(report) as RequireReport };
+}
+
+/** A cold start of the bundle: `require` + one invocation. */
+export async function coldStart(stage: Stage, options: ColdStartOptions = {}): Promise<{ wallMs: number; report: InvokeReport }> {
+  const { wallMs, report } = await timeProcess(['-e', DRIVER], stage.env('invoke', options.nodeOptions), options.viaShell);
+  return { wallMs, report: JSON.parse(report) as InvokeReport };
+}
+
+/** A bare `node -e` with the function's environment, reporting only its uptime at the end of its script. */
+export async function bareNode(stage: Stage, viaShell = false): Promise<{ wallMs: number; uptimeMs: number; maxRssKb: number }> {
+  const script = 'require("node:fs").writeSync(3, JSON.stringify({ uptimeMs: performance.now(), maxRssKb: process.resourceUsage().maxRSS }))';
+  const { wallMs, report } = await timeProcess(['-e', script], stage.env('require'), viaShell);
+  return { wallMs, ...(JSON.parse(report) as { uptimeMs: number; maxRssKb: number }) };
 }
 
 /** A function instance kept warm: one process, invoked on demand. */
@@ -222,8 +250,13 @@ export class WarmFunction {
   }
 
   invoke(): Promise<InvokeReport> {
-    return new Promise((resolve) => {
-      this.child.once('message', (m) => resolve(m as InvokeReport));
+    return new Promise((resolve, reject) => {
+      const died = (code: number | null): void => reject(new Error(`the function's process exited with ${code} during an invocation`));
+      this.child.once('exit', died);
+      this.child.once('message', (m) => {
+        this.child.off('exit', died);
+        resolve(m as InvokeReport);
+      });
       this.child.send('invoke');
     });
   }
@@ -235,7 +268,7 @@ export class WarmFunction {
   }
 }
 
-/** The calls between two snapshots, e.g. "OCM page 1, GetPolicy 1". */
+/** The calls between two snapshots, e.g. "OCM page, GetPolicy ×3". */
 export function callsBetween(before: CallCounts, after: CallCounts): { total: number; detail: string } {
   const parts: string[] = [];
   let total = 0;
