@@ -48,39 +48,71 @@ export class MemoryAlertStateStore implements AlertStateStore {
   }
 }
 
+/** The tag names of one alert state. */
+export interface AlertStateTagNames {
+  readonly status: string;
+  readonly key: string;
+  readonly at: string;
+}
+
+/** How a tagged IAM resource's tags are read and written. */
+export interface TagIo {
+  list(): Promise<Record<string, string>>;
+  tag(tags: { Key: string; Value: string }[]): Promise<void>;
+  untag(keys: string[]): Promise<void>;
+}
+
 /**
- * Keeps the state in tags on the managed policy itself: it survives cold starts and redeploys, needs no
- * table, and shows up next to the policy. Needs iam:ListPolicyTags, iam:TagPolicy and iam:UntagPolicy on it.
+ * Keeps the state in tags on an IAM resource (a managed policy, a role): it survives cold starts and
+ * redeploys, needs no table, and shows up next to the resource. `prefetched` gives the tags a read of the
+ * target already saw, to save the list call.
  */
-export function iamTagAlertStateStore(iam: IAMClient, policyArn: string, options: { prefetched?: () => Record<string, string> | undefined } = {}): AlertStateStore {
+export function tagAlertStateStore(names: AlertStateTagNames, io: TagIo, prefetched?: () => Record<string, string> | undefined): AlertStateStore {
   return {
     async load(): Promise<AlertState | undefined> {
-      const tags = new Map(Object.entries(options.prefetched?.() ?? (await listPolicyTags(iam, policyArn))));
-      const status = tags.get(ALERT_STATE_TAGS.status);
+      const tags = new Map(Object.entries(prefetched?.() ?? (await io.list())));
+      const status = tags.get(names.status);
       // An unknown value (a hand edit) counts as no state: alerting again beats staying silent.
       if (status === undefined || !STATUSES.includes(status)) return undefined;
-      const key = tags.get(ALERT_STATE_TAGS.key);
-      return { status: status as AlertStatus, ...(key ? { key } : {}), at: tags.get(ALERT_STATE_TAGS.at) ?? '' };
+      const key = tags.get(names.key);
+      return { status: status as AlertStatus, ...(key ? { key } : {}), at: tags.get(names.at) ?? '' };
     },
 
     async save(state: AlertState): Promise<void> {
-      const tags = [
-        { Key: ALERT_STATE_TAGS.status, Value: state.status },
-        { Key: ALERT_STATE_TAGS.at, Value: toTagValue(state.at) },
-        ...(state.key ? [{ Key: ALERT_STATE_TAGS.key, Value: toTagValue(state.key) }] : []),
-      ];
-      try {
-        await iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags: tags }));
-      } catch (err) {
-        throw iamFailure(err, 'iam:TagPolicy', policyArn);
-      }
-      if (!state.key) {
+      await io.tag([
+        { Key: names.status, Value: state.status },
+        { Key: names.at, Value: toTagValue(state.at) },
+        ...(state.key ? [{ Key: names.key, Value: toTagValue(state.key) }] : []),
+      ]);
+      if (!state.key) await io.untag([names.key]);
+    },
+  };
+}
+
+/**
+ * Keeps the state in tags on the managed policy itself. Needs iam:ListPolicyTags (unless prefetched),
+ * iam:TagPolicy and iam:UntagPolicy on it.
+ */
+export function iamTagAlertStateStore(iam: IAMClient, policyArn: string, options: { prefetched?: () => Record<string, string> | undefined } = {}): AlertStateStore {
+  return tagAlertStateStore(
+    ALERT_STATE_TAGS,
+    {
+      list: () => listPolicyTags(iam, policyArn),
+      tag: async (Tags) => {
         try {
-          await iam.send(new UntagPolicyCommand({ PolicyArn: policyArn, TagKeys: [ALERT_STATE_TAGS.key] }));
+          await iam.send(new TagPolicyCommand({ PolicyArn: policyArn, Tags }));
+        } catch (err) {
+          throw iamFailure(err, 'iam:TagPolicy', policyArn);
+        }
+      },
+      untag: async (TagKeys) => {
+        try {
+          await iam.send(new UntagPolicyCommand({ PolicyArn: policyArn, TagKeys }));
         } catch (err) {
           throw iamFailure(err, 'iam:UntagPolicy', policyArn);
         }
-      }
+      },
     },
-  };
+    options.prefetched,
+  );
 }

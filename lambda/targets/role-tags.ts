@@ -1,5 +1,5 @@
 import { IAMClient, ListRoleTagsCommand, Tag, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
-import { ALERT_STATE_TAGS, AlertState, AlertStateStore, AlertStatus, toTagValue } from '../alerts/state';
+import { ALERT_STATE_TAGS, AlertStateStore, tagAlertStateStore } from '../alerts/state';
 import { SyncError, describeError } from '../errors';
 import { iamFailure, isAwsError } from './iam-client';
 
@@ -94,8 +94,6 @@ export function roleAlertStateTags(targetName: string): { readonly status: strin
   return tags;
 }
 
-const STATUSES: readonly string[] = ['ok', 'refused', 'failed'];
-
 /** Options of `roleTagAlertStateStore`. */
 export interface RoleTagAlertStateStoreOptions {
   /** The role's tags as a read of the target already saw them (GetRole carries them), to save a ListRoleTags call. */
@@ -108,35 +106,25 @@ export interface RoleTagAlertStateStoreOptions {
  * most 50 tags; each target takes up to 3.
  */
 export function roleTagAlertStateStore(iam: IAMClient, roleName: string, targetName: string, options: RoleTagAlertStateStoreOptions = {}): AlertStateStore {
-  const names = roleAlertStateTags(targetName);
-  return {
-    async load(): Promise<AlertState | undefined> {
-      const tags = new Map(Object.entries(options.prefetched?.() ?? (await listRoleTags(iam, roleName))));
-      const status = tags.get(names.status);
-      // An unknown value (a hand edit) counts as no state: alerting again beats staying silent.
-      if (status === undefined || !STATUSES.includes(status)) return undefined;
-      const key = tags.get(names.key);
-      return { status: status as AlertStatus, ...(key ? { key } : {}), at: tags.get(names.at) ?? '' };
-    },
-
-    async save(state: AlertState): Promise<void> {
-      const tags = [
-        { Key: names.status, Value: state.status },
-        { Key: names.at, Value: toTagValue(state.at) },
-        ...(state.key ? [{ Key: names.key, Value: toTagValue(state.key) }] : []),
-      ];
-      try {
-        await iam.send(new TagRoleCommand({ RoleName: roleName, Tags: tags }));
-      } catch (err) {
-        throw roleFailure(err, 'iam:TagRole', roleName);
-      }
-      if (!state.key) {
+  return tagAlertStateStore(
+    roleAlertStateTags(targetName),
+    {
+      list: () => listRoleTags(iam, roleName),
+      tag: async (Tags) => {
         try {
-          await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: [names.key] }));
+          await iam.send(new TagRoleCommand({ RoleName: roleName, Tags }));
+        } catch (err) {
+          throw roleFailure(err, 'iam:TagRole', roleName);
+        }
+      },
+      untag: async (TagKeys) => {
+        try {
+          await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys }));
         } catch (err) {
           throw roleFailure(err, 'iam:UntagRole', roleName);
         }
-      }
+      },
     },
-  };
+    options.prefetched,
+  );
 }
