@@ -1,5 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
-import { aggregateIpv4, fastIpv4Key, fastIpv6, packIpv4 } from './fast-parse';
+import { Ipv6Keys, aggregateIpv4, aggregateIpv6, fastIpv4Key, fastIpv6Key, packIpv4, wordsToBigint } from './fast-parse';
 
 /** An IP family: 4 or 6. */
 export type Family = 4 | 6;
@@ -189,14 +189,16 @@ export function aggregate(cidrs: readonly Cidr[]): Cidr[] {
   const v4 = cidrs.filter((c) => c.family === 4);
   const keys = new Float64Array(v4.length);
   v4.forEach((c, i) => (keys[i] = packIpv4(Number(c.network), c.prefix)));
-  return aggregateParts(keys, v4.length, cidrs.length === v4.length ? [] : cidrs.filter((c) => c.family === 6));
+  const v6 = new Ipv6Keys();
+  for (const c of cidrs) if (c.family === 6) v6.addBigint(c.network, c.prefix);
+  return aggregateParts(keys, v4.length, v6);
 }
 
-/** IPv4 as packed numbers (the first `count` of `v4`, see fast-parse.ts), IPv6 through BigInt ranges. */
-function aggregateParts(v4: Float64Array, count: number, v6: readonly Cidr[]): Cidr[] {
+/** IPv4 as packed numbers (the first `count` of `v4`), IPv6 as 32-bit words: see fast-parse.ts. */
+function aggregateParts(v4: Float64Array, count: number, v6: Ipv6Keys): Cidr[] {
   const out: Cidr[] = [];
   aggregateIpv4(v4.subarray(0, count), (network, prefix) => out.push({ family: 4, network: BigInt(network), prefix }));
-  for (const range of toRanges(v6)) rangeToCidrs(range, out);
+  aggregateIpv6(v6, (w0, w1, w2, w3, prefix) => out.push({ family: 6, network: wordsToBigint(w0, w1, w2, w3), prefix }));
   return out;
 }
 
@@ -249,10 +251,10 @@ export interface NormalizedEntries {
 
 /** Validates every entry, then aggregates the valid ones. Invalid ones are reported, never guessed at. */
 export function normalize(entries: readonly SourcedValue[]): NormalizedEntries {
-  // The common IPv4 spelling skips the full parser (see ipv4-fast.ts); everything else takes it.
+  // The common IPv4 and IPv6 spellings skip the full parser (see fast-parse.ts); everything else takes it.
   let keys = new Float64Array(Math.max(16, entries.length));
   let count = 0;
-  const v6: Cidr[] = [];
+  const v6 = new Ipv6Keys();
   const invalid: InvalidEntry[] = [];
   const warnings: string[] = [];
   for (const entry of entries) {
@@ -261,11 +263,7 @@ export function normalize(entries: readonly SourcedValue[]): NormalizedEntries {
       keys[count++] = key;
       continue;
     }
-    const v6fast = fastIpv6(entry.value);
-    if (v6fast) {
-      v6.push({ family: 6, ...v6fast });
-      continue;
-    }
+    if (fastIpv6Key(entry.value, v6)) continue;
     const parsed = parseEntry(entry.value);
     if (!parsed.ok) {
       invalid.push({ value: entry.value, source: entry.source, reason: parsed.reason });
@@ -273,7 +271,7 @@ export function normalize(entries: readonly SourcedValue[]): NormalizedEntries {
     }
     if (parsed.warning) warnings.push(`${JSON.stringify(entry.value)} from ${entry.source}: ${parsed.warning}`);
     if (parsed.cidr.family === 6) {
-      v6.push(parsed.cidr);
+      v6.addBigint(parsed.cidr.network, parsed.cidr.prefix);
     } else {
       if (count === keys.length) keys = growKeys(keys) as typeof keys;
       keys[count++] = packIpv4(Number(parsed.cidr.network), parsed.cidr.prefix);
