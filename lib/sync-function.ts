@@ -70,8 +70,9 @@ export class SyncFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         target: 'node24',
-        // Ship the SDK versions the tests ran against rather than whatever the runtime carries.
-        bundleAwsSDK: true,
+        // The nodejs24.x runtime carries AWS SDK v3: bundling it too made the bundle 1.46 MB instead of
+        // 0.66 MB (npm run bench), with a slower cold start. The code uses only long-stable SDK APIs.
+        bundleAwsSDK: false,
         forceDockerBundling: false,
       },
     });
