@@ -130,7 +130,6 @@ function sharedPerRun(source: Source): Source & { reset(): void } {
 
 /** What the targets of one container share: clients, the OCM source, the alert publisher. */
 interface Shared {
-  env: Env;
   deployment: DeploymentConfig;
   iam: IAMClient;
   ssm: () => SSMClient;
@@ -226,9 +225,7 @@ export function buildRuntimes(
   const deployment = loadDeploymentConfig(env);
   let ocm: (Source & { reset(): void }) | undefined;
   let ssm: SSMClient | undefined;
-  const perRun: (Source & { reset(): void })[] = [];
   const shared: Shared = {
-    env,
     deployment,
     iam: clients.iam ?? createIamClient(),
     ssm: () => (ssm ??= clients.ssm ?? new SSMClient({})),
@@ -246,7 +243,6 @@ export function buildRuntimes(
               ...(tuning.ocmHttp ? { http: tuning.ocmHttp } : {}),
             }),
           );
-          perRun.push(ocm);
         }
         return ocm;
       }
@@ -255,7 +251,7 @@ export function buildRuntimes(
     },
   };
   const runtimes = deployment.targets.map((spec) => buildTargetRuntime(spec, shared, metricsFor(spec.name)));
-  const beginRun = (): void => perRun.forEach((s) => s.reset());
+  const beginRun = (): void => ocm?.reset();
   return runtimes.map((runtime) => ({ ...runtime, beginRun }));
 }
 
