@@ -97,10 +97,16 @@ export function parseTargetSpecs(text: string): TargetSpec[] {
   }
   if (!Array.isArray(value) || value.length === 0) throw problem('', 'must be a non-empty JSON array of targets');
   const specs = value.map(validateTargetSpec);
-  const seen = new Set<string>();
+  const names = new Set<string>();
+  const documents = new Map<string, string>();
   for (const spec of specs) {
-    if (seen.has(spec.name)) throw problem(`(${spec.name})`, 'has a duplicate name');
-    seen.add(spec.name);
+    if (names.has(spec.name)) throw problem(`(${spec.name})`, 'has a duplicate name');
+    names.add(spec.name);
+    // One writer per document: two targets on one document would undo each other every run.
+    const document = spec.kind === 'managed-policy' ? spec.policyArn : spec.kind === 'trust-policy' ? `trust:${spec.roleName}` : `inline:${spec.roleName}/${spec.policyName}`;
+    const other = documents.get(document ?? '');
+    if (other) throw problem(`(${spec.name})`, `writes the same document as target ${other}`);
+    documents.set(document ?? '', spec.name);
   }
   return specs;
 }

@@ -849,6 +849,31 @@ describe('SNS failing after a write', () => {
   });
 });
 
+describe('several targets (ALLOWLIST_TARGETS)', () => {
+  const OTHER = 'arn:aws:iam::123456789012:policy/ci-machines';
+  const targets = (second: Record<string, unknown>) =>
+    JSON.stringify([{ name: SERVICE, kind: 'managed-policy', policyArn: ARN, sources: ['ocm'] }, { name: 'ci-machines', kind: 'managed-policy', sources: ['static:203.0.113.64/26'], ...second }]);
+
+  test('the list form returns one result per target, each with its metrics under its own service dimension', async () => {
+    const list = JSON.stringify([{ name: 'ci-machines', kind: 'managed-policy', policyArn: ARN, sources: ['ocm', 'static:203.0.113.64/26'], dryRun: true }]);
+    const result = (await coldStart({ ALLOWLIST_TARGETS: list }).invoke()) as unknown as { status: string; targets: { target: string; status: string; entries: string[] }[] };
+    expect(result.status).toBe('changes');
+    expect(result.targets.map((t) => [t.target, t.status])).toEqual([['ci-machines', 'changes']]);
+    expect(result.targets[0].entries).toContain('203.0.113.64/26');
+    expect(out.emf().map((b) => b.service)).toEqual(['ci-machines']);
+    expect(out.emf()[0]).toMatchObject({ SyncSucceeded: 1, PolicyUpdated: 0 });
+    expect(fakeIam.versionIds().length).toBe(1);
+  });
+
+  test('a failing target does not block the other; the invocation then fails naming it, and each is alerted', async () => {
+    const err = await coldStart({ ALLOWLIST_TARGETS: targets({ policyArn: OTHER }) }).fail();
+    expect(err.message).toMatch(/^1 of 2 targets failed: ci-machines: .*ci-machines.*\(the others: rosa-trusted-ips updated\)\.$/);
+    expect(fakeIam.versionIds().length).toBe(2);
+    expect(out.emf().find((b) => b.service === 'ci-machines')).toMatchObject({ SyncSucceeded: 0 });
+    expect(out.emf().find((b) => b.service === SERVICE)).toMatchObject({ SyncSucceeded: 1, PolicyUpdated: 1 });
+  });
+});
+
 describe('metrics (EMF on stdout)', () => {
   test('an update emits every sync metric once, in the namespace, with the service dimension', async () => {
     const result = await coldStart().invoke();

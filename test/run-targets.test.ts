@@ -213,3 +213,11 @@ describe('several targets', () => {
     expect(() => runtimes([TARGETS[0], TARGETS[0]])).toThrow('ALLOWLIST_TARGETS (rosa-trusted-ips) has a duplicate name');
   });
 });
+
+describe('one writer per document', () => {
+  it('refuses two targets on the same document', () => {
+    const twin = { ...TARGETS[2], name: 'vendor-2' };
+    expect(() => runtimes([TARGETS[2], twin])).toThrow('ALLOWLIST_TARGETS (vendor-2) writes the same document as target vendor.');
+    expect(() => runtimes([TARGETS[0], { ...TARGETS[0], name: 'again' }])).toThrow('writes the same document as target rosa-trusted-ips');
+  });
+});
