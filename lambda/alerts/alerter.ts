@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../sync';
-import { AlertContext, AlertEvent, AlertOutcome, failureCode, failureMessage, renderAlert } from './messages';
+import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, failureCode, failureMessage, renderAlert } from './messages';
 import { AlertPublisher } from './publisher';
 import { AlertState, AlertStateStore, toTagValue } from './state';
 
@@ -76,7 +76,24 @@ export interface AlertReport {
  * an alert that could not be sent is tried again on the next run. Never touches the policy document.
  */
 export class Alerter {
+  /**
+   * An `updated` alert that could not be published. A refusal, a failure or a recovery is decided again by the
+   * next run (its state was not saved), but an update is not: the next run finds the policy unchanged. So it is
+   * kept and sent first by this container's next run (a cold start loses it; the run's error and log keep it).
+   */
+  private unsent?: AlertMessage;
+
   constructor(private readonly options: AlerterOptions) {}
+
+  private async publish(message: AlertMessage): Promise<void> {
+    try {
+      await this.options.publisher.publish(message);
+    } catch (err) {
+      if (err instanceof SyncError) throw err;
+      throw new SyncError('alert-publish-failed', `Could not publish the "${message.event}" alert: ${describeError(err)}.`, 'The alert is sent again on the next run.', { cause: err });
+    }
+    this.options.log?.info('alert published', { event: message.event, subject: message.subject });
+  }
 
   /** Throws SyncError `alert-publish-failed` when the alert could not be published. */
   async notify(outcome: AlertOutcome): Promise<AlertReport> {
@@ -93,17 +110,20 @@ export class Alerter {
       log?.warn('could not load the alert state; alerting as if there were none', { error: describeError(err) });
     }
     const decision = decideAlert(previous, outcome, (this.options.now ?? (() => new Date()))());
+    if (this.unsent) {
+      await this.publish(this.unsent);
+      this.unsent = undefined;
+    }
     let published = false;
     if (decision.event) {
       const message = renderAlert(decision.event, context, outcome, previous);
       try {
-        await publisher.publish(message);
+        await this.publish(message);
       } catch (err) {
-        if (err instanceof SyncError) throw err;
-        throw new SyncError('alert-publish-failed', `Could not publish the "${decision.event}" alert: ${describeError(err)}.`, 'The alert is sent again on the next run.', { cause: err });
+        if (message.event === 'updated') this.unsent = message;
+        throw err;
       }
       published = true;
-      log?.info('alert published', { event: decision.event, subject: message.subject });
     }
     let stateSaved = false;
     if (decision.save) {

@@ -203,6 +203,23 @@ describe('Alerter', () => {
     expect(publishedEvents()).toEqual(['refused', 'refused']);
   });
 
+  test('SNS failing on an update: the warm container sends the lost update first on its next run', async () => {
+    snsMock.on(PublishCommand).rejectsOnce(new Error('Throttling: Rate exceeded'));
+    const alerter = coldStart();
+    const err = await alerter.notify({ result: updatedResult() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'alert-publish-failed' });
+
+    // The next run finds the policy unchanged, which alone would alert nothing.
+    const unchanged = { ...updatedResult(), status: 'unchanged' as const };
+    await expect(alerter.notify({ result: unchanged })).resolves.toMatchObject({ published: false });
+    expect(publishedEvents()).toEqual(['updated', 'updated']);
+    const subjects = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);
+    expect(subjects[1]).toBe(subjects[0]);
+    // Sent once: a third run sends nothing more.
+    await alerter.notify({ result: unchanged });
+    expect(publishedEvents()).toEqual(['updated', 'updated']);
+  });
+
   test('state unreadable: alerts anyway (a duplicate beats silence) and says so in the log', async () => {
     iamMock.on(ListPolicyTagsCommand).rejects(new IAMServiceException({ name: 'AccessDenied', $fault: 'client', message: 'not authorized to perform: iam:ListPolicyTags', $metadata: {} }));
 
