@@ -102,7 +102,7 @@ export interface AllowlistSyncProps {
 
   /** Function memory in MB (tune from the benchmark). @default 256 */
   readonly memorySize?: number;
-  /** Function timeout, at most 15 minutes. @default Duration.seconds(60) */
+  /** Function timeout, 60 s (the OCM fetch may take 40 s) to 15 minutes. @default Duration.seconds(60) */
   readonly timeout?: Duration;
   /** Retention of the function's log group. @default RetentionDays.THREE_MONTHS */
   readonly logRetention?: RetentionDays;
@@ -203,7 +203,7 @@ export class AllowlistSync extends Construct {
     checkNum('broadestIpv6Prefix', props.broadestIpv6Prefix, 0, 128, true);
     checkNum('retryAttempts', props.retryAttempts, 0, 185, true);
     checkNum('memorySize', props.memorySize, 128, 10_240, true);
-    if (props.timeout) checkNum('timeout (seconds)', props.timeout.toSeconds(), 1, 900, true);
+    if (props.timeout) checkNum('timeout (seconds)', props.timeout.toSeconds(), 60, 900, true); // the OCM fetch alone may take 40 s
     if (props.maxEventAge) checkNum('maxEventAge (seconds)', props.maxEventAge.toSeconds(), 60, 86_400, true);
     if (props.existingPolicyArn && (props.policyName || props.policyPath || props.policyRemovalPolicy)) {
       fail('existingPolicyArn', 'an adopted policy is not created here, so policyName, policyPath and policyRemovalPolicy do not apply');

@@ -179,7 +179,7 @@ export function parseContext(read: ContextReader): AppConfig {
   if (retention !== undefined && !RETENTION_DAYS.includes(retention)) {
     throw new ContextError('logRetentionDays', `${retention} is not a CloudWatch Logs retention; use one of ${RETENTION_DAYS.join(', ')}`);
   }
-  const timeoutSeconds = num('timeoutSeconds', 1, 900);
+  const timeoutSeconds = num('timeoutSeconds', 60, 900);
   const maxEventAgeMinutes = num('maxEventAgeMinutes', 1, 1440);
 
   const sync: { -readonly [K in keyof AllowlistSyncProps]: AllowlistSyncProps[K] } = {
