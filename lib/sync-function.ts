@@ -50,8 +50,9 @@ export class SyncFunction extends NodejsFunction {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      // 256 MB / 60 s are starting points, to be tuned from the benchmark (npm run bench):
-      // a sync is a few small HTTPS and IAM calls, mostly waiting on the network.
+      // From the benchmark (npm run bench): a full sync peaks at 94 MB RSS, which 128 MB would hold, but Lambda
+      // gives CPU in proportion to memory and cold init is CPU-bound (~365 ms on a full core), so 256 MB.
+      // 60 s: the OCM fetch is bounded at 40 s, IAM writes and alerts take a few seconds.
       memorySize: props.memorySize ?? DEFAULTS.memorySize,
       timeout: props.timeout ?? Duration.seconds(DEFAULTS.timeoutSeconds),
       // One writer at a time: runs never overlap, extra invocations wait in Lambda's async queue.
