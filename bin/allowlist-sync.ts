@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { rollback, policyStatus } from '../lambda/admin';
-import { PlanOptions, managedPolicyShape } from '../lambda/allowlist';
+import { PlanOptions, isApprovable, managedPolicyShape } from '../lambda/allowlist';
 import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
 import { SyncError, describeError } from '../lambda/errors';
 import { resultJson, resultText, rollbackJson, rollbackText, statusText } from '../lambda/report';
@@ -124,7 +124,7 @@ async function planOrApply(
     io.out(JSON.stringify(resultJson(result), null, 2));
   } else {
     io.out(resultText(result));
-    if (result.status === 'refused' && result.plan.refusals.every((r) => r.approvable)) {
+    if (result.status === 'refused' && isApprovable(result.plan)) {
       io.out(`To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`);
     }
   }

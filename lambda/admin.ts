@@ -1,5 +1,5 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { Plan, PlanOptions, PolicyShape, formatCidr, managedPolicyShape, normalize, parseEntry, parsePolicy, plan } from './allowlist';
+import { Plan, PlanOptions, PolicyShape, formatCidr, isApprovable, managedPolicyShape, normalize, parseEntry, parsePolicy, plan } from './allowlist';
 import { ALERT_STATE_TAGS } from './alerts';
 import { SyncError } from './errors';
 import { ManagedPolicyDescription, describeManagedPolicy, getPolicyVersionDocument, setDefaultPolicyVersion } from './targets/managed-policy';
@@ -78,7 +78,7 @@ export async function rollback(
   const p = plan({ document: current, versionId: from }, normalize(entries), { ...options.plan, shape });
   const base = { fromVersionId: from, toVersionId: to, plan: p };
   if (to === from) return { ...base, status: 'unchanged', forced: false };
-  const forced = p.status === 'refused' && options.force === true && p.refusals.every((r) => r.approvable);
+  const forced = p.status === 'refused' && options.force === true && isApprovable(p);
   if (p.status === 'refused' && !forced) return { ...base, status: 'refused', forced: false };
   await setDefaultPolicyVersion(iam, policyArn, to);
   return { ...base, status: 'rolled-back', forced };

@@ -1,4 +1,5 @@
 import type { PolicyStatus, RollbackResult } from './admin';
+import { isApprovable } from './allowlist';
 import { SyncResult } from './sync';
 
 /** The one JSON object printed by `--json` and returned by the handler's core. */
@@ -13,7 +14,7 @@ export function resultJson(result: SyncResult): Record<string, unknown> {
     entries: plan.entries,
     reasons: plan.reasons,
     refusals: plan.refusals,
-    approvable: plan.refusals.length > 0 && plan.refusals.every((r) => r.approvable),
+    approvable: isApprovable(plan),
     drift: plan.drift,
     adoption: plan.adoption,
     documentSize: plan.documentSize,
@@ -94,7 +95,7 @@ export function rollbackText(result: RollbackResult): string {
   if (plan.refusals.length > 0) {
     lines.push(result.forced ? 'Overridden with --force:' : 'Reasons:');
     for (const r of plan.refusals) lines.push(`  ! ${r.message}${r.approvable ? '' : ' (cannot be forced)'}`);
-    if (result.status === 'refused' && plan.refusals.every((r) => r.approvable)) lines.push('Add --force to roll back anyway.');
+    if (result.status === 'refused' && isApprovable(plan)) lines.push('Add --force to roll back anyway.');
   }
   if (result.status === 'rolled-back') {
     lines.push('The next scheduled sync plans against this version and will apply OCM\'s list again; pause the schedule or set DRY_RUN=true to hold it.');

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { PlanOptions, PolicyShape, managedPolicyShape } from './allowlist';
+import { PlanOptions, PolicyShape, isApprovable, managedPolicyShape } from './allowlist';
 import { TRUST_POLICY_SIZE_LIMIT, trustPolicyShape } from './allowlist/trust-policy';
 import { Alerter, AlertPublisher, AlertStateStore, iamTagAlertStateStore, snsPublisher } from './alerts';
 import { DeploymentConfig, Env, loadDeploymentConfig } from './config';
@@ -328,7 +328,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
     ...(result.previousVersionId !== undefined ? { previousVersionId: result.previousVersionId } : {}),
     reasons: plan.reasons,
-    approvable: plan.refusals.length > 0 && plan.refusals.every((r) => r.approvable),
+    approvable: isApprovable(plan),
     dryRun,
   };
 }

@@ -1,3 +1,4 @@
+import { isApprovable } from '../allowlist/plan';
 import { SyncError, describeError } from '../errors';
 import type { SyncResult } from '../sync';
 import type { AlertState } from './state';
@@ -128,7 +129,7 @@ function updated(context: AlertContext, result: SyncResult, previous: AlertState
 
 function refused(context: AlertContext, result: SyncResult): AlertMessage {
   const { plan } = result;
-  const approvable = plan.refusals.length > 0 && plan.refusals.every((r) => r.approvable);
+  const approvable = isApprovable(plan);
   const lines = [
     `allowlist-sync REFUSED to update the policy for ${context.allowlist}. Nothing was written; the current version stays in force.`,
     '',

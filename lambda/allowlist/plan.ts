@@ -110,6 +110,11 @@ export interface Plan {
   baseVersionId?: string;
 }
 
+/** True when the plan was refused and every refusal may be overridden by approving its id. */
+export function isApprovable(p: Pick<Plan, 'refusals'>): boolean {
+  return p.refusals.length > 0 && p.refusals.every((r) => r.approvable);
+}
+
 function hash(parts: readonly (string | null)[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }

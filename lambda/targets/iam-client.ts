@@ -1,4 +1,4 @@
-import { IAMClient, IAMClientConfig } from '@aws-sdk/client-iam';
+import { IAMClient, IAMClientConfig, Tag } from '@aws-sdk/client-iam';
 import { SyncError, describeError } from '../errors';
 
 /** IAM is a global service; its API lives in us-east-1 for the `aws` partition. */
@@ -102,4 +102,11 @@ export function iamFailure(err: unknown, action: string, policyArn: string): Syn
     return new SyncError('iam-unavailable', `IAM failed internally on ${action} for ${policyArn}: ${detail}.`, 'The run stopped there; the next run tries again.', { cause: err });
   }
   return new SyncError('iam-error', `${action} on ${policyArn} failed: ${code}: ${detail}.`, undefined, { cause: err });
+}
+
+/** Tags as a record; a tag without a value has the empty string. */
+export function tagRecord(tags: readonly Tag[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
+  return record;
 }

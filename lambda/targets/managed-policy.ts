@@ -14,7 +14,7 @@ import {
 import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../sync';
-import { iamFailure, isAwsError } from './iam-client';
+import { iamFailure, isAwsError, tagRecord } from './iam-client';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
 
 export { createIamClient } from './iam-client';
@@ -120,12 +120,6 @@ async function getPolicy(iam: IAMClient, policyArn: string): Promise<Policy> {
 
 async function defaultVersionId(iam: IAMClient, policyArn: string): Promise<string> {
   return (await getPolicy(iam, policyArn)).DefaultVersionId as string;
-}
-
-function tagRecord(tags: readonly Tag[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const tag of tags) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
-  return record;
 }
 
 /** Every tag of a managed policy (ListPolicyTags, all pages). */

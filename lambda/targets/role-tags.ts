@@ -1,7 +1,7 @@
 import { IAMClient, ListRoleTagsCommand, Tag, TagRoleCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import { ALERT_STATE_TAGS, AlertStateStore, tagAlertStateStore } from '../alerts/state';
 import { SyncError, describeError } from '../errors';
-import { iamFailure, isAwsError } from './iam-client';
+import { iamFailure, isAwsError, tagRecord } from './iam-client';
 
 // IAM role plumbing shared by the role targets (trust policy, inline policy) and the alert state on role tags.
 
@@ -46,13 +46,6 @@ export function writeWithoutRead(target: string): SyncError {
     `${target} was asked to write a document without having read the current one first.`,
     'Nothing was written. This is a bug in the caller: plans must be computed from this target\'s read().',
   );
-}
-
-/** Tags as a record; a tag without a value has the empty string. */
-export function tagRecord(tags: readonly Tag[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const tag of tags) if (tag.Key !== undefined) record[tag.Key] = tag.Value ?? '';
-  return record;
 }
 
 /** Every tag of a role (ListRoleTags, all pages). */

@@ -3,9 +3,9 @@ import { policySize } from '../allowlist/policy';
 import { TRUST_POLICY_SIZE_LIMIT } from '../allowlist/trust-policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../sync';
-import { isAwsError } from './iam-client';
+import { isAwsError, tagRecord } from './iam-client';
 import { decodePolicyDocument } from './managed-policy';
-import { concurrentRoleWriter, roleFailure, tagRecord, writeWithoutRead } from './role-tags';
+import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role-tags';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
 
 /** Options of `trustPolicyTarget`. */
