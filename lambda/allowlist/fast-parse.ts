@@ -181,6 +181,7 @@ export function fastIpv6Key(text: string, keys: Ipv6Keys): boolean {
       return false;
     }
   }
+  // `::` stands for one zero group or more (RFC 4291, and ipaddr.js agrees): with it, at most seven are written.
   if (gap >= 0 ? count > 7 : count !== 8) return false;
   let prefix = 128;
   if (i < n) {

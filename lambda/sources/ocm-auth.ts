@@ -4,8 +4,8 @@
  * memory and renewed a minute before it expires.
  */
 import { SyncError } from '../errors';
-import { credentialSecrets, sameCredentials, type OcmCredentialProvider, type OcmCredentials } from './ocm-credentials';
-import { displayUrl, type OcmHttp, type OcmLogger, type SecretRedactor, type HttpReply } from './ocm-http';
+import { registerCredentials, sameCredentials, type OcmCredentialProvider, type OcmCredentials } from './ocm-credentials';
+import { clip, displayUrl, type OcmHttp, type OcmLogger, type SecretRedactor, type HttpReply } from './ocm-http';
 
 /** `client_id` of the legacy offline-token (refresh) grant on sso.redhat.com (ocm-sdk-go `DefaultClientID`). */
 export const OFFLINE_TOKEN_CLIENT_ID = 'cloud-services';
@@ -75,7 +75,7 @@ export class OcmTokenManager {
   private async obtain(signal?: AbortSignal): Promise<string> {
     const { credentials, logger } = this.options;
     const creds = await credentials.get();
-    this.options.redactor.add(...credentialSecrets(creds));
+    registerCredentials(this.options.redactor, creds);
     try {
       return await this.grant(creds, signal);
     } catch (err) {
@@ -89,7 +89,8 @@ export class OcmTokenManager {
       }
       if (sameCredentials(fresh, creds)) throw err;
       logger.info('OCM credentials changed in their store; retrying with the new ones', { origin: credentials.origin });
-      this.options.redactor.add(...credentialSecrets(fresh));
+      // Registered before use: SSO may echo the new secret as it refuses it too.
+      registerCredentials(this.options.redactor, fresh);
       return this.grant(fresh, signal);
     }
   }
@@ -106,9 +107,7 @@ export class OcmTokenManager {
       form.set('grant_type', 'client_credentials');
       form.set('client_id', creds.clientId);
       form.set('scope', 'openid');
-      const basic = Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64');
-      redactor.add(basic);
-      headers.authorization = `Basic ${basic}`;
+      headers.authorization = `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`;
     } else {
       form.set('grant_type', 'refresh_token');
       form.set('client_id', this.options.offlineTokenClientId);
@@ -158,20 +157,20 @@ export class OcmTokenManager {
     const where = `POST ${displayUrl(tokenUrl)}`;
     const body = parseJsonObject(reply.body);
     const error = typeof body?.error === 'string' ? body.error : undefined;
-    const description = typeof body?.error_description === 'string' ? clip(redactor.redact(body.error_description), 200) : undefined;
-    const said = error ? `${error}${description ? `: ${description}` : ''}` : describeNonJson(reply, redactor);
+    const description = typeof body?.error_description === 'string' ? redactor.quote(body.error_description, 200) : undefined;
+    const said = error ? `${redactor.quote(error, 100)}${description ? `: ${description}` : ''}` : describeNonJson(reply, redactor);
     const status = `HTTP ${reply.status}`;
     const isOffline = creds.kind === 'offline-token';
     const who = creds.kind === 'service-account' ? `service account client id "${clip(creds.clientId, 80)}"` : 'the offline token';
 
     if (error === 'invalid_grant') {
       return isOffline
-        ? new SyncError(
+        ? redactor.error(
             'ocm-auth-invalid-grant',
             `Red Hat SSO refused the OCM offline token from ${origin} (${status} ${said}): the offline token is no longer valid (unused for 30 days, revoked, or its session ended).`,
             `Get a new one at ${OFFLINE_TOKEN_PAGE} and put it in ${origin}; better, switch to a service account ({"clientId","clientSecret"}, ${SERVICE_ACCOUNTS_PAGE}), which does not expire this way.`,
           )
-        : new SyncError(
+        : redactor.error(
             'ocm-auth-invalid-grant',
             `Red Hat SSO refused the client-credentials grant for ${who} from ${origin} (${status} ${said}).`,
             `Check that the service account still exists and is enabled at ${SERVICE_ACCOUNTS_PAGE}, then update ${origin} if its credentials changed.`,
@@ -179,25 +178,25 @@ export class OcmTokenManager {
     }
     if (error === 'invalid_client' || error === 'unauthorized_client') {
       return isOffline
-        ? new SyncError(
+        ? redactor.error(
             'ocm-auth-invalid-client',
             `Red Hat SSO rejected client id "${this.options.offlineTokenClientId}" sent with the offline token from ${origin} (${status} ${said}).`,
             `Check OCM_TOKEN_URL: the offline-token client id must match that SSO (FedRAMP uses "console-dot"); or store a service account in ${origin}.`,
           )
-        : new SyncError(
+        : redactor.error(
             'ocm-auth-invalid-client',
             `Red Hat SSO rejected ${who} from ${origin} (${status} ${said}): the service account id or secret is wrong, or the account was deleted.`,
             `Fix "clientId"/"clientSecret" in ${origin} (create a service account or reset its secret at ${SERVICE_ACCOUNTS_PAGE}).`,
           );
     }
     if (reply.status === 429 || reply.status >= 500) {
-      return new SyncError(
+      return redactor.error(
         'ocm-http',
         `Red Hat SSO failed ${where} with ${status} (${said}) on every try.`,
         'Red Hat SSO is having trouble; see https://status.redhat.com. The run will be retried on the next schedule.',
       );
     }
-    return new SyncError(
+    return redactor.error(
       'ocm-auth',
       `Red Hat SSO refused to issue an OCM token for ${who} from ${origin} (${where}: ${status} ${said}).`,
       `Check OCM_TOKEN_URL and the credentials in ${origin}.`,
@@ -215,18 +214,15 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> | undefin
   }
 }
 
-/** Shortens `text` to `max` characters. */
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 /** A one-line, secret-free description of a body that is not the expected JSON (an HTML error page). */
 export function describeNonJson(reply: HttpReply, redactor: SecretRedactor): string {
   const type = reply.headers['content-type'];
   const contentType = (Array.isArray(type) ? type[0] : type) ?? 'no content type';
-  const text = reply.body.toString('utf8');
+  // Redacted before the gist is cut out of it, so no secret is split by a tag or a collapsed space. Only
+  // the start is read: at most a title or 120 characters are quoted, and a 5 MB body would be slow.
+  const text = redactor.redact(reply.body.subarray(0, 64 * 1024).toString('utf8'));
   const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1];
   const gist = (title ?? text.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
-  const quoted = gist ? `: "${clip(redactor.redact(gist), 120)}"` : '';
+  const quoted = gist ? `: "${redactor.quote(gist, 120)}"` : '';
   return `a non-JSON body (${contentType.split(';')[0]}, ${reply.body.length} bytes)${quoted}`;
 }

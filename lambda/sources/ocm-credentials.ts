@@ -4,7 +4,7 @@
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SyncError } from '../errors';
-import { silentLogger, type OcmLogger } from './ocm-http';
+import { silentLogger, type OcmLogger, type SecretRedactor } from './ocm-http';
 
 /** A Red Hat service account (preferred) or a legacy offline (refresh) token. */
 export type OcmCredentials =
@@ -19,9 +19,10 @@ export interface OcmCredentialProvider {
   get(options?: { forceRefresh?: boolean }): Promise<OcmCredentials>;
 }
 
-/** The secret strings inside credentials (for redaction). */
-export function credentialSecrets(credentials: OcmCredentials): string[] {
-  return credentials.kind === 'service-account' ? [credentials.clientSecret] : [credentials.offlineToken];
+/** Tells `redactor` the secret inside credentials: a service account's in its `Basic` form too. */
+export function registerCredentials(redactor: SecretRedactor, credentials: OcmCredentials): void {
+  if (credentials.kind === 'service-account') redactor.addBasic(credentials.clientId, credentials.clientSecret);
+  else redactor.add(credentials.offlineToken);
 }
 
 /** True when two credentials are the same (used to tell a rotated parameter from an unchanged one). */

@@ -6,8 +6,8 @@
 import type { Dispatcher } from 'undici';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SyncError } from '../errors';
-import type { RawEntry, Source, SourceResult } from './source';
-import { OFFLINE_TOKEN_CLIENT_ID, OcmTokenManager, clip, describeNonJson, parseJsonObject } from './ocm-auth';
+import type { FetchOptions, RawEntry, Source, SourceResult } from './source';
+import { OFFLINE_TOKEN_CLIENT_ID, OcmTokenManager, describeNonJson, parseJsonObject } from './ocm-auth';
 import {
   parseOcmCredentials,
   ssmCredentialProvider,
@@ -19,7 +19,9 @@ import {
   OcmHttp,
   SecretRedactor,
   abortableSleep,
+  clip,
   displayUrl,
+  redactingLogger,
   silentLogger,
   type HttpReply,
   type OcmHttpSettings,
@@ -68,7 +70,7 @@ export interface OcmSourceOptions {
   offlineTokenClientId?: string;
   /** Items per page asked for; default 100. */
   pageSize?: number;
-  /** Refuse lists whose `total` is larger (a policy could never hold them anyway); default 10,000. */
+  /** Refuse lists with more items, by `total` or by count read (a policy could never hold them anyway); default 10,000. */
   maxItems?: number;
   /** Bound on pages read in one pass; default 1,000. */
   maxPages?: number;
@@ -118,7 +120,8 @@ class Inconsistent extends Error {}
 
 interface Page {
   total: number;
-  items: { id: string; enabled: boolean }[];
+  /** `enabled` undefined: the item did not say (the field is optional in OCM's model). */
+  items: { id: string; enabled: boolean | undefined }[];
 }
 
 /** The OCM trusted IP list as a `Source`. Create it once per container so the token and sockets are reused. */
@@ -138,7 +141,8 @@ export class OcmSource implements Source {
   constructor(options: OcmSourceOptions) {
     this.apiBase = parseEndpoint(options.apiUrl ?? OCM_DEFAULT_API_URL, OCM_ENV.apiUrl);
     const tokenUrl = parseEndpoint(options.tokenUrl ?? OCM_DEFAULT_TOKEN_URL, OCM_ENV.tokenUrl);
-    this.logger = options.logger ?? silentLogger;
+    // Every log line of the source, HTTP and token layers included, goes through the redactor.
+    this.logger = redactingLogger(options.logger ?? silentLogger, this.redactor);
     this.pageSize = options.pageSize ?? OCM_PAGE_SIZE;
     this.maxItems = options.maxItems ?? 10_000;
     this.maxPages = options.maxPages ?? 1_000;
@@ -170,8 +174,10 @@ export class OcmSource implements Source {
   }
 
   /** Reads every page; an inconsistent list (count or total moving) is re-read once from page 1. */
-  async fetch(): Promise<SourceResult> {
-    const deadline = AbortSignal.timeout(this.fetchTimeoutMs);
+  async fetch(options: FetchOptions = {}): Promise<SourceResult> {
+    // The run's own deadline, when it is nearer than the source's bound (a Lambda with little time left).
+    const budget = options.deadline === undefined ? this.fetchTimeoutMs : Math.min(this.fetchTimeoutMs, Math.max(1, options.deadline - Date.now()));
+    const deadline = AbortSignal.timeout(budget);
     try {
       return await this.readAll(deadline);
     } catch (err) {
@@ -182,7 +188,7 @@ export class OcmSource implements Source {
       return await this.readAll(deadline);
     } catch (err) {
       if (!(err instanceof Inconsistent)) throw err;
-      throw new SyncError(
+      throw this.redactor.error(
         'ocm-count-mismatch',
         `OCM's trusted IP list did not add up twice in a row (${err.message}; ${displayUrl(this.pageUrl(1))}).`,
         'Nothing was changed. OCM may be mid-update; the next scheduled run will try again. If it persists, report it to Red Hat support.',
@@ -203,6 +209,7 @@ export class OcmSource implements Source {
     const entries: RawEntry[] = [];
     const seen = new Set<string>();
     let skipped = 0;
+    let lackingEnabled = 0;
     let read = 0;
     let total: number | undefined;
     for (let page = 1; ; page++) {
@@ -231,14 +238,27 @@ export class OcmSource implements Source {
         throw new Inconsistent(`page ${page} was empty after ${read} of ${total} items`);
       }
       for (const item of items) {
-        if (seen.has(item.id)) throw new Inconsistent(`item "${clip(item.id, 60)}" appeared twice (seen again on page ${page})`);
+        if (seen.has(item.id)) throw new Inconsistent(`item "${this.redactor.quote(item.id, 60)}" appeared twice (seen again on page ${page})`);
         seen.add(item.id);
-        if (item.enabled) entries.push({ value: item.id, source: 'ocm' });
+        if (item.enabled === true) entries.push({ value: item.id, source: 'ocm' });
         else skipped++;
+        if (item.enabled === undefined) lackingEnabled++;
       }
       read += items.length;
+      // The cap holds for what was delivered, not only for what `total` claims.
+      if (read > this.maxItems) {
+        throw new SyncError(
+          'ocm-bad-response',
+          `OCM sent more than the ${this.maxItems} trusted IP items accepted (${read} by page ${page}, GET ${displayUrl(url)}, though its total says ${total}).`,
+          'Nothing was changed. A list that large cannot fit in an IAM policy; check OCM_API_URL and report it to Red Hat support.',
+        );
+      }
       if (read > total) throw new Inconsistent(`read ${read} items, more than the total of ${total}`);
       if (read === total) break;
+    }
+    if (lackingEnabled > 0) {
+      // Red Hat's own consumers read a missing "enabled" as false; so does this source, but says so.
+      this.logger.warn('OCM trusted IP items without "enabled" were skipped as not enabled', { itemsWithoutEnabled: lackingEnabled, total });
     }
     this.logger.info('Read OCM trusted IP list', { total, enabled: entries.length, skipped });
     return { source: 'ocm', entries, skipped };
@@ -273,13 +293,13 @@ export class OcmSource implements Source {
     const where = `GET ${displayUrl(reply.url)}`;
     const body = parseJsonObject(reply.body);
     const redactor = this.redactor;
-    const opId = operationId(reply, body);
+    const opId = operationId(reply, body, redactor);
     const support = opId ? ` Quote operation id ${opId} to Red Hat support if it persists.` : '';
     let said: string;
     if (body && body.kind === 'Error') {
       const parts = [
-        typeof body.code === 'string' ? body.code : undefined,
-        typeof body.reason === 'string' ? clip(body.reason, 300) : undefined,
+        typeof body.code === 'string' ? redactor.quote(body.code, 100) : undefined,
+        typeof body.reason === 'string' ? redactor.quote(body.reason, 300) : undefined,
       ].filter((p): p is string => p !== undefined);
       said = `OCM error ${parts.join(': ') || '(no code or reason)'}${opId ? `, operation id ${opId}` : ''}`;
     } else if (body) {
@@ -301,13 +321,14 @@ export class OcmSource implements Source {
     } else {
       hint = `Nothing was changed.${support}`;
     }
-    return new SyncError('ocm-http', message, hint);
+    return redactor.error('ocm-http', message, hint);
   }
 
   private parsePage(reply: HttpReply, page: number): Page {
     const where = `page ${page} (GET ${displayUrl(reply.url)})`;
+    const describe = (value: unknown): string => describeValue(value, this.redactor);
     const bad = (what: string): SyncError =>
-      new SyncError(
+      this.redactor.error(
         'ocm-bad-response',
         `OCM's trusted IP list ${where} ${what}.`,
         'Nothing was changed. The response is not what OCM documents: check OCM_API_URL and any proxy in between; if it is OCM itself, report it to Red Hat support.',
@@ -326,28 +347,26 @@ export class OcmSource implements Source {
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`is ${typeName(json)}, not a JSON object`);
     const env = json as Record<string, unknown>;
-    if (env.kind !== 'TrustedIpList') throw bad(`has kind ${describeValue(env.kind)}, expected "TrustedIpList"`);
-    if (!isCount(env.total)) throw bad(`has "total" ${describeValue(env.total)}, expected a whole number`);
-    if (env.page !== undefined && env.page !== page) throw bad(`has "page" ${describeValue(env.page)}, expected ${page}`);
-    if (env.size !== undefined && !isCount(env.size)) throw bad(`has "size" ${describeValue(env.size)}, expected a whole number`);
+    if (env.kind !== 'TrustedIpList') throw bad(`has kind ${describe(env.kind)}, expected "TrustedIpList"`);
+    if (!isCount(env.total)) throw bad(`has "total" ${describe(env.total)}, expected a whole number`);
+    if (env.page !== undefined && env.page !== page) throw bad(`has "page" ${describe(env.page)}, expected ${page}`);
+    if (env.size !== undefined && !isCount(env.size)) throw bad(`has "size" ${describe(env.size)}, expected a whole number`);
     // OCM leaves "items" out of an empty page.
     const rawItems = env.items === undefined && env.size === 0 ? [] : env.items;
-    if (!Array.isArray(rawItems)) throw bad(`has "items" ${describeValue(rawItems)}, expected an array`);
+    if (!Array.isArray(rawItems)) throw bad(`has "items" ${describe(rawItems)}, expected an array`);
     if (isCount(env.size) && env.size !== rawItems.length) {
       this.logger.warn('OCM page "size" differs from its number of items', { page, size: env.size, items: rawItems.length });
     }
     const items = rawItems.map((raw: unknown, index) => {
       const at = `items[${index}]`;
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(`has ${at} ${describeValue(raw)}, expected an object`);
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad(`has ${at} ${describe(raw)}, expected an object`);
       const item = raw as Record<string, unknown>;
-      if (item.kind !== undefined && item.kind !== 'TrustedIp') throw bad(`has ${at} of kind ${describeValue(item.kind)}, expected "TrustedIp"`);
+      if (item.kind !== undefined && item.kind !== 'TrustedIp') throw bad(`has ${at} of kind ${describe(item.kind)}, expected "TrustedIp"`);
       if (typeof item.id !== 'string' || item.id.trim() === '') {
-        throw bad(`has ${at} with ${item.id === undefined ? 'no "id"' : `"id" ${describeValue(item.id)}`}, expected a non-empty string`);
+        throw bad(`has ${at} with ${item.id === undefined ? 'no "id"' : `"id" ${describe(item.id)}`}, expected a non-empty string`);
       }
-      if (typeof item.enabled !== 'boolean') {
-        throw bad(
-          `has ${at} (id ${JSON.stringify(clip(item.id, 60))}) with ${item.enabled === undefined ? 'no "enabled"' : `"enabled" ${describeValue(item.enabled)}`}, expected true or false`,
-        );
+      if (item.enabled !== undefined && typeof item.enabled !== 'boolean') {
+        throw bad(`has ${at} (id ${JSON.stringify(this.redactor.quote(item.id, 60))}) with "enabled" ${describe(item.enabled)}, expected true or false`);
       }
       return { id: item.id, enabled: item.enabled };
     });
@@ -365,20 +384,20 @@ function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** A short, safe rendering of an unexpected value: strings and numbers quoted briefly, objects by type. */
-function describeValue(value: unknown): string {
+/** A short, safe rendering of an unexpected value: strings (redacted) and numbers quoted briefly, objects by type. */
+function describeValue(value: unknown, redactor: SecretRedactor): string {
   if (value === undefined) return 'missing';
-  if (typeof value === 'string') return `${JSON.stringify(clip(value, 60))} (a string)`;
+  if (typeof value === 'string') return `${JSON.stringify(redactor.quote(value, 60))} (a string)`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (a ${typeof value})`;
   return `of type ${typeName(value).replace(/^an? /, '')}`;
 }
 
-function operationId(reply: HttpReply, body: Record<string, unknown> | undefined): string | undefined {
+function operationId(reply: HttpReply, body: Record<string, unknown> | undefined, redactor: SecretRedactor): string | undefined {
   const fromBody = typeof body?.operation_id === 'string' ? body.operation_id : undefined;
   const header = reply.headers['x-operation-id'];
   const fromHeader = Array.isArray(header) ? header[0] : header;
   const id = fromBody ?? fromHeader;
-  return id ? clip(id, 80) : undefined;
+  return id ? redactor.quote(id, 80) : undefined;
 }
 
 /** Builds an `OcmSource`. */

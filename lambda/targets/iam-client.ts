@@ -1,4 +1,4 @@
-import { IAMClient, IAMClientConfig, Tag } from '@aws-sdk/client-iam';
+import { IAMClient, IAMClientConfig, RuntimeExtension, Tag } from '@aws-sdk/client-iam';
 import { SyncError, describeError } from '../errors';
 
 /** IAM is a global service; its API lives in us-east-1 for the `aws` partition. */
@@ -31,14 +31,85 @@ function regionWithGlobalFallback(): () => Promise<string> {
  * throttling is likely exactly when others are busy. `adaptive` mode backs off and also rate-limits this client
  * after a throttle instead of hammering IAM; 6 attempts (the SDK default is 3) ride out a burst of several
  * seconds, well inside the function's timeout. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, when set, win, and so do
- * `overrides`. The endpoint is never set here, so AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM keep working.
+ * `overrides` (a `retryStrategy` there included). Whatever strategy results, IAM quota errors are never retried
+ * (see {@link isIamQuotaError}). The endpoint is never set here, so AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM keep
+ * working.
  */
 export function createIamClient(overrides: IAMClientConfig = {}): IAMClient {
   const config: IAMClientConfig = {};
   if (!process.env.AWS_RETRY_MODE) config.retryMode = 'adaptive';
   if (!process.env.AWS_MAX_ATTEMPTS) config.maxAttempts = 6;
   if (!process.env.AWS_REGION) config.region = regionWithGlobalFallback();
-  return new IAMClient({ ...config, ...overrides });
+  return new IAMClient({ ...config, ...overrides, extensions: [...(overrides.extensions ?? []), quotaErrorsNotRetried()] });
+}
+
+// IAM answers a quota with the same code as a rate limit, and the SDK's classifier (isThrottlingError in
+// @smithy's service-error-classification) lists `LimitExceededException` among throttling errors by name.
+// "Rate exceeded" is how AWS words a rate limit; IAM's own rate limit comes as `Throttling`.
+const RATE_LIMIT_MESSAGE = /rate exceeded|throttl|too many requests/i;
+
+/**
+ * True for IAM's `LimitExceeded` reporting a quota (versions per policy, policy or trust policy size, tags, a
+ * role's inline total...) rather than a request rate: another attempt cannot succeed until something changes,
+ * and retrying it as throttling only costs about 20 s per call and slows the client down for nothing.
+ */
+export function isIamQuotaError(err: unknown): boolean {
+  return isAwsError(err, 'LimitExceeded') && !RATE_LIMIT_MESSAGE.test(describeError(err));
+}
+
+type SdkRetryStrategy = NonNullable<IAMClientConfig['retryStrategy']>;
+/** The token-based strategy interface the SDK's retry middleware drives (`RetryStrategyV2` in @smithy/types). */
+type TokenRetryStrategy = Extract<SdkRetryStrategy, { refreshRetryTokenForRetry: unknown }>;
+type RetryToken = Awaited<ReturnType<TokenRetryStrategy['acquireInitialRetryToken']>>;
+type RetryErrorInfo = Parameters<TokenRetryStrategy['refreshRetryTokenForRetry']>[1];
+
+/**
+ * The SDK's own strategy (adaptive, standard or the caller's) with one refusal in front of it. The classification
+ * cannot be fixed before the strategy sees the error: the retry middleware types it THROTTLING by its name, and
+ * a `$retryable` mark only adds reasons to retry. Refusing happens before the adaptive rate limiter is told, so a
+ * quota error does not slow the client's later calls either.
+ */
+class QuotaErrorsNotRetried implements TokenRetryStrategy {
+  /** The wrapped strategy's mode (`adaptive`, `standard`), for whoever inspects the client's configuration. */
+  readonly mode: string | undefined;
+
+  constructor(private readonly inner: TokenRetryStrategy) {
+    const mode = 'mode' in inner ? inner.mode : undefined;
+    this.mode = typeof mode === 'string' ? mode : undefined;
+  }
+
+  acquireInitialRetryToken(retryTokenScope: string): Promise<RetryToken> {
+    return this.inner.acquireInitialRetryToken(retryTokenScope);
+  }
+
+  async refreshRetryTokenForRetry(token: RetryToken, errorInfo: RetryErrorInfo): Promise<RetryToken> {
+    // A refusal is the strategy's way to say "no retry": the middleware then throws IAM's error itself.
+    if (isIamQuotaError(errorInfo.error)) throw new Error(`Not retried: an IAM quota error (${describeError(errorInfo.error)}).`);
+    return this.inner.refreshRetryTokenForRetry(token, errorInfo);
+  }
+
+  recordSuccess(token: RetryToken): void {
+    this.inner.recordSuccess(token);
+  }
+}
+
+/**
+ * Wraps whichever strategy the SDK resolved from `retryMode` / `maxAttempts` / `retryStrategy` (configuration,
+ * environment, profile), so their precedence stays the SDK's. A runtime extension sees the resolved configuration
+ * and needs no import of the SDK's strategy classes, whose home has moved between SDK versions (the function runs
+ * on the Lambda runtime's SDK). Resolved once per client, as the SDK itself does, so the adaptive rate limiter
+ * spans calls. A legacy strategy without tokens (one with `retry()`) is passed through untouched.
+ */
+function quotaErrorsNotRetried(): RuntimeExtension {
+  return {
+    configure(configuration) {
+      const resolve = configuration.retryStrategy();
+      let wrapped: Promise<SdkRetryStrategy> | undefined;
+      configuration.setRetryStrategy(
+        () => (wrapped ??= resolve().then((strategy) => ('refreshRetryTokenForRetry' in strategy ? new QuotaErrorsNotRetried(strategy) : strategy))),
+      );
+    },
+  };
 }
 
 /** The error code of an SDK error: the modelled class name without `Exception`, or the wire code. */
@@ -82,7 +153,7 @@ export function iamFailure(err: unknown, action: string, policyArn: string): Syn
       { cause: err },
     );
   }
-  if (THROTTLING_ERRORS.includes(code)) {
+  if (THROTTLING_ERRORS.includes(code) || (code === 'LimitExceeded' && !isIamQuotaError(err))) {
     return new SyncError(
       'iam-throttled',
       `IAM kept throttling ${action} on ${policyArn} after several retries: ${detail}.`,

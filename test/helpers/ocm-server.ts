@@ -67,7 +67,7 @@ export const DEFAULT_FAKE_ITEMS: FakeTrustedIp[] = [
 export function manyItems(count: number): FakeTrustedIp[] {
   return Array.from({ length: count }, (_, i) => ({
     kind: 'TrustedIp',
-    id: `10.0.${Math.floor(i / 256)}.${i % 256}`,
+    id: `20.0.${Math.floor(i / 256)}.${i % 256}`,
     enabled: true,
   }));
 }
@@ -167,6 +167,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** The fake; start it with `FakeOcmServer.start()` and `close()` it in `afterEach`/`afterAll`. */
 export class FakeOcmServer {
+  /** Fakes started and not yet closed, for `closeAll`. */
+  private static readonly open = new Set<FakeOcmServer>();
   /** Every request received, in order. */
   readonly requests: RecordedRequest[] = [];
   /** Every access token issued, in order. */
@@ -192,7 +194,13 @@ export class FakeOcmServer {
       fake.server.listen(0, options.host ?? '127.0.0.1', () => resolve());
     });
     fake.port = (fake.server.address() as AddressInfo).port;
+    FakeOcmServer.open.add(fake);
     return fake;
+  }
+
+  /** Closes every fake still open, such as one a failed assertion kept a test from closing itself. */
+  static async closeAll(): Promise<void> {
+    await Promise.all([...FakeOcmServer.open].map((fake) => fake.close()));
   }
 
   /** `http://host:port`. */
@@ -242,6 +250,7 @@ export class FakeOcmServer {
 
   /** Stops listening and drops open connections (hanging requests included). */
   async close(): Promise<void> {
+    FakeOcmServer.open.delete(this);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -324,3 +333,8 @@ export class FakeOcmServer {
     json(200, this.pageBody(req.query))(req, res, this);
   }
 }
+
+// Under jest, whatever fakes a test file left open are closed after its last test: an assertion that
+// throws before a test's (or an afterEach's) own close() would otherwise leave a listening socket, and
+// jest would never exit. Outside jest (benchmarks) there is no afterAll and nothing changes.
+if (typeof afterAll === 'function') afterAll(() => FakeOcmServer.closeAll());

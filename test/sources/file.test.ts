@@ -34,10 +34,10 @@ describe('parseAllowlistText', () => {
   });
 
   it('reads a JSON array of strings, keeping values as given', () => {
-    expect(parseAllowlistText(' ["10.0.0.1", "2001:DB8::/32", "not-an-ip"]\n', 'static')).toEqual({
+    expect(parseAllowlistText(' ["20.0.0.1", "2001:DB8::/32", "not-an-ip"]\n', 'static')).toEqual({
       source: 'static',
       entries: [
-        { value: '10.0.0.1', source: 'static' },
+        { value: '20.0.0.1', source: 'static' },
         { value: '2001:DB8::/32', source: 'static' },
         { value: 'not-an-ip', source: 'static' },
       ],
@@ -46,9 +46,9 @@ describe('parseAllowlistText', () => {
   });
 
   it('reads one entry a line, ignoring blank lines and # comments, CRLF or LF', () => {
-    expect(parseAllowlistText('# header\n10.0.0.1\r\n\n  10.0.1.0/24  # office\r\n   \n#10.9.9.9\n::1', 'file:x.txt').entries).toEqual([
-      { value: '10.0.0.1', source: 'file:x.txt' },
-      { value: '10.0.1.0/24', source: 'file:x.txt' },
+    expect(parseAllowlistText('# header\n20.0.0.1\r\n\n  20.0.1.0/24  # office\r\n   \n#20.9.9.9\n::1', 'file:x.txt').entries).toEqual([
+      { value: '20.0.0.1', source: 'file:x.txt' },
+      { value: '20.0.1.0/24', source: 'file:x.txt' },
       { value: '::1', source: 'file:x.txt' },
     ]);
     expect(parseAllowlistText('', 'file:x.txt')).toEqual({ source: 'file:x.txt', entries: [], skipped: 0 });
@@ -56,30 +56,30 @@ describe('parseAllowlistText', () => {
   });
 
   it('tolerates a UTF-8 byte order mark', () => {
-    expect(parseAllowlistText('\ufeff["10.0.0.1"]', 's').entries).toEqual([{ value: '10.0.0.1', source: 's' }]);
-    expect(parseAllowlistText('\ufeff10.0.0.1\n', 's').entries).toEqual([{ value: '10.0.0.1', source: 's' }]);
+    expect(parseAllowlistText('\ufeff["20.0.0.1"]', 's').entries).toEqual([{ value: '20.0.0.1', source: 's' }]);
+    expect(parseAllowlistText('\ufeff20.0.0.1\n', 's').entries).toEqual([{ value: '20.0.0.1', source: 's' }]);
   });
 
   it.each([
-    ['{"items":[{"id":"10.0.0.1","enabled":true},{"id":1,"enabled":true}]}', 'file:x: items[1] ({"id":1,"enabled":true}) has no string "id"'],
+    ['{"items":[{"id":"20.0.0.1","enabled":true},{"id":1,"enabled":true}]}', 'file:x: items[1] ({"id":1,"enabled":true}) has no string "id"'],
     ['{"items":[null]}', 'file:x: items[0] (null) has no string "id"'],
-    ['{"items":["10.0.0.1"]}', 'file:x: items[0] ("10.0.0.1") has no string "id"'],
-    ['{"items":[{"id":"10.0.0.1","enabled":"false"}]}', 'file:x: items[0] (10.0.0.1) has a non-boolean "enabled"'],
-    ['{"items":"10.0.0.1"}', 'file:x: expected OCM\'s list ({"items":[{"id":...,"enabled":...}]}) or an array of strings'],
+    ['{"items":["20.0.0.1"]}', 'file:x: items[0] ("20.0.0.1") has no string "id"'],
+    ['{"items":[{"id":"20.0.0.1","enabled":"false"}]}', 'file:x: items[0] (20.0.0.1) has a non-boolean "enabled"'],
+    ['{"items":"20.0.0.1"}', 'file:x: expected OCM\'s list ({"items":[{"id":...,"enabled":...}]}) or an array of strings'],
     ['{"kind":"Error","id":"401","reason":"Unauthorized"}', 'file:x: expected OCM\'s list ({"items":[{"id":...,"enabled":...}]}) or an array of strings'],
-    ['["10.0.0.1", 42]', 'file:x: item 1 (42) is not a string'],
-    ['["10.0.0.1", {"id":"10.0.0.2"}]', 'file:x: item 1 ({"id":"10.0.0.2"}) is not a string'],
+    ['["20.0.0.1", 42]', 'file:x: item 1 (42) is not a string'],
+    ['["20.0.0.1", {"id":"20.0.0.2"}]', 'file:x: item 1 ({"id":"20.0.0.2"}) is not a string'],
     ['[', 'file:x looks like JSON but does not parse: Unexpected end of JSON input'],
   ])('refuses %s', (text, message) => {
     expect(() => parseAllowlistText(text, 'file:x')).toThrow(new Error(message));
   });
 
   it('says where JSON does not parse', () => {
-    expect(() => parseAllowlistText('{"items":[{"id":"10.0.0.1"}', 'file:x')).toThrow(/^file:x looks like JSON but does not parse: .*position \d+/);
+    expect(() => parseAllowlistText('{"items":[{"id":"20.0.0.1"}', 'file:x')).toThrow(/^file:x looks like JSON but does not parse: .*position \d+/);
   });
 
   it('refuses one page of a longer OCM list', () => {
-    const page = JSON.stringify({ kind: 'TrustedIpList', page: 1, size: 2, total: 3, items: [{ id: '10.0.0.1', enabled: true }, { id: '10.0.0.2', enabled: true }] });
+    const page = JSON.stringify({ kind: 'TrustedIpList', page: 1, size: 2, total: 3, items: [{ id: '20.0.0.1', enabled: true }, { id: '20.0.0.2', enabled: true }] });
     expect(() => parseAllowlistText(page, 'file:x')).toThrow(
       new Error('file:x: holds 2 of the list\'s 3 items (one page only); save every page, e.g. with a larger "size" parameter'),
     );
@@ -142,7 +142,7 @@ describe('fileSource', () => {
 
   it('names the file and the item when the content is malformed', async () => {
     const path = join(dir, 'bad.json');
-    await writeFile(path, '["10.0.0.1", false]');
+    await writeFile(path, '["20.0.0.1", false]');
     const error = await fileSource(path).fetch().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(SyncError);
     expect(error).toMatchObject({ code: 'source-file', message: `file:${path}: item 1 (false) is not a string. Fix the file and run again.` });

@@ -90,7 +90,9 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await server.close();
+  // Every fake, a test's own included, is closed before anything here can throw: a listening socket left
+  // behind keeps jest from exiting.
+  await FakeOcmServer.closeAll();
   // No secret, ever, in anything logged or thrown.
   const secrets = [CLIENT_SECRET, OFFLINE_TOKEN, basic(CLIENT_ID, CLIENT_SECRET), ...server.issuedTokens];
   const seen = [...logged, ...thrown].join('\n');
@@ -298,7 +300,7 @@ describe('paging', () => {
 
     expect(pages()).toEqual(['1/100', '2/100', '3/100']);
     expect(values(result)).toHaveLength(250);
-    expect(values(result)[249]).toBe('10.0.0.249');
+    expect(values(result)[249]).toBe('20.0.0.249');
     expect(server.requestsTo('token')).toHaveLength(1);
   });
 
@@ -363,6 +365,57 @@ describe('paging', () => {
     expect(err.message).toContain('(read 2 items, more than the total of 1;');
   });
 
+  test('the cap: exactly maxItems items are accepted, one more is refused from its total', async () => {
+    server.items = manyItems(50);
+    const result = await source(SA, { maxItems: 50, pageSize: 10 }).fetch();
+    expect(values(result)).toHaveLength(50);
+    expect(pages()).toHaveLength(5);
+
+    server.items = manyItems(51);
+    const err = await failure(source(SA, { maxItems: 50, pageSize: 10 }).fetch());
+    expect(err.code).toBe('ocm-bad-response');
+    expect(err.message).toContain('has 51 items (GET ');
+    expect(err.message).toContain('more than the 50 accepted.');
+    expect(pages()).toHaveLength(6);
+  });
+
+  test.each([
+    ['on its last page', 10],
+    ['on one page', 100],
+  ])('the cap holds for what is delivered when total under-reports it: one item too many %s', async (_where, pageSize) => {
+    server.items = manyItems(51);
+    server.override('api', (req, res, s) => {
+      const body = s.pageBody(req.query);
+      // Says 50 and stops at 50, except that the page holding the 50th item carries the 51st as well.
+      const items = body.page * pageSize >= 50 ? s.items.slice((body.page - 1) * pageSize) : body.items;
+      json(200, { ...body, total: 50, size: items.length, items })(req, res, s);
+    });
+    const err = await failure(source(SA, { maxItems: 50, pageSize }).fetch());
+
+    expect(err.code).toBe('ocm-bad-response');
+    const last = Math.ceil(50 / pageSize);
+    expect(err.message).toBe(
+      `OCM sent more than the 50 trusted IP items accepted (51 by page ${last}, GET ${server.apiUrl}${FAKE_LIST_PATH}?page=${last}&size=${pageSize}, though its total says 50). ` +
+        'Nothing was changed. A list that large cannot fit in an IAM policy; check OCM_API_URL and report it to Red Hat support.',
+    );
+    // Refused at once, not re-read as a list that moved.
+    expect(pages()).toHaveLength(last);
+  });
+
+  test('the default cap is 10,000: 10,000 items are read, 10,001 refused whether total says so or not', async () => {
+    server.items = manyItems(10_000);
+    expect(values(await source(SA).fetch())).toHaveLength(10_000);
+
+    server.items = manyItems(10_001);
+    expect((await failure(source(SA).fetch())).message).toContain('has 10001 items (GET ');
+
+    server.override('api', (req, res, s) => {
+      const body = s.pageBody(req.query);
+      json(200, { ...body, total: 10_000, items: body.page === 100 ? s.items.slice(9_900) : body.items })(req, res, s);
+    });
+    expect((await failure(source(SA).fetch())).message).toContain('OCM sent more than the 10000 trusted IP items accepted (10001 by page 100,');
+  });
+
   test('a total above the cap is refused before paging through it', async () => {
     server.override('api', json(200, { kind: 'TrustedIpList', page: 1, size: 1, total: 20_000, items: manyItems(1) }));
     const err = await failure(source(SA).fetch());
@@ -391,12 +444,33 @@ describe('items', () => {
     });
   });
 
+  test('an item without "enabled" is skipped as not enabled, as Red Hat\'s own tools read it, and warned about once per fetch', async () => {
+    const items = manyItems(150);
+    delete items[3].enabled;
+    delete items[120].enabled;
+    items[7].enabled = false;
+    server.items = items;
+    // The first pass sees the list move, so the items are read twice; the warning still comes once.
+    server.enqueue('api', (req, res, s) => json(200, { ...s.pageBody(req.query), total: 151 })(req, res, s));
+    const result = await source(SA).fetch();
+
+    expect(values(result)).toHaveLength(147);
+    expect(values(result)).not.toContain(items[3].id);
+    expect(values(result)).not.toContain(items[120].id);
+    expect(result.skipped).toBe(3);
+    expect(pages()).toEqual(['1/100', '2/100', '1/100', '2/100']);
+    const warnings = logged.filter((line) => line.includes('without \\"enabled\\"'));
+    expect(warnings).toEqual([
+      JSON.stringify(['warn', 'OCM trusted IP items without "enabled" were skipped as not enabled', [{ itemsWithoutEnabled: 2, total: 150 }]]),
+    ]);
+  });
+
   test.each([
     [{ kind: 'TrustedIp', enabled: true }, 'has items[3] with no "id", expected a non-empty string'],
     [{ kind: 'TrustedIp', id: 17, enabled: true }, 'has items[3] with "id" 17 (a number), expected a non-empty string'],
     [{ kind: 'TrustedIp', id: '', enabled: true }, 'has items[3] with "id" "" (a string), expected a non-empty string'],
     [{ kind: 'TrustedIp', id: '192.0.2.9', enabled: 'true' }, 'has items[3] (id "192.0.2.9") with "enabled" "true" (a string), expected true or false'],
-    [{ kind: 'TrustedIp', id: '192.0.2.9' }, 'has items[3] (id "192.0.2.9") with no "enabled", expected true or false'],
+    [{ kind: 'TrustedIp', id: '192.0.2.9', enabled: null }, 'has items[3] (id "192.0.2.9") with "enabled" of type null, expected true or false'],
     [{ kind: 'TrustedIpLink', id: '192.0.2.9', enabled: true }, 'has items[3] of kind "TrustedIpLink" (a string), expected "TrustedIp"'],
     ['192.0.2.9', 'has items[3] "192.0.2.9" (a string), expected an object'],
   ])('a malformed item fails the source, naming index and page: %j', async (bad, what) => {
