@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { managedPolicyShape, normalize, plan } from '../lambda/allowlist';
-import { ALERT_STATE_TAGS } from '../lambda/alerts/state';
 import { FakeOcmServer, type FakeTrustedIp } from '../test/helpers/ocm-server';
 import { AwsStandIn } from './aws-stand-in';
 import { prng } from './stats';
@@ -17,7 +16,6 @@ export const POLICY_ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:allowlist-sync-alerts';
 const PARAMETER = '/allowlist-sync/ocm-credentials';
 const CLIENT = { clientId: 'bench-client', clientSecret: 'bench-secret-0123456789' };
-const OK_TAGS = { [ALERT_STATE_TAGS.status]: 'ok', [ALERT_STATE_TAGS.at]: '2026-01-01T00:00:00.000Z' };
 
 /**
  * A list shaped like OCM's (one page of at most 100): mostly IPv4 hosts, some IPv4 blocks, a few IPv6
@@ -123,7 +121,7 @@ export class Stage {
 
   /** The policy holds exactly what the list renders to, and the alert state is `ok`: a sync finds nothing to do. */
   policyMatchesList(): void {
-    this.aws.reset(documentFor(this.items), OK_TAGS);
+    this.aws.reset(documentFor(this.items), {});
   }
 
   /** OCM gains one trusted IP, so the next sync writes a new version. */

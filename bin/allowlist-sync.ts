@@ -1,7 +1,14 @@
+import { hostname, homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { rollback, policyStatus } from '../lambda/admin';
+import { rollback, policyStatus, targetStatus } from '../lambda/admin';
+import { Alerter, recordAlertStateStore, snsPublisher } from '../lambda/alerts';
+import type { StateStore } from '../lambda/ports';
+import { createDynamoClient, dynamoStateStore } from '../lambda/state/dynamodb-store';
+import { fileStateStore, stateFileBeside } from '../lambda/state/json-store';
 import { PlanOptions, isApprovable, managedPolicyShape } from '../lambda/allowlist';
 import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
 import { SyncError, describeError } from '../lambda/errors';
@@ -22,8 +29,14 @@ import { sync } from '../lambda/sync';
 const USAGE = `Usage:
   allowlist-sync plan     --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--principal ARN...] [--json]
   allowlist-sync apply    --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
-  allowlist-sync status   --target iam:POLICY_ARN [--json]
-  allowlist-sync rollback --target iam:POLICY_ARN [--to VERSION_ID] [--force] [--json]
+  allowlist-sync status   --target SPEC [--json]
+  allowlist-sync rollback --target SPEC [--to VERSION_ID] [--force] [--json]
+
+State:    --state-table NAME (or STATE_TABLE): the deployment's DynamoDB table, shared with the function (lease,
+          alert state, baseline, owed announcements, history of trust and inline policies); without one, a JSON
+          file beside a file: target, or under ~/.allowlist-sync/ (ALLOWLIST_SYNC_STATE_DIR) for other targets.
+          --timeout SECONDS bounds the run and its lease (default 300). ALERT_TOPIC_ARN announces what the CLI
+          writes; without it the function's next run does.
 
 Sources:  ocm (Red Hat OCM's trusted IPs; credentials from OCM_CLIENT_ID/OCM_CLIENT_SECRET, OCM_OFFLINE_TOKEN,
           or the SSM SecureString named by OCM_CREDENTIALS_PARAMETER; OCM_API_URL, OCM_TOKEN_URL)
@@ -65,17 +78,14 @@ export function sourceFromSpec(spec: string, env: Env, ssm: () => SSMClient = ()
   throw usageError(`Unknown source "${spec}": expected ocm, file:PATH, static:LIST or ssm:PARAMETER_NAME.`);
 }
 
-/** The policy ARN of an `iam:ARN` target spec. */
-function iamArnFromSpec(spec: string): string {
-  const [kind, arg] = splitSpec(spec);
-  if (kind !== 'iam' || !arg) throw usageError(`This command needs --target iam:POLICY_ARN, got "${spec}".`);
-  return arg;
-}
-
 /** A target and how its document is shaped and bounded. */
 interface CliTarget {
   target: Target;
   planOptions: PlanOptions;
+  /** For `iam:` targets: the policy ARN (status shows its versions, rollback sets its default). */
+  policyArn?: string;
+  /** For `file:` targets: the path (the state file sits beside it). */
+  path?: string;
 }
 
 /**
@@ -87,8 +97,8 @@ export function targetFromSpec(spec: string, iam: () => IAMClient, env: Env, pri
   const guards = guardsFromEnv(env);
   const conditions = conditionsFromEnv(env);
   const managed = { guards, shape: managedPolicyShape(conditions) };
-  if (kind === 'file' && arg) return { target: fileTarget(arg), planOptions: managed };
-  if (kind === 'iam' && arg) return { target: managedPolicyTarget(iam(), arg), planOptions: managed };
+  if (kind === 'file' && arg) return { target: fileTarget(arg), planOptions: managed, path: arg };
+  if (kind === 'iam' && arg) return { target: managedPolicyTarget(iam(), arg), planOptions: managed, policyArn: arg };
   if (kind === 'iam-trust' && arg) {
     if (principals.length === 0) throw usageError('A trust policy target needs --principal ARN (repeatable): the principals the deny applies to.');
     const sizeLimit = guards.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT;
@@ -102,7 +112,40 @@ export function targetFromSpec(spec: string, iam: () => IAMClient, env: Env, pri
   throw usageError(`Unknown target "${spec}": expected iam:POLICY_ARN, iam-trust:ROLE, iam-inline:ROLE/POLICY_NAME or file:PATH.`);
 }
 
-const EXIT_CODES = { plan: { unchanged: 0, changes: 2, refused: 3 }, apply: { unchanged: 0, updated: 0, refused: 3 } } as const;
+const EXIT_CODES = { plan: { unchanged: 0, changes: 2, refused: 3, paused: 0 }, apply: { unchanged: 0, updated: 0, refused: 3, paused: 0 } } as const;
+
+/** Where the CLI keeps a target's record: the deployment's table when named, else a local JSON file. */
+export function stateStoreFor(cli: CliTarget, env: Env, table: string | undefined, warn: (text: string) => void): StateStore {
+  const name = table ?? (env.STATE_TABLE?.trim() || undefined);
+  if (name) return dynamoStateStore(createDynamoClient(), name);
+  if (cli.path) return fileStateStore(stateFileBeside(cli.path));
+  const dir = env.ALLOWLIST_SYNC_STATE_DIR?.trim() || join(homedir(), '.allowlist-sync');
+  const file = join(dir, `${cli.target.key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+  warn(`allowlist-sync: no state table (--state-table or STATE_TABLE): using local state in ${file}; the deployed function's lease, baseline and alert state are not consulted.`);
+  return fileStateStore(file);
+}
+
+/** Who writes, as the lease and announcements name it. */
+export function cliWriter(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (a container): the host still says where.
+  }
+  return `cli:${user}@${hostname()}`;
+}
+
+/** The announcer of what the CLI writes: only with ALERT_TOPIC_ARN (else the function's next run announces it). */
+function cliAnnouncer(env: Env, cli: CliTarget, state: StateStore, sources: readonly string[]): Alerter | undefined {
+  const topic = env.ALERT_TOPIC_ARN?.trim();
+  if (!topic) return undefined;
+  return new Alerter({
+    context: { allowlist: env.ALLOWLIST_NAME?.trim() || cli.target.name, policyArn: cli.policyArn ?? cli.target.name, cliTarget: cli.target.name, cliSources: sources },
+    publisher: snsPublisher(new SNSClient({}), topic),
+    store: recordAlertStateStore(state, cli.target.key),
+  });
+}
 
 /** The options `plan` and `apply` read. */
 interface SyncArgs {
@@ -111,15 +154,34 @@ interface SyncArgs {
   approve?: string;
 }
 
+/** What every writing command shares: the state store, who writes, the deadline. */
+interface RunContext {
+  state: StateStore;
+  writer: string;
+  deadline: number;
+}
+
 async function planOrApply(
-  { command, values, env, io, ssm }: { command: 'plan' | 'apply'; values: SyncArgs; env: Env; io: Io & { json?: boolean }; ssm: () => SSMClient },
-  { target, planOptions }: CliTarget,
+  { command, values, env, io, ssm, run }: { command: 'plan' | 'apply'; values: SyncArgs; env: Env; io: Io & { json?: boolean }; ssm: () => SSMClient; run: RunContext },
+  cli: CliTarget,
 ): Promise<number> {
+  const { target, planOptions } = cli;
   const sources = (values.source ?? []).map((spec) => sourceFromSpec(spec, env, ssm));
   const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
   if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
   if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
-  const result = await sync({ sources, target, plan: planOptions, dryRun: command === 'plan', approve: values.approve });
+  const announcer = cliAnnouncer(env, cli, run.state, values.source ?? []);
+  const result = await sync({
+    sources,
+    target,
+    plan: planOptions,
+    dryRun: command === 'plan',
+    approve: values.approve,
+    state: run.state,
+    writer: run.writer,
+    deadline: run.deadline,
+    ...(announcer ? { announcer } : {}),
+  });
   if (io.json) {
     io.out(JSON.stringify(resultJson(result), null, 2));
   } else {
@@ -147,6 +209,8 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         approve: { type: 'string' },
         to: { type: 'string' },
         principal: { type: 'string', multiple: true },
+        'state-table': { type: 'string' },
+        timeout: { type: 'string' },
         force: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -159,25 +223,40 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
     }
     if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
     if (!values.target) throw usageError('--target is required.');
-    const shape = managedPolicyShape(conditionsFromEnv(env));
-    const planOptions = { guards: guardsFromEnv(env), shape };
+    if (!['plan', 'apply', 'status', 'rollback'].includes(command)) throw usageError(`Unknown command "${command}".`);
     let ssm: SSMClient | undefined;
     const ssmClient = (): SSMClient => (ssm ??= new SSMClient({}));
     let iam: IAMClient | undefined;
     const iamClient = (): IAMClient => (iam ??= createIamClient());
+    const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
+    if (!Number.isInteger(timeout) || timeout < 15 || timeout > 3600) throw usageError(`--timeout must be a whole number of seconds from 15 to 3600, got ${JSON.stringify(values.timeout)}.`);
+    const cli = targetFromSpec(values.target, iamClient, env, values.principal);
+    const run: RunContext = { state: stateStoreFor(cli, env, values['state-table'], io.err), writer: cliWriter(), deadline: Date.now() + timeout * 1000 };
+    const shape = cli.planOptions.shape ?? managedPolicyShape(conditionsFromEnv(env));
     switch (command) {
       case 'plan':
       case 'apply':
-        return await planOrApply({ command, values, env, io: { ...io, json }, ssm: ssmClient }, targetFromSpec(values.target, iamClient, env, values.principal));
+        return await planOrApply({ command, values, env, io: { ...io, json }, ssm: ssmClient, run }, cli);
       case 'status': {
-        const status = await policyStatus(iamClient(), iamArnFromSpec(values.target), shape);
+        const status = cli.policyArn ? await policyStatus(iamClient(), cli.policyArn, shape, run.state) : await targetStatus(cli.target, shape, run.state);
         io.out(json ? JSON.stringify(status, null, 2) : statusText(status));
         return 0;
       }
       case 'rollback': {
-        const result = await rollback(iamClient(), iamArnFromSpec(values.target), { to: values.to, force: values.force, plan: planOptions });
+        const announcer = cliAnnouncer(env, cli, run.state, []);
+        const result = await rollback({
+          target: cli.target,
+          state: run.state,
+          ...(cli.policyArn ? { iam: iamClient(), policyArn: cli.policyArn } : {}),
+          ...(values.to !== undefined ? { to: values.to } : {}),
+          force: values.force,
+          plan: cli.planOptions,
+          writer: run.writer,
+          deadline: run.deadline,
+          ...(announcer ? { announcer } : {}),
+        });
         io.out(json ? JSON.stringify(rollbackJson(result), null, 2) : rollbackText(result));
-        return result.status === 'refused' ? 3 : 0;
+        return result.status === 'refused' ? 3 : result.status === 'busy' ? 1 : 0;
       }
       default:
         throw usageError(`Unknown command "${command}".`);

@@ -1,85 +1,192 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { Plan, PlanOptions, PolicyShape, formatCidr, isApprovable, managedPolicyShape, normalize, parseEntry, parsePolicy, plan } from './allowlist';
-import { ALERT_STATE_TAGS } from './alerts';
+import { DEFAULT_GUARDS, Plan, PlanOptions, PolicyShape, formatCidr, isApprovable, judgeRollback, managedPolicyShape, parseEntry, parsePolicy } from './allowlist';
+import { baselineInForce } from './allowlist/baseline';
 import { SyncError } from './errors';
+import type { Announcer } from './outbox';
+import type { AlertState, BaselineRecord, HistoryRecord, Lease, LastRun, Log, PauseRecord, StateStore, Target } from './ports';
+import { memoryStateStore } from './state/json-store';
+import { writePlan } from './sync-write';
 import { ManagedPolicyDescription, describeManagedPolicy, getPolicyVersionDocument, setDefaultPolicyVersion } from './targets/managed-policy';
 
-/** What `allowlist-sync status` reports about a managed policy. */
-export interface PolicyStatus extends ManagedPolicyDescription {
-  /** The allowlist in the default version (empty when it holds none). */
+/** What `allowlist-sync status` reports about a target: its document, and what the state store remembers. */
+export interface TargetStatus {
+  target: string;
+  /** The allowlist in force (canonical; unreadable entries as written), empty when it holds none. */
   entries: string[];
-  /** When the default version was made (ISO 8601). */
-  defaultCreatedAt?: string;
-  /** The last alert state kept in the policy's tags, if any. */
-  alertState?: { status: string; key?: string; at?: string };
+  /** Where the record lives. */
+  stateStore: string;
+  alertState?: AlertState;
+  lastRun?: LastRun;
+  baseline?: Pick<BaselineRecord, 'versionId' | 'since' | 'supersededAt'> & { entries: number; inForce: boolean };
+  pause?: PauseRecord;
+  lease?: Lease;
+  /** Announcements owed (written, not yet published). */
+  owed: number;
+  /** Unversioned targets: the replaced documents kept for rollback, newest first. */
+  history?: Omit<HistoryRecord, 'document'>[];
 }
 
+/** What `status` reports about a managed policy: the target's status plus its versions. */
+export type PolicyStatus = TargetStatus & ManagedPolicyDescription & { defaultCreatedAt?: string };
+
 /** The allowlist of a document, canonical (`192.0.2.1` reads as `192.0.2.1/32`); unreadable entries as written. */
-function entriesOf(document: string, shape: PolicyShape): string[] {
+function entriesOf(document: string | undefined, shape: PolicyShape): string[] {
+  if (document === undefined) return [];
   return (shape.extract(parsePolicy(document)) ?? []).map((value) => {
     const parsed = parseEntry(value);
     return parsed.ok ? formatCidr(parsed.cidr) : value;
   });
 }
 
-/** Default version, its entries, when it was made, the versions kept, and the last alert state. */
-export async function policyStatus(iam: IAMClient, policyArn: string, shape: PolicyShape = managedPolicyShape()): Promise<PolicyStatus> {
+async function stateStatus(state: StateStore, key: string, history: boolean): Promise<Omit<TargetStatus, 'target' | 'entries'>> {
+  const record = await state.load(key);
+  const baseline = record.baseline;
+  const inForce = baselineInForce(baseline, new Date(), DEFAULT_GUARDS.baselineWindowDays) !== undefined;
+  return {
+    stateStore: state.description,
+    ...(record.alert ? { alertState: record.alert } : {}),
+    ...(record.lastRun ? { lastRun: record.lastRun } : {}),
+    ...(baseline ? { baseline: { entries: baseline.entries.length, since: baseline.since, inForce, ...(baseline.versionId ? { versionId: baseline.versionId } : {}), ...(baseline.supersededAt ? { supersededAt: baseline.supersededAt } : {}) } } : {}),
+    ...(record.pause ? { pause: record.pause } : {}),
+    ...(record.lease ? { lease: record.lease } : {}),
+    owed: record.outbox?.length ?? 0,
+    ...(history ? { history: (await state.history(key)).map(({ document: _document, ...rest }) => rest) } : {}),
+  };
+}
+
+/** Default version, its entries, when it was made, the versions kept, and what the state store remembers. */
+export async function policyStatus(iam: IAMClient, policyArn: string, shape: PolicyShape = managedPolicyShape(), state: StateStore = memoryStateStore()): Promise<PolicyStatus> {
   const description = await describeManagedPolicy(iam, policyArn);
   const document = await getPolicyVersionDocument(iam, policyArn, description.defaultVersionId);
-  const alertStatus = description.tags[ALERT_STATE_TAGS.status];
   const createdAt = description.versions.find((v) => v.isDefault)?.createDate;
   return {
     ...description,
+    target: `iam:${policyArn}`,
     entries: entriesOf(document, shape),
     ...(createdAt ? { defaultCreatedAt: createdAt } : {}),
-    ...(alertStatus
-      ? { alertState: { status: alertStatus, key: description.tags[ALERT_STATE_TAGS.key], at: description.tags[ALERT_STATE_TAGS.at] } }
-      : {}),
+    ...(await stateStatus(state, policyArn, false)),
   };
+}
+
+/** The status of any target: its document's entries, the state record and (unversioned) the history kept. */
+export async function targetStatus(target: Target, shape: PolicyShape, state: StateStore): Promise<TargetStatus> {
+  const current = await target.read();
+  return { target: target.name, entries: entriesOf(current.document, shape), ...(await stateStatus(state, target.key, !target.versioned)) };
 }
 
 /** The outcome of a rollback. */
 export interface RollbackResult {
-  status: 'rolled-back' | 'refused' | 'unchanged';
+  status: 'rolled-back' | 'refused' | 'unchanged' | 'busy';
   fromVersionId: string;
   toVersionId: string;
-  /** The change the rollback makes, judged by the same guards as a sync. */
+  /** The change the rollback makes, judged as a whole document (statements and entries). */
   plan: Plan;
   forced: boolean;
+  holder?: Lease;
+}
+
+/** How to roll one target back. */
+export interface RollbackOptions {
+  target: Target;
+  state: StateStore;
+  /** For a managed policy: the client and ARN (its versions are IAM's). */
+  iam?: IAMClient;
+  policyArn?: string;
+  to?: string;
+  force?: boolean;
+  plan?: PlanOptions;
+  announcer?: Announcer;
+  writer?: string;
+  deadline?: number;
+  leaseWaitsMs?: readonly number[];
+  now?: () => Date;
+  log?: Log;
 }
 
 /**
- * Makes an earlier version the default again: `to`, or else the newest version older than the default.
- * The change is judged by the sync's guards (a version holding a catch-all or an empty list is refused);
- * `force` overrides approvable refusals only. Nothing is written on refusal.
+ * Makes an earlier document the one in force again: for a managed policy an earlier version (`to`, or the
+ * newest older one) becomes the default; for a trust or inline policy or a file, a replaced document the state
+ * store kept (`r4`, or the newest) is written back. The whole document is judged like a sync; `force` overrides
+ * approvable refusals only. It takes the lease, is announced like any write, and nothing is written on refusal.
  */
-export async function rollback(
-  iam: IAMClient,
-  policyArn: string,
-  options: { to?: string; force?: boolean; plan?: PlanOptions } = {},
-): Promise<RollbackResult> {
-  const description = await describeManagedPolicy(iam, policyArn);
-  const from = description.defaultVersionId;
-  const older = description.versions.filter((v) => !v.isDefault);
-  const to = options.to ?? older[0]?.versionId;
-  if (!to) {
-    throw new SyncError('rollback-no-version', `${policyArn} has no version other than the default ${from}.`, 'There is nothing to roll back to.');
-  }
-  if (!description.versions.some((v) => v.versionId === to)) {
-    const kept = description.versions.map((v) => v.versionId).join(', ');
-    throw new SyncError('policy-version-not-found', `Version ${to} of ${policyArn} does not exist; IAM keeps ${kept}.`, 'Pick one of those with --to.');
-  }
+export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  const { target, state } = options;
+  const now = options.now ?? (() => new Date());
   const shape = options.plan?.shape ?? managedPolicyShape();
-  const [current, target] = await Promise.all([
-    getPolicyVersionDocument(iam, policyArn, from),
-    getPolicyVersionDocument(iam, policyArn, to),
-  ]);
-  const entries = entriesOf(target, shape).map((value) => ({ value, source: `version ${to}` }));
-  const p = plan({ document: current, versionId: from }, normalize(entries), { ...options.plan, shape });
-  const base = { fromVersionId: from, toVersionId: to, plan: p };
-  if (to === from) return { ...base, status: 'unchanged', forced: false };
-  const forced = p.status === 'refused' && options.force === true && isApprovable(p);
-  if (p.status === 'refused' && !forced) return { ...base, status: 'refused', forced: false };
-  await setDefaultPolicyVersion(iam, policyArn, to);
-  return { ...base, status: 'rolled-back', forced };
+  const guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(Object.entries(options.plan?.guards ?? {}).filter(([, v]) => v !== undefined)) };
+  const record = await state.load(target.key);
+  const baseline = baselineInForce(record.baseline, now(), guards.baselineWindowDays);
+  let from: string;
+  let to: string;
+  let restoredDocument: string;
+  let currentDocument: string;
+  let perform: ((protect: readonly string[]) => Promise<{ versionId?: string; previousVersionId?: string; previousDocument?: string }>) | undefined;
+  const current = await target.read();
+  if (target.versioned) {
+    const iam = options.iam;
+    const arn = options.policyArn;
+    if (!iam || !arn) throw new SyncError('rollback-unsupported', `Rolling back ${target.name} needs its IAM client and policy ARN.`);
+    const description = await describeManagedPolicy(iam, arn);
+    from = description.defaultVersionId;
+    const older = description.versions.filter((v) => !v.isDefault);
+    to = options.to ?? older[0]?.versionId ?? '';
+    if (!to) throw new SyncError('rollback-no-version', `${arn} has no version other than the default ${from}.`, 'There is nothing to roll back to.');
+    if (!description.versions.some((v) => v.versionId === to)) {
+      const kept = description.versions.map((v) => v.versionId).join(', ');
+      throw new SyncError('policy-version-not-found', `Version ${to} of ${arn} does not exist; IAM keeps ${kept}.`, 'Pick one of those with --to.');
+    }
+    [currentDocument, restoredDocument] = await Promise.all([getPolicyVersionDocument(iam, arn, from), getPolicyVersionDocument(iam, arn, to)]);
+    const wanted = to;
+    perform = async () => {
+      const now = (await describeManagedPolicy(iam, arn)).defaultVersionId;
+      if (now !== from) throw new SyncError('concurrent-writer', `The default of ${arn} moved from ${from} to ${now} while the rollback was being judged.`, 'Nothing was changed; run the rollback again, which judges the new default.');
+      await setDefaultPolicyVersion(iam, arn, wanted);
+      return { versionId: wanted, previousVersionId: from };
+    };
+  } else {
+    const history = await state.history(target.key);
+    const chosen = options.to ? history.find((h) => h.revision === options.to) : history[0];
+    if (!chosen) {
+      const kept = history.map((h) => h.revision).join(', ') || 'none';
+      throw new SyncError(
+        options.to ? 'history-not-found' : 'rollback-no-version',
+        options.to ? `${target.name} has no kept document ${options.to}; the state store (${state.description}) keeps ${kept}.` : `${target.name} has no replaced document kept in the state store (${state.description}).`,
+        'allowlist-sync status lists what is kept; only documents it replaced since the state store was set up are.',
+      );
+    }
+    from = '(the current document)';
+    to = chosen.revision;
+    restoredDocument = chosen.document;
+    currentDocument = current.document ?? '';
+  }
+  const judged = judgeRollback({ document: currentDocument, ...(current.versionId ? { versionId: current.versionId } : {}), ...(current.sizeLimit ? { sizeLimit: current.sizeLimit } : {}) }, { id: to, document: restoredDocument }, {
+    ...options.plan,
+    shape,
+    ...(baseline ? { baseline } : {}),
+  });
+  const base = { fromVersionId: from, toVersionId: to, plan: judged };
+  if (judged.upToDate || to === from) return { ...base, status: 'unchanged', forced: false };
+  const forced = judged.status === 'refused' && options.force === true && isApprovable(judged);
+  if (judged.status === 'refused' && !forced) return { ...base, status: 'refused', forced: false };
+  const outcome = await writePlan({
+    target,
+    state,
+    plan: { ...judged, status: 'changes' },
+    record,
+    current,
+    approved: forced,
+    ...(baseline ? { baseline } : {}),
+    guards,
+    ...(options.announcer ? { announcer: options.announcer } : {}),
+    writer: options.writer ?? 'unknown',
+    ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+    ...(options.leaseWaitsMs ? { leaseWaitsMs: options.leaseWaitsMs } : {}),
+    now,
+    ...(options.log ? { log: options.log } : {}),
+    ...(perform ? { perform } : {}),
+    headline: `rollback to ${to}${forced ? ' (forced past: ' + judged.refusals.map((r) => r.code).join(', ') + ')' : ''}`,
+  });
+  if (outcome.status === 'busy') return { ...base, status: 'busy', forced, ...(outcome.holder ? { holder: outcome.holder } : {}) };
+  if (outcome.status === 'refused') return { ...base, plan: outcome.plan, status: 'refused', forced };
+  return { ...base, fromVersionId: outcome.previousVersionId ?? from, status: 'rolled-back', forced };
 }

@@ -136,6 +136,8 @@ export interface DeploymentConfig {
   functionName?: string;
   /** True when `ALLOWLIST_TARGETS` lists the targets; false for the single-target variables. */
   multi: boolean;
+  /** `STATE_TABLE`: the DynamoDB table of the state store; unset, state lives in the container's memory. */
+  stateTable?: string;
 }
 
 /** The single-target variables as a target spec. */
@@ -152,9 +154,14 @@ export function legacyTargetSpec(config: HandlerConfig): TargetSpec {
 
 /** Reads the deployment: `ALLOWLIST_TARGETS` when set, else the single-target variables. Errors name the variable. */
 export function loadDeploymentConfig(env: Env): DeploymentConfig {
+  const stateTable = env.STATE_TABLE?.trim() || undefined;
+  if (stateTable && !/^[A-Za-z0-9_.-]{3,255}$/.test(stateTable)) {
+    throw configError('STATE_TABLE', `must be a DynamoDB table name (3 to 255 of letters, digits, _ . -), got ${JSON.stringify(stateTable)}`);
+  }
   const shared = {
     dryRun: readBool(env, 'DRY_RUN', false),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
+    ...(stateTable ? { stateTable } : {}),
   };
   const list = env.ALLOWLIST_TARGETS?.trim();
   if (!list) {

@@ -8,10 +8,27 @@ export class SyncError extends Error {
     message: string,
     /** What the operator should do about it, if we know. */
     readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; changed?: readonly string[] },
   ) {
     super(hint ? `${message} ${hint}` : message, options);
     this.name = 'SyncError';
+    this.changed = [...(options?.changed ?? [])];
+  }
+
+  /**
+   * What had already been changed when this failed (e.g. "deleted version v2 to make room"), so no alert says
+   * "nothing was written" after a write. Empty when nothing was.
+   */
+  readonly changed: string[];
+
+  /** This error, with `changes` added to what it says was changed. */
+  withChanges(changes: readonly string[]): SyncError {
+    if (changes.length === 0) return this;
+    const copy = new SyncError(this.code, this.hint && this.message.endsWith(` ${this.hint}`) ? this.message.slice(0, -this.hint.length - 1) : this.message, this.hint, {
+      cause: this.cause,
+      changed: [...this.changed, ...changes],
+    });
+    return copy;
   }
 }
 

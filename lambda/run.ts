@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { PlanOptions, PolicyShape, isApprovable, managedPolicyShape } from './allowlist';
 import { TRUST_POLICY_SIZE_LIMIT, trustPolicyShape } from './allowlist/trust-policy';
-import { Alerter, AlertPublisher, AlertStateStore, iamTagAlertStateStore, snsPublisher } from './alerts';
+import { Alerter, AlertPublisher, recordAlertStateStore, snsPublisher } from './alerts';
 import { DeploymentConfig, Env, loadDeploymentConfig } from './config';
 import { SyncError, describeError } from './errors';
 import { createOcmSource, ocmOptionsFromEnv } from './sources/ocm';
@@ -14,22 +15,16 @@ import { ssmListSource } from './sources/ssm-list';
 import { staticSource } from './sources/static';
 import { TargetSpec } from './target-config';
 import { ROLE_INLINE_POLICIES_SIZE_LIMIT, inlinePolicyTarget } from './targets/inline-policy';
-import { roleTagAlertStateStore } from './targets/role-tags';
 import { trustPolicyTarget } from './targets/trust-policy';
-import { Log, SyncResult, sync } from './sync';
+import type { MetricsSink, RunLog, StateStore, TargetRecord } from './ports';
+import { createDynamoClient, dynamoStateStore } from './state/dynamodb-store';
+import { memoryStateStore } from './state/json-store';
+import { SyncResult, sync } from './sync';
+import { WRITE_BUDGET_MS } from './sync-write';
 import { createIamClient, managedPolicyTarget } from './targets/managed-policy';
 import { Target } from './targets/target';
 
-/** The little the run needs of Powertools Metrics. */
-export interface MetricsSink {
-  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void;
-}
-
-/** A logger that can also report errors (Powertools Logger fits). */
-export interface RunLog extends Log {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { MetricsSink, RunLog } from './ports';
 
 /** Everything one target's run needs, built once per container and reused by warm invocations. */
 export interface SyncRuntime {
@@ -43,18 +38,26 @@ export interface SyncRuntime {
   sources: Source[];
   target: Target;
   alerter: Alerter;
+  /** Where the target's record lives (shared by every target of the container). */
+  state: StateStore;
   log: RunLog;
   metrics: MetricsSink;
   /** Starts an invocation: sources shared by several targets fetch afresh, once. */
   beginRun?: () => void;
+  /** Hands the record a sync loaded to the alerter (its alert state), saving a read. */
+  keepRecord?: (record: TargetRecord | undefined) => void;
 }
 
 /** What the function returns. */
 export interface HandlerResult {
   status: SyncResult['status'];
   planId: string;
+  /** Entries added to and removed from the list. */
   added: string[];
   removed: string[];
+  /** The exact address-level difference, as minimal blocks. */
+  addedAddresses: string[];
+  removedAddresses: string[];
   entries: string[];
   /** The target's resource (named `policyArn` since the first, managed-policy-only release). */
   policyArn: string;
@@ -63,6 +66,11 @@ export interface HandlerResult {
   reasons: string[];
   approvable: boolean;
   dryRun: boolean;
+  /** Versions deleted to make room, and other writers seen around the write. */
+  deleted?: string[];
+  otherWriters?: string[];
+  /** `busy`: who holds the lease, until when. */
+  holder?: { holder: string; until: string };
 }
 
 /** What the function returns for several targets: each one's result, and the worst status. */
@@ -95,11 +103,13 @@ export function parseEvent(event: unknown): RunRequest {
   return { dryRun: dryRun === true, ...(approve !== undefined ? { approve: approve as string } : {}), ...(target !== undefined ? { target: target as string } : {}) };
 }
 
-/** AWS clients; each is built once. Tests pass mocked ones. */
+/** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
 export interface RuntimeClients {
   iam?: IAMClient;
   sns?: SNSClient;
   ssm?: SSMClient;
+  dynamodb?: DynamoDBClient;
+  state?: StateStore;
 }
 
 /** Waits and retries the adapters use; unset fields keep production's defaults. */
@@ -116,15 +126,18 @@ export interface RuntimeTuning {
  */
 export const runtimeTuning: RuntimeTuning = {};
 
-/** Fetches once per invocation however many targets share the source (several targets on OCM: one fetch). */
+/** Fetches once per invocation (and read) however many targets share the source (several targets on OCM: one fetch). */
 function sharedPerRun(source: Source): Source & { reset(): void } {
-  let pending: Promise<SourceResult> | undefined;
+  const pending = new Map<number, Promise<SourceResult>>();
   return {
     name: source.name,
-    fetch: () => (pending ??= source.fetch()),
-    reset: () => {
-      pending = undefined;
+    fetch: (options = {}) => {
+      const read = options.read ?? 1;
+      let answer = pending.get(read);
+      if (!answer) pending.set(read, (answer = source.fetch(options)));
+      return answer;
     },
+    reset: () => pending.clear(),
   };
 }
 
@@ -134,6 +147,7 @@ interface Shared {
   iam: IAMClient;
   ssm: () => SSMClient;
   publisher: AlertPublisher;
+  state: StateStore;
   source: (spec: string) => Source;
   log: RunLog;
   tuning: RuntimeTuning;
@@ -142,19 +156,7 @@ interface Shared {
 /** Builds one target's runtime. */
 function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSink): SyncRuntime {
   const { iam, log, tuning, deployment } = shared;
-  // The target's read hands over the tags it saw (GetPolicy and GetRole carry them), where the alert state lives:
-  // used once, so a run needs no extra call and a later run never sees stale ones.
-  let tags: Record<string, string> | undefined;
-  const onTags = (read: Record<string, string>): void => {
-    tags = read;
-  };
-  const prefetched = (): Record<string, string> | undefined => {
-    const taken = tags;
-    tags = undefined;
-    return taken;
-  };
   let target: Target;
-  let store: AlertStateStore;
   let shape: PolicyShape;
   let resource: string;
   let cliTarget: string;
@@ -162,16 +164,14 @@ function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSi
   const conditions = spec.conditions ?? {};
   if (spec.kind === 'managed-policy') {
     const arn = spec.policyArn as string;
-    target = managedPolicyTarget(iam, arn, { log, onTags, ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}) });
-    store = iamTagAlertStateStore(iam, arn, { prefetched });
+    target = managedPolicyTarget(iam, arn, { log, ...(tuning.confirmDelaysMs ? { confirmDelaysMs: tuning.confirmDelaysMs } : {}) });
     shape = managedPolicyShape(conditions);
     resource = arn;
     cliTarget = `iam:${arn}`;
   } else if (spec.kind === 'trust-policy') {
     const role = spec.roleName as string;
     sizeLimit = spec.guards?.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT;
-    target = trustPolicyTarget(iam, role, { log, onTags, sizeLimit });
-    store = roleTagAlertStateStore(iam, role, spec.name, { prefetched });
+    target = trustPolicyTarget(iam, role, { log, sizeLimit });
     shape = trustPolicyShape(spec.principals ?? [], conditions);
     resource = `role/${role} (trust policy)`;
     cliTarget = `iam-trust:${role} ${(spec.principals ?? []).map((p) => `--principal ${p}`).join(' ')}`;
@@ -180,11 +180,17 @@ function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSi
     // The role's room is what its other inline policies leave of 10,240; the target measures it at each read.
     sizeLimit = spec.guards?.sizeLimit ?? ROLE_INLINE_POLICIES_SIZE_LIMIT;
     target = inlinePolicyTarget(iam, role, spec.policyName as string, { log });
-    store = roleTagAlertStateStore(iam, role, spec.name, { prefetched });
     shape = managedPolicyShape(conditions);
     resource = `role/${role} inline policy ${spec.policyName}`;
     cliTarget = `iam-inline:${role}/${spec.policyName}`;
   }
+  // The record the sync loaded is handed to the alerter once, so deciding an alert costs no second read.
+  let record: TargetRecord | undefined;
+  const store = recordAlertStateStore(shared.state, target.key, () => {
+    const taken = record;
+    record = undefined;
+    return taken;
+  });
   const alerter = new Alerter({
     context: {
       allowlist: spec.name,
@@ -206,8 +212,12 @@ function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSi
     sources: spec.sources.map(shared.source),
     target,
     alerter,
+    state: shared.state,
     log,
     metrics,
+    keepRecord: (r: TargetRecord | undefined) => {
+      record = r;
+    },
   };
 }
 
@@ -230,6 +240,7 @@ export function buildRuntimes(
     iam: clients.iam ?? createIamClient(),
     ssm: () => (ssm ??= clients.ssm ?? new SSMClient({})),
     publisher: snsPublisher(clients.sns ?? new SNSClient({}), deployment.alertTopicArn),
+    state: clients.state ?? (deployment.stateTable ? dynamoStateStore(clients.dynamodb ?? createDynamoClient(), deployment.stateTable) : memoryStateStore('memory of this container (STATE_TABLE is not set)')),
     log,
     tuning,
     source: (spec) => {
@@ -270,8 +281,10 @@ function recordResult(metrics: MetricsSink, result: SyncResult): void {
   count(metrics, 'SyncSucceeded', result.status === 'refused' ? 0 : 1);
   count(metrics, 'Refused', result.status === 'refused' ? 1 : 0);
   count(metrics, 'PolicyUpdated', result.status === 'updated' ? 1 : 0);
-  count(metrics, 'EntriesAdded', result.status === 'updated' ? plan.added.length : 0);
-  count(metrics, 'EntriesRemoved', result.status === 'updated' ? plan.removed.length : 0);
+  count(metrics, 'EntriesAdded', result.status === 'updated' ? plan.addedEntries.length : 0);
+  count(metrics, 'EntriesRemoved', result.status === 'updated' ? plan.removedEntries.length : 0);
+  if (result.otherWriters?.length) count(metrics, 'ConcurrentWriter', 1);
+  if (result.status === 'busy') count(metrics, 'Busy', 1);
   count(metrics, 'AllowlistEntries', plan.entries.length);
   count(metrics, 'PolicySizeChars', plan.documentSize);
   count(metrics, 'PolicySizeHeadroom', plan.sizeLimit - plan.documentSize);
@@ -282,7 +295,7 @@ function recordResult(metrics: MetricsSink, result: SyncResult): void {
  * and then throws, so Lambda's error metric sees it. An alert that cannot be published fails the run, but
  * never undoes a write that already happened.
  */
-export async function runSync(request: RunRequest, runtime: SyncRuntime, options: { beginRun?: boolean } = {}): Promise<HandlerResult> {
+export async function runSync(request: RunRequest, runtime: SyncRuntime, options: RunOptions = {}): Promise<HandlerResult> {
   const { log, metrics, alerter } = runtime;
   if (options.beginRun ?? true) runtime.beginRun?.();
   const started = Date.now();
@@ -290,13 +303,18 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   let result: SyncResult;
   try {
     result = await sync({
-      sources: runtime.sources,
+      sources: runtime.sources.map((source) => withDeadline(source, options.deadline)),
       target: runtime.target,
       plan: runtime.plan,
       dryRun,
       approve: request.approve,
       log,
+      state: runtime.state,
+      announcer: alerter,
+      writer: options.writer ?? 'function',
+      ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     });
+    runtime.keepRecord?.(result.record);
   } catch (err) {
     metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, Date.now() - started);
     count(metrics, 'SyncSucceeded', 0);
@@ -310,7 +328,12 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, Date.now() - started);
   recordResult(metrics, result);
   const { plan } = result;
-  log.info('sync finished', { status: result.status, planId: plan.planId, added: plan.added, removed: plan.removed, reasons: plan.reasons, entries: plan.entries.length });
+  if (result.unannounced) {
+    count(metrics, 'AlertPublishFailed', 1);
+    log.error('alert could not be published; the policy write (if any) stands', { error: describeError(result.unannounced), status: result.status });
+    throw result.unannounced;
+  }
+  log.info('sync finished', { status: result.status, planId: plan.planId, added: plan.addedEntries, removed: plan.removedEntries, reasons: plan.reasons, entries: plan.entries.length });
   try {
     await alerter.notify({ result });
   } catch (err) {
@@ -321,8 +344,10 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   return {
     status: result.status,
     planId: plan.planId,
-    added: plan.added,
-    removed: plan.removed,
+    added: plan.addedEntries,
+    removed: plan.removedEntries,
+    addedAddresses: plan.added,
+    removedAddresses: plan.removed,
     entries: plan.entries,
     policyArn: runtime.resource,
     ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
@@ -330,16 +355,35 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     reasons: plan.reasons,
     approvable: isApprovable(plan),
     dryRun,
+    ...(result.deleted?.length ? { deleted: result.deleted } : {}),
+    ...(result.otherWriters?.length ? { otherWriters: result.otherWriters } : {}),
+    ...(result.holder ? { holder: { holder: result.holder.holder, until: new Date(result.holder.expiresAt).toISOString() } } : {}),
   };
 }
 
-const SEVERITY: SyncResult['status'][] = ['unchanged', 'changes', 'updated', 'refused'];
+/** How one invocation runs a target. */
+export interface RunOptions {
+  beginRun?: boolean;
+  /** Epoch ms the invocation must end by (the function's remaining time): budgets for the fetch and the write. */
+  deadline?: number;
+  /** The lease holder and announcement writer: `function:NAME/REQUEST_ID`. */
+  writer?: string;
+}
+
+/** The source, told to answer while there is still time to write and announce. */
+function withDeadline(source: Source, deadline: number | undefined): Source {
+  if (deadline === undefined) return source;
+  const by = deadline - WRITE_BUDGET_MS;
+  return { name: source.name, fetch: (options = {}) => source.fetch({ ...options, deadline: Math.min(by, options.deadline ?? by) }) };
+}
+
+const SEVERITY: SyncResult['status'][] = ['unchanged', 'paused', 'changes', 'updated', 'busy', 'refused'];
 
 /**
  * One invocation over several targets, one after the other: a failing target never blocks the others. Each is
  * alerted on its own; when any failed, the invocation throws after all have run, naming them.
  */
-export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime[]): Promise<MultiTargetResult> {
+export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime[], options: Omit<RunOptions, 'beginRun'> = {}): Promise<MultiTargetResult> {
   const selected = request.target === undefined ? runtimes : runtimes.filter((r) => r.name === request.target);
   if (selected.length === 0) {
     throw new SyncError('bad-event', `The event names target ${JSON.stringify(request.target)}, but the targets are ${runtimes.map((r) => r.name).join(', ')}.`);
@@ -352,7 +396,7 @@ export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime
   const failures: string[] = [];
   for (const runtime of selected) {
     try {
-      results.push({ target: runtime.name, ...(await runSync(request, runtime, { beginRun: false })) });
+      results.push({ target: runtime.name, ...(await runSync(request, runtime, { ...options, beginRun: false })) });
     } catch (err) {
       failures.push(`${runtime.name}: ${describeError(err)}`);
     }

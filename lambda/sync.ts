@@ -1,29 +1,41 @@
-import { Plan, PlanOptions, Refusal, normalize, plan } from './allowlist';
-import { describeError } from './errors';
-import { Source } from './sources/source';
-import { Target, TargetRefusedError } from './targets/target';
+import { Plan, PlanOptions, normalize, plan } from './allowlist';
+import { approvalProblem } from './allowlist/approval';
+import { baselineInForce } from './allowlist/baseline';
+import { DEFAULT_GUARDS } from './allowlist/guards';
+import type { AlertState, Lease, Log, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
+import { memoryStateStore } from './state/json-store';
+import { Announcer, deliverOwed, outboxPatch, owes } from './outbox';
+import { recordPatch, refuse } from './sync-record';
+import { writePlan } from './sync-write';
 
-/** The little a sync needs of a logger (Powertools Logger fits). */
-export interface Log {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { Log } from './ports';
 
 /** Options of one sync run. */
 export interface SyncOptions {
   sources: readonly Source[];
   target: Target;
   plan?: PlanOptions;
-  /** Only plan; write nothing. */
+  /** Only plan; write nothing (a refusal it finds is renewed as reviewed, see approvals). */
   dryRun?: boolean;
-  /** Apply a refused plan anyway, but only if the plan computed now has exactly this id. */
+  /** Apply a refused plan anyway, but only if the plan computed now has exactly this id (and its refusal is recent). */
   approve?: string;
   log?: Log;
+  /** Where the target's record lives (alert state, outbox, baseline, refusal, lease); memory when omitted. */
+  state?: StateStore;
+  /** Publishes announcements; without one, owed announcements stay in the store for a run that has one. */
+  announcer?: Announcer;
+  /** Who writes: `function:NAME/REQUEST` or `cli:USER@HOST` (the lease holder, named in announcements). */
+  writer?: string;
+  /** Epoch ms by which the run must be over: no write starts that could not be finished and announced by then. */
+  deadline?: number;
+  /** Waits before trying a held lease again; then the run reports `busy`. Default 1 s and 2 s. */
+  leaseWaitsMs?: readonly number[];
+  now?: () => Date;
 }
 
 /** What one run did. `changes` means a dry run found changes; `updated` means they were written. */
 export interface SyncResult {
-  status: 'unchanged' | 'changes' | 'updated' | 'refused';
+  status: 'unchanged' | 'changes' | 'updated' | 'refused' | 'busy' | 'paused';
   plan: Plan;
   target: string;
   /** Per source: how many entries it gave and how many it deliberately left out. */
@@ -33,54 +45,115 @@ export interface SyncResult {
   approved: boolean;
   versionId?: string;
   previousVersionId?: string;
+  /** Versions deleted to make room. */
+  deleted?: string[];
+  /** Another writer seen around the write: named, and the run reports it (`concurrent-writer`). */
+  otherWriters?: string[];
+  /** `busy`: who holds the lease. `paused`: who paused, and why. */
+  holder?: Lease;
+  pausedBy?: { by: string; reason: string; at: string };
+  /** Owed announcements of earlier writes this run published first. */
+  announcedLate?: number;
+  /** The target's record as this run loaded it (for the alerter: no second read). */
+  record?: TargetRecord;
+  /** `updated` whose announcement could not be published (it stays owed): the run still fails, after counting the write. */
+  unannounced?: Error;
 }
 
-function refuse(p: Plan, refusal: Refusal): Plan {
-  return { ...p, status: 'refused', refusals: [...p.refusals, refusal], reasons: [...p.reasons, refusal.message] };
+/** Reads every source; `read` 2 is the second, fresh read of a plan that removes entries. */
+async function readSources(sources: readonly Source[], read: number): Promise<SourceResult[]> {
+  return Promise.all(sources.map((s) => s.fetch(read === 1 ? undefined : { read })));
 }
 
-/** Why an approval does not apply to this plan, or undefined when it does. */
-function approvalProblem(p: Plan, approve: string): Refusal | undefined {
-  if (approve !== p.planId) {
-    return { code: 'approval-mismatch', approvable: true, message: `the plan changed since it was approved: approved ${approve}, the plan is now ${p.planId}; review it and approve the new id` };
-  }
-  const hard = p.refusals.filter((r) => !r.approvable);
-  if (hard.length > 0) {
-    return { code: 'not-approvable', approvable: false, message: `approval cannot override: ${hard.map((r) => r.code).join(', ')}` };
-  }
-  return undefined;
-}
-
-/** sources → normalize → read current → plan → guard → apply (unless dry run). The only writer. */
+/** sources → normalize → read current → plan → guard → apply → announce (unless dry run). The only writer. */
 export async function sync(options: SyncOptions): Promise<SyncResult> {
   const { target, log } = options;
-  const [fetched, current] = await Promise.all([Promise.all(options.sources.map((s) => s.fetch())), target.read()]);
-  const desired = normalize(fetched.flatMap((r) => r.entries));
+  const now = options.now ?? (() => new Date());
+  const state = options.state ?? memoryStateStore();
+  const [record, fetched, current] = await Promise.all([state.load(target.key), readSources(options.sources, 1), target.read()]);
+  const announcedLate = await settleOwed(state, target.key, record, current, options);
+  const guards = { ...DEFAULT_GUARDS, ...definedOnly(options.plan?.guards) };
+  const baseline = baselineInForce(record.baseline, now(), guards.baselineWindowDays);
+  const planOptions = { ...options.plan, ...(baseline ? { baseline } : {}) };
+  let desired = normalize(fetched.flatMap((r) => r.entries));
+  let p = plan(current, desired, planOptions);
+  if (p.status === 'changes' && p.removed.length > 0) {
+    // A list edited between page reads must not lock out an address the source still lists: remove only what both reads lack.
+    const again = await readSources(options.sources, 2);
+    desired = normalize([...fetched, ...again].flatMap((r) => r.entries));
+    p = plan(current, desired, planOptions);
+  }
   for (const warning of desired.warnings) log?.warn(warning);
-
-  let p = plan(current, desired, options.plan);
-  const approved = p.status === 'refused' && options.approve !== undefined && approvalProblem(p, options.approve) === undefined;
+  const problem = options.approve !== undefined && p.status === 'refused' ? approvalProblem(p, options.approve, record.refusals ?? [], now(), guards.approvalMaxAgeHours) : undefined;
+  const approved = options.approve !== undefined && p.status === 'refused' && problem === undefined;
   const base = {
     target: target.name,
     sources: fetched.map((r) => ({ source: r.source, entries: r.entries.length, skipped: r.skipped })),
     warnings: desired.warnings,
     approved,
+    record,
+    ...(announcedLate > 0 ? { announcedLate } : {}),
   };
+  const keep = (status: SyncResult['status'], planned: Plan) =>
+    recordPatch(record, { status, plan: planned, reviewed: options.dryRun === true, now: now(), writer: options.writer ?? 'unknown', windowDays: guards.baselineWindowDays, approvalMaxAgeHours: guards.approvalMaxAgeHours });
+  if (record.pause && !options.dryRun) {
+    return { ...base, status: 'paused', plan: p, pausedBy: record.pause };
+  }
   if (p.status === 'refused' && !approved) {
-    const problem = options.approve !== undefined ? approvalProblem(p, options.approve) : undefined;
+    await save(state, target.key, keep('refused', p), log);
     return { ...base, status: 'refused', plan: problem ? refuse(p, problem) : p };
   }
   // An approved plan whose document is already in place needs no new version.
-  if (p.upToDate) return { ...base, status: 'unchanged', plan: p };
-  if (options.dryRun) return { ...base, status: 'changes', plan: p };
-
-  try {
-    const written = await target.write({ document: p.document, planId: p.planId, baseVersionId: current.versionId });
-    log?.info('policy updated', { target: target.name, planId: p.planId, added: p.added, removed: p.removed, ...written });
-    return { ...base, status: 'updated', plan: p, ...written };
-  } catch (err) {
-    if (!(err instanceof TargetRefusedError)) throw err;
-    p = refuse(p, { code: 'target-refused', approvable: false, message: describeError(err) });
-    return { ...base, status: 'refused', plan: p };
+  const status = p.upToDate ? 'unchanged' : options.dryRun ? 'changes' : undefined;
+  if (status) {
+    await save(state, target.key, keep(status, p), log);
+    return { ...base, status, plan: p };
   }
+  return { ...base, ...(await writePlan({ ...options, state, now, guards, record, current, plan: p, approved, baseline })) };
+}
+
+/** Publishes what earlier writes still owe, unless another writer holds the lease (its own announcement is in flight). */
+async function settleOwed(state: StateStore, key: string, record: TargetRecord, current: { versionId?: string; document?: string }, options: SyncOptions): Promise<number> {
+  const announcer = options.announcer;
+  if (!owes(record) || !announcer?.enabled) return 0;
+  const nowMs = (options.now ?? (() => new Date()))().getTime();
+  const holder = options.writer ?? 'unknown';
+  const lease = await state.acquireLease(key, holder, nowMs + 60_000, nowMs);
+  if (!lease.ok) return 0;
+  try {
+    const document = current.document === undefined ? undefined : decodeIfNeeded(current.document);
+    const { left, delivered } = await deliverOwed(lease.record.outbox ?? [], { ...current, document }, announcer, { log: options.log, ...(record.alert ? { previous: record.alert as AlertState } : {}) });
+    await state.update(key, outboxPatch(left), { leaseHolder: holder });
+    record.outbox = left;
+    return delivered;
+  } finally {
+    await state.releaseLease(key, holder);
+  }
+}
+
+function decodeIfNeeded(text: string): string {
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  }
+}
+
+async function save(state: StateStore, key: string, patch: ReturnType<typeof recordPatch>, log: Log | undefined): Promise<void> {
+  if (Object.keys(patch).length === 0) return;
+  try {
+    await state.update(key, patch);
+  } catch (err) {
+    // The run's outcome stands; a record not kept only means the next run decides again.
+    log?.warn('could not update the state record', { error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,31 +1,6 @@
-/** Sid of the placeholder statement: tools can tell "never synced yet" from a real allowlist by it. */
-export const PLACEHOLDER_SID = 'AllowlistSyncPlaceholder';
+// The placeholder lives with the domain, which must recognise it (adoption, rollback, pause); the stack uses it from there.
+export { PLACEHOLDER_POLICY_DOCUMENT, PLACEHOLDER_SID } from '../lambda/allowlist/placeholder';
 
 /** Description of the created policy. Constant: CloudFormation replaces a policy whose description changes. */
 export const POLICY_DESCRIPTION =
   'IP allowlist kept current by allowlist-sync. Only its sync function writes versions; do not edit by hand.';
-
-/**
- * The document the managed policy is created with, before the first sync publishes a real version.
- *
- * It must never depend on props: CloudFormation only touches the policy's versions when this
- * document changes, so a constant here means no redeploy can ever overwrite the live allowlist.
- * And it must deny nothing, because it is attached to roles before the first sync has run:
- * `Null: true` needs aws:PrincipalArn absent, `StringLike: *` needs it present, and a condition
- * block matches only when all its entries do, so the statement can never apply.
- */
-export const PLACEHOLDER_POLICY_DOCUMENT = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Sid: PLACEHOLDER_SID,
-      Effect: 'Deny',
-      Action: '*',
-      Resource: '*',
-      Condition: {
-        Null: { 'aws:PrincipalArn': 'true' },
-        StringLike: { 'aws:PrincipalArn': '*' },
-      },
-    },
-  ],
-} as const;

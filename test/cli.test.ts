@@ -57,8 +57,9 @@ function json(run: Run): JsonReport {
   return JSON.parse(run.stdout) as JsonReport;
 }
 
-const lines = (run: Run): string[] => run.stdout.split('\n');
-const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.${i * 2}.0/24`);
+/** Output lines, each entry line without its address note (`  + 3.20.58.12/32 (1 address)` reads `  + 3.20.58.12/32`). */
+const lines = (run: Run): string[] => run.stdout.split('\n').map((l) => l.replace(/^( {2}[+-] \S+) \(.*\)$/, '$1'));
+const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `20.0.${i * 2}.0/24`);
 
 describe('allowlist-sync CLI', () => {
   let dir: string;
@@ -145,7 +146,7 @@ describe('allowlist-sync CLI', () => {
     const [badSpec, missingFile, unknown] = await Promise.all([
       cli(['plan', '--source', 'ftp:ips.txt', '--target', `file:${policy}`]),
       cli(['apply', '--source', `file:${missing}`, '--target', `file:${policy}`, '--json']),
-      cli(['sync', '--source', 'static:10.0.0.0/24', '--target', `file:${policy}`]),
+      cli(['sync', '--source', 'static:20.0.0.0/24', '--target', `file:${policy}`]),
     ]);
     expect(badSpec).toEqual({
       code: 1,
@@ -167,11 +168,11 @@ describe('allowlist-sync CLI', () => {
     const args = ['--source', `file:${OCM_FIXTURE}`, '--target', `file:${policy}`, '--json'];
 
     const [fromEnv, fromFlag] = await Promise.all([
-      cli(['plan', ...args], { EXTRA_CIDRS: '192.0.2.0/24, 2001:db8::/32' }),
+      cli(['plan', ...args], { EXTRA_CIDRS: '192.0.2.0/24, 2001:db8::/48' }),
       cli(['apply', ...args, '--extra-cidrs', '192.0.2.0/24,10.0.0'], { EXTRA_CIDRS: '198.51.100.0/24', MIN_ENTRIES: '50' }),
     ]);
     expect(fromEnv.code).toBe(2);
-    expect(json(fromEnv)).toMatchObject({ status: 'changes', added: ['192.0.2.0/24', '2001:db8::/32'], removed: [], reasons: [] });
+    expect(json(fromEnv)).toMatchObject({ status: 'changes', added: ['192.0.2.0/24', '2001:db8::/48'], removed: [], reasons: [] });
     expect(json(fromEnv).sources).toEqual([
       { source: `file:${OCM_FIXTURE}`, entries: 7, skipped: 1 },
       { source: 'static:EXTRA_CIDRS', entries: 2, skipped: 0 },
@@ -192,7 +193,7 @@ describe('allowlist-sync main (in process)', () => {
   // makes `--json` print nothing on stdout; a script reading the JSON gets an empty string.
   it('prints the JSON error object with --json even when an option is unknown', async () => {
     const out: string[] = [];
-    const code = await main(['plan', '--json', '--bogus', '--source', 'static:10.0.0.1', '--target', 'file:policy.json'], {}, {
+    const code = await main(['plan', '--json', '--bogus', '--source', 'static:20.0.0.1', '--target', 'file:policy.json'], {}, {
       out: (text) => out.push(text),
       err: () => undefined,
     });

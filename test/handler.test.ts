@@ -20,7 +20,9 @@ import * as powertoolsMetrics from '@aws-lambda-powertools/metrics';
 import * as ipaddr from 'ipaddr.js';
 import * as undici from 'undici';
 import { policySize, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
-import { ALERT_STATE_TAGS } from '../lambda/alerts/state';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { dynamoStateStore } from '../lambda/state/dynamodb-store';
+import { LocalDynamo } from './helpers/dynamodb';
 import { FakeIam, accessDenied, VERSION_LIMIT_MESSAGE } from './helpers/fake-iam';
 import { FakeOcmServer, hang, ocmError, type FakeTrustedIp, type Responder } from './helpers/ocm-server';
 
@@ -64,8 +66,8 @@ const HAND_MADE = JSON.stringify(
 
 const item = (id: string, enabled = true): FakeTrustedIp => ({ kind: 'TrustedIp', id, enabled });
 /** The OCM list that matches HAND_MADE plus one IPv6 block (and a disabled item that must be skipped). */
-const OCM_ITEMS = [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/32'), item('203.0.113.7', false)];
-const SYNCED_ENTRIES = ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/32'];
+const OCM_ITEMS = [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/48'), item('203.0.113.7', false)];
+const SYNCED_ENTRIES = ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/48'];
 const SYNCED_DOC = serializePolicy(renderDenyPolicy(SYNCED_ENTRIES));
 
 const METRIC_NAMES = [
@@ -183,6 +185,8 @@ interface Container {
 
 let server: FakeOcmServer;
 let fakeIam: FakeIam;
+/** The state table: a real DynamoDB (dynalite on 127.0.0.1), shared by every simulated container, as in AWS. */
+let dynamo: LocalDynamo;
 let out: Output;
 /** Every error an invocation threw in this test (checked for secrets). */
 let thrown: Error[];
@@ -201,6 +205,7 @@ function baseEnv(): Record<string, string> {
     AWS_REGION: 'eu-west-1',
     AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    ...dynamo.env(),
   };
 }
 
@@ -246,8 +251,15 @@ function alerts(): { event: string | undefined; subject: string; body: string; t
 
 const alertEvents = (): (string | undefined)[] => alerts().map((a) => a.event);
 
-function alertState(): Record<string, string | undefined> {
-  return { status: fakeIam.tags.get(ALERT_STATE_TAGS.status), key: fakeIam.tags.get(ALERT_STATE_TAGS.key) };
+/** The alert state the function keeps in the state table for the policy (or, `deployment`, for a configuration error). */
+async function alertState(key: string = ARN): Promise<Record<string, string | undefined>> {
+  const client = dynamo.client();
+  try {
+    const alert = (await dynamoStateStore(client, dynamo.table).load(key)).alert;
+    return { status: alert?.status, key: alert?.key };
+  } finally {
+    client.destroy();
+  }
 }
 
 function expectNoVersionWrites(): void {
@@ -256,7 +268,8 @@ function expectNoVersionWrites(): void {
   expect(iamMock).not.toHaveReceivedCommand(iamSdk.SetDefaultPolicyVersionCommand);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
+  dynamo = await LocalDynamo.start();
   // Every container's require of these packages gets the copies mocked above.
   jest.doMock('@aws-sdk/client-iam', () => iamSdk);
   jest.doMock('@aws-sdk/client-sns', () => snsSdk);
@@ -270,7 +283,12 @@ beforeAll(() => {
   jest.doMock('ipaddr.js', () => ipaddr);
 });
 
+afterAll(async () => {
+  await dynamo.stop();
+});
+
 beforeEach(async () => {
+  await dynamo.reset();
   server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: OCM_ITEMS });
   fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, tags: { team: 'sre' } });
   iamMock.reset();
@@ -285,15 +303,26 @@ beforeEach(async () => {
 
 afterEach(async () => {
   out.stop();
-  // No secret reaches a log line, an EMF blob, an error or an alert, whatever the test did.
   const secrets = [CLIENT_SECRET, Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64'), ...server.issuedTokens];
-  const seen = [out.text, ...thrown.map((e) => `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}`), JSON.stringify(alerts())];
-  for (const secret of secrets) for (const text of seen) expect(text).not.toContain(secret);
+  const seen = [out.text, ...thrown.map((e) => `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}`), JSON.stringify(alerts()), JSON.stringify(await tableItems())];
+  // Closed before asserting: a failed assertion must not leave the server listening (jest would never exit).
   await server.close();
   setEnv({});
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
   Object.assign(process.env, savedEnv);
+  // No secret reaches a log line, an EMF blob, an error, an alert or the state table, whatever the test did.
+  for (const secret of secrets) for (const text of seen) expect(text).not.toContain(secret);
 });
+
+/** Every item of the state table (checked for secrets). */
+async function tableItems(): Promise<unknown[]> {
+  const client = dynamo.client();
+  try {
+    return (await client.send(new ScanCommand({ TableName: dynamo.table }))).Items ?? [];
+  } finally {
+    client.destroy();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -306,8 +335,10 @@ describe('full cycle through the handler', () => {
     expect(first).toEqual({
       status: 'updated',
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
-      added: ['2001:db8::/32'],
+      added: ['2001:db8::/48'],
       removed: [],
+      addedAddresses: ['2001:db8::/48'],
+      removedAddresses: [],
       entries: SYNCED_ENTRIES,
       policyArn: ARN,
       versionId: 'v2',
@@ -331,15 +362,15 @@ describe('full cycle through the handler', () => {
       },
     ]);
     expect(alerts()[0].body).toContain('Drift:    the previous version had been edited outside allowlist-sync; it was replaced.');
-    expect(alerts()[0].body).toContain(`npx allowlist-sync rollback --target iam:${ARN} --to v1`);
-    expect(alertState()).toEqual({ status: 'ok', key: undefined });
+    expect(alerts()[0].body).toContain(`node bin/allowlist-sync.js rollback --target iam:${ARN} --to v1`);
+    expect((await alertState())).toEqual({ status: 'ok', key: undefined });
     expect(fakeIam.tags.get('team')).toBe('sre');
 
     // Second, warm invocation: nothing to do, nothing written, nothing told.
     iamMock.resetHistory();
     const second = await fn.invoke();
 
-    expect(second).toEqual({ ...first, status: 'unchanged', added: [], removed: [], versionId: undefined, previousVersionId: undefined, planId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(second).toEqual({ ...first, status: 'unchanged', added: [], removed: [], addedAddresses: [], versionId: undefined, previousVersionId: undefined, planId: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(second).not.toHaveProperty('versionId');
     expect(second).not.toHaveProperty('previousVersionId');
     expectNoVersionWrites();
@@ -348,7 +379,7 @@ describe('full cycle through the handler', () => {
     expect(fakeIam.versionIds()).toEqual(['v1', 'v2']);
 
     // OCM changes: exactly one block added and one removed.
-    server.items = [item('192.0.2.10'), item('2001:db8::/32'), item('198.51.100.0/25'), item('198.51.100.128/25'), item('203.0.113.0/28')];
+    server.items = [item('192.0.2.10'), item('2001:db8::/48'), item('198.51.100.0/25'), item('198.51.100.128/25'), item('203.0.113.0/28')];
     iamMock.resetHistory();
     const third = await fn.invoke();
 
@@ -357,7 +388,9 @@ describe('full cycle through the handler', () => {
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
       added: ['203.0.113.0/28'],
       removed: [],
-      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.0/28', '2001:db8::/32'],
+      addedAddresses: ['203.0.113.0/28'],
+      removedAddresses: [],
+      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.0/28', '2001:db8::/48'],
       policyArn: ARN,
       versionId: 'v3',
       previousVersionId: 'v2',
@@ -366,21 +399,21 @@ describe('full cycle through the handler', () => {
       dryRun: false,
     });
     // Now one block swapped for another (1 of 4 removed: under the 30% guard).
-    server.items = [item('192.0.2.10'), item('2001:db8::/32'), item('203.0.113.64/28'), item('198.51.100.0/24')];
+    server.items = [item('192.0.2.10'), item('2001:db8::/48'), item('203.0.113.64/28'), item('198.51.100.0/24')];
     const fourth = await fn.invoke();
 
     expect(fourth).toMatchObject({
       status: 'updated',
       added: ['203.0.113.64/28'],
       removed: ['203.0.113.0/28'],
-      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.64/28', '2001:db8::/32'],
+      entries: ['192.0.2.10/32', '198.51.100.0/24', '203.0.113.64/28', '2001:db8::/48'],
       versionId: 'v4',
       previousVersionId: 'v3',
     });
     expect(fakeIam.defaultDocument).toBe(serializePolicy(renderDenyPolicy(fourth.entries)));
     expect(alertEvents()).toEqual(['updated', 'updated', 'updated']);
     expect(alerts()[2].subject).toBe('allowlist-sync: rosa-trusted-ips updated (+1 -1)');
-    expect(alerts()[2].body).toContain('Added (1):\n  + 203.0.113.64/28\nRemoved (1):\n  - 203.0.113.0/28');
+    expect(alerts()[2].body).toContain('Added (1):\n  + 203.0.113.64/28 (16 addresses)\nRemoved (1):\n  - 203.0.113.0/28 (16 addresses)');
   });
 
   test('builds its clients, credentials and OCM token once per container; a cold start builds new ones', async () => {
@@ -437,15 +470,19 @@ describe('full cycle through the handler', () => {
     const creates = iamMock.commandCalls(iamSdk.CreatePolicyVersionCommand);
     expect(creates).toHaveLength(2);
     await expect(creates[0].returnValue).rejects.toMatchObject({ name: 'LimitExceededException', message: VERSION_LIMIT_MESSAGE });
-    expect(fakeIam.versionIds()).toEqual(['v2', 'v3', 'v4', 'v5', 'v6']);
-    expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('policy version limit hit after pruning'))).toBe(true);
+    // One deleted first to make room (named), then the policy kept at four: the next create has a free slot.
+    expect(result.deleted).toEqual(['v1', 'v2']);
+    expect(fakeIam.versionIds()).toEqual(['v3', 'v4', 'v5', 'v6']);
+    expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('policy found at the version limit'))).toBe(true);
+    expect(alerts()[0].body).toContain('deleted version v1 to make room');
   });
 
   test('EXTRA_CIDRS joins the OCM list', async () => {
     const result = await coldStart({ EXTRA_CIDRS: '203.0.113.0/24, 192.0.2.11' }).invoke();
 
-    expect(result).toMatchObject({ status: 'updated', added: ['192.0.2.11/32', '203.0.113.0/24', '2001:db8::/32'] });
-    expect(result.entries).toEqual(['192.0.2.10/31', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32']);
+    // As entries of the new list (the host joined its neighbour in a /31), and exactly as addresses.
+    expect(result).toMatchObject({ status: 'updated', added: ['192.0.2.10/31', '203.0.113.0/24', '2001:db8::/48'], addedAddresses: ['192.0.2.11/32', '203.0.113.0/24', '2001:db8::/48'] });
+    expect(result.entries).toEqual(['192.0.2.10/31', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/48']);
   });
 });
 
@@ -453,7 +490,7 @@ describe('events', () => {
   test('{"dryRun": true} only plans: status changes, no version written', async () => {
     const result = await coldStart().invoke({ dryRun: true });
 
-    expect(result).toMatchObject({ status: 'changes', added: ['2001:db8::/32'], removed: [], entries: SYNCED_ENTRIES, dryRun: true, reasons: [] });
+    expect(result).toMatchObject({ status: 'changes', added: ['2001:db8::/48'], removed: [], entries: SYNCED_ENTRIES, dryRun: true, reasons: [] });
     expect(result).not.toHaveProperty('versionId');
     expectNoVersionWrites();
     expect(fakeIam.versionIds()).toEqual(['v1']);
@@ -480,8 +517,8 @@ describe('events', () => {
     const refused = await fn.invoke();
     expect(refused).toMatchObject({
       status: 'refused',
-      removed: ['198.51.100.0/24', '2001:db8::/32'],
-      reasons: ['2 of 3 current entries would be removed (67%), more than the 30% allowed'],
+      removed: ['198.51.100.0/24', '2001:db8::/48'],
+      reasons: ['2 of 3 current entries would be removed (67%, 99.5+% of the IPv4 addresses, 100% of the IPv6 addresses), more than the 30% allowed'],
       approvable: true,
     });
     const planId = refused.planId;
@@ -493,7 +530,7 @@ describe('events', () => {
       status: 'refused',
       planId,
       reasons: [
-        '2 of 3 current entries would be removed (67%), more than the 30% allowed',
+        '2 of 3 current entries would be removed (67%, 99.5+% of the IPv4 addresses, 100% of the IPv6 addresses), more than the 30% allowed',
         `the plan changed since it was approved: approved aaaaaaaaaaaaaaaa, the plan is now ${planId}; review it and approve the new id`,
       ],
     });
@@ -513,12 +550,14 @@ describe('events', () => {
       status: 'updated',
       planId,
       added: [],
-      removed: ['198.51.100.0/24', '2001:db8::/32'],
+      removed: ['198.51.100.0/24', '2001:db8::/48'],
+      addedAddresses: [],
+      removedAddresses: ['198.51.100.0/24', '2001:db8::/48'],
       entries: ['192.0.2.10/32'],
       policyArn: ARN,
       versionId: 'v3',
       previousVersionId: 'v2',
-      reasons: ['2 of 3 current entries would be removed (67%), more than the 30% allowed'],
+      reasons: ['2 of 3 current entries would be removed (67%, 99.5+% of the IPv4 addresses, 100% of the IPv6 addresses), more than the 30% allowed'],
       approvable: true,
       dryRun: false,
     });
@@ -563,15 +602,17 @@ describe('events', () => {
 });
 
 describe('guards: refused, alerted, counted, nothing written', () => {
-  const wide = Array.from({ length: 700 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
+  const wide = Array.from({ length: 700 }, (_, i) => `20.${i >> 8}.${i & 255}.1`);
   const wideEntries = [...wide.map((a) => `${a}/32`), '192.0.2.10/32', '198.51.100.0/24'];
   const wideSize = policySize(serializePolicy(renderDenyPolicy(wideEntries)));
 
   test.each<[string, FakeTrustedIp[], (string | RegExp)[]]>([
     ['an empty OCM list', [], ['the allowlist is empty: writing it would deny every request', '2 of 2 current entries would be removed (100%), more than the 30% allowed']],
-    ['a catch-all', [...OCM_ITEMS, item('0.0.0.0/0')], ['0.0.0.0/0 allows every address: the policy would protect nothing']],
-    ['a too-broad block', [...OCM_ITEMS, item('4.0.0.0/6')], ['entries broader than IPv4 /8 or IPv6 /32 would allow too much: 4.0.0.0/6']],
-    ['a mass removal (over 30%)', [item('192.0.2.10')], ['1 of 2 current entries would be removed (50%), more than the 30% allowed']],
+    ['a catch-all', [...OCM_ITEMS, item('0.0.0.0/0')], ['0.0.0.0/0 allows every address: the policy would protect nothing', /^the change would newly allow ~2\^32\.0 addresses of IPv4/]],
+    ['a too-broad block', [...OCM_ITEMS, item('4.0.0.0/6')], ['entries broader than IPv4 /8 or IPv6 /32 would allow too much: 4.0.0.0/6', /^the change would newly allow 2\^26 addresses of IPv4/]],
+    ['a mass removal (over 30%)', [item('192.0.2.10')], ['1 of 2 current entries would be removed (50%, 99.5+% of the IPv4 addresses), more than the 30% allowed']],
+    ['a private range', [...OCM_ITEMS, item('10.0.0.0/16')], [/^1 entry can never match a request: "10\.0\.0\.0\/16" from ocm \(private \(RFC 1918\), inside 10\.0\.0\.0\/8\); never seen by aws:SourceIp/]],
+    ['a widening', [...OCM_ITEMS, item('52.0.0.0/9')], ['the change would newly allow 2^23 addresses of IPv4 (at most 65,536 addresses) in one step']],
     ['an invalid entry from OCM', [...OCM_ITEMS, item('300.1.2.3')], [/^1 invalid entry: "300\.1\.2\.3" from ocm \(.+\)$/]],
     ['a document over the size limit', [...wide.map((a) => item(a)), ...OCM_ITEMS.slice(0, 2)], [`the document would be ${wideSize} characters, over the limit of 6144`]],
   ])('%s', async (_name, items, reasons) => {
@@ -592,7 +633,7 @@ describe('guards: refused, alerted, counted, nothing written', () => {
     expect(alert.subject).toBe(`allowlist-sync: rosa-trusted-ips REFUSED (plan ${result.planId})`);
     expect(alert.body).toContain('Nothing was written; the current version stays in force.');
     for (const reason of result.reasons) expect(alert.body).toContain(reason);
-    expect(alertState()).toEqual({ status: 'refused', key: result.planId });
+    expect((await alertState())).toEqual({ status: 'refused', key: result.planId });
 
     expect(out.metric('Refused')).toEqual([1]);
     expect(out.metric('SyncSucceeded')).toEqual([0]);
@@ -603,9 +644,12 @@ describe('guards: refused, alerted, counted, nothing written', () => {
     const tooFew = await coldStart({ MIN_ENTRIES: '5' }).invoke();
     expect(tooFew).toMatchObject({ status: 'refused', reasons: ['only 3 entries, fewer than the minimum of 5'], approvable: true });
 
-    server.items = [...OCM_ITEMS, item('10.0.0.0/12')];
+    server.items = [...OCM_ITEMS, item('20.0.0.0/12')];
     const broad = await coldStart({ BROADEST_IPV4_PREFIX: '16' }).invoke();
-    expect(broad).toMatchObject({ status: 'refused', reasons: ['entries broader than IPv4 /16 or IPv6 /32 would allow too much: 10.0.0.0/12'] });
+    expect(broad).toMatchObject({
+      status: 'refused',
+      reasons: ['entries broader than IPv4 /16 or IPv6 /32 would allow too much: 20.0.0.0/12', 'the change would newly allow 2^20 addresses of IPv4 (at most 65,536 addresses) in one step'],
+    });
     expectNoVersionWrites();
   });
 });
@@ -620,7 +664,7 @@ describe('alert dedupe across cold starts (state in the policy tags)', () => {
     const second = await coldStart().invoke();
     expect(second.planId).toBe(first.planId);
     expect(alertEvents()).toEqual(['updated', 'refused']);
-    expect(alertState()).toEqual({ status: 'refused', key: first.planId });
+    expect((await alertState())).toEqual({ status: 'refused', key: first.planId });
 
     server.items = [item('198.51.100.0/24')];
     const third = await coldStart().invoke();
@@ -634,7 +678,7 @@ describe('alert dedupe across cold starts (state in the policy tags)', () => {
     expect(recovered.status).toBe('unchanged');
     expect(alertEvents()).toEqual(['updated', 'refused', 'refused', 'recovered']);
     expect(alerts()[3].body).toContain(`Before:   refused plan ${third.planId}`);
-    expect(alertState()).toEqual({ status: 'ok', key: undefined });
+    expect((await alertState())).toEqual({ status: 'ok', key: undefined });
 
     // And quiet again after that.
     await coldStart().invoke();
@@ -657,7 +701,7 @@ describe('alert dedupe across cold starts (state in the policy tags)', () => {
     expect(server.requestsTo('api')).toHaveLength(6);
     expect(alertEvents()).toEqual(['failed']);
     expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips FAILED (ocm-http)');
-    expect(alertState().status).toBe('failed');
+    expect((await alertState()).status).toBe('failed');
     expectNoVersionWrites();
     expect(out.metric('SyncSucceeded')).toEqual([0, 0]);
 
@@ -711,7 +755,7 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
     expectNoVersionWrites();
   });
 
-  test('the policy does not exist (NoSuchEntity): alerted even though its tags cannot hold the state', async () => {
+  test('the policy does not exist (NoSuchEntity): alerted once, the state kept in the table, not on the missing policy', async () => {
     fakeIam.deleted = true;
     const fn = coldStart();
 
@@ -722,10 +766,10 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
       `The IAM managed policy ${ARN} does not exist (iam:GetPolicy: Policy ${ARN} was not found.). Check the policy ARN allowlist-sync is configured with (account id, path, name), or deploy the stack that creates the policy.`,
     );
     expect(alertEvents()).toEqual(['failed']);
-    // Without a place for the state, each run alerts again rather than going silent.
     await fn.fail();
-    expect(alertEvents()).toEqual(['failed', 'failed']);
-    expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('could not load the alert state'))).toBe(true);
+    await coldStart().fail();
+    expect(alertEvents()).toEqual(['failed']);
+    expect((await alertState()).status).toBe('failed');
   });
 
   test.each<[string, Record<string, string | undefined>, string]>([
@@ -750,13 +794,13 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
     expect(server.requests).toHaveLength(0);
   });
 
-  test('the same configuration error after cold starts is told once (state in the policy tags), its fix as a recovery', async () => {
+  test('the same configuration error after cold starts is told once (state in the table), its fix as a recovery', async () => {
     await coldStart({ MIN_ENTRIES: 'abc' }).fail();
     await coldStart({ MIN_ENTRIES: 'abc' }).fail();
     await coldStart({ MIN_ENTRIES: 'abc' }).fail();
 
     expect(alertEvents()).toEqual(['failed']);
-    expect(alertState()).toEqual({ status: 'failed', key: expect.stringMatching(/^config:[0-9a-f]{12}$/) });
+    expect((await alertState(`deployment:${FUNCTION}`))).toEqual({ status: 'failed', key: expect.stringMatching(/^config:[0-9a-f]{12}$/) });
     expect(iamMock).not.toHaveReceivedCommand(iamSdk.GetPolicyCommand);
 
     // Another configuration error is news.
@@ -766,17 +810,20 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
 
     const fixed = await coldStart().invoke();
     expect(fixed.status).toBe('updated');
-    expect(alertEvents()).toEqual(['failed', 'failed', 'updated']);
-    expect(alerts()[2].body).toMatch(/Recovery: the earlier failure since \S+ is over\./);
+    expect(alertEvents()).toEqual(['failed', 'failed', 'recovered', 'updated']);
+    expect(alerts()[2].body).toMatch(/Before: {3}failure \(config:[0-9a-f]{12}\) since \S+/);
+    // Told once: the next cold start has nothing more to say about the configuration.
+    await coldStart().invoke();
+    expect(alertEvents()).toEqual(['failed', 'failed', 'recovered', 'updated']);
   });
 
-  test('without a usable POLICY_ARN there is nowhere to keep the state: one alert per container', async () => {
+  test('without a usable POLICY_ARN the state is still kept (the table is the deployment\'s): one alert in all', async () => {
     const fn = coldStart({ POLICY_ARN: undefined });
     await fn.fail();
     await fn.fail();
     await coldStart({ POLICY_ARN: undefined }).fail();
 
-    expect(alertEvents()).toEqual(['failed', 'failed']);
+    expect(alertEvents()).toEqual(['failed']);
     expect(alerts()[0].body).toContain('Policy:   (POLICY_ARN unset)');
   });
 
@@ -792,7 +839,7 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
       `Could not publish the "failed" alert to ${TOPIC}: connect ETIMEDOUT. Check sns:Publish on the topic for the function's role (and the KMS key policy if the topic is encrypted). The alert is sent again on the next run.`,
     );
     // Not stored as told, so the next cold start tries again.
-    expect(alertState().status).toBeUndefined();
+    expect((await alertState()).status).toBeUndefined();
   });
 
   test('bad configuration without a topic: throws, publishes nothing', async () => {
@@ -809,7 +856,7 @@ describe('failures: alerted, then thrown with a message naming the problem', () 
 
     expect(err).toMatchObject({ code: 'iam-access-denied' });
     expect(snsMock.send.callCount).toBe(0);
-    expect(alertState().status).toBeUndefined();
+    expect((await alertState()).status).toBeUndefined();
   });
 });
 
@@ -833,7 +880,7 @@ describe('SNS failing after a write', () => {
     expect(out.metric('PolicyUpdated')).toEqual([1]);
     expect(out.metric('SyncSucceeded')).toEqual([1]);
     // The alert state is not advanced, so an unsent refusal or failure is tried again next run.
-    expect(alertState().status).toBeUndefined();
+    expect((await alertState()).status).toBeUndefined();
   });
 
   test('a failure whose alert cannot be published either: the original error is thrown, AlertPublishFailed counted', async () => {
@@ -947,7 +994,7 @@ describe('metrics (EMF on stdout)', () => {
       function_request_id: expect.stringMatching(/^0a1b2c3d-/),
       status: 'updated',
       planId: result.planId,
-      added: ['2001:db8::/32'],
+      added: ['2001:db8::/48'],
       removed: [],
       entries: 3,
     });

@@ -15,6 +15,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { StateStore } from '../lambda/ports';
+import { memoryStateStore } from '../lambda/state/json-store';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ALLOWLIST_SID, parsePolicy, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
@@ -29,7 +31,7 @@ const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:allowlist-sync-alerts';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' };
 const ROSA = ['192.0.2.0/28', '198.51.100.7/32'];
 const VPN = ['203.0.113.0/24'];
-const VENDOR = ['100.64.1.0/24', '100.64.2.0/24'];
+const VENDOR = ['100.130.1.0/24', '100.130.2.0/24'];
 const BREAK_GLASS_ALLOW = { Sid: 'Admins', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' };
 
 const iam = new IAMClient({ region: 'us-east-1', credentials: CREDENTIALS });
@@ -38,6 +40,8 @@ const ssm = new SSMClient({ region: 'eu-west-1', credentials: CREDENTIALS });
 const iamMock = mockClient(iam);
 const snsMock = mockClient(sns);
 const ssmMock = mockClient(ssm);
+/** Shared by every container of a test, as the state table is. */
+let state: StateStore = memoryStateStore();
 const quiet: RunLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const TARGETS: TargetSpec[] = [
@@ -64,13 +68,14 @@ function metricsFor(name: string): MetricsSink {
 }
 
 function runtimes(targets: TargetSpec[] = TARGETS, env: Record<string, string> = {}): SyncRuntime[] {
-  return buildRuntimes({ ALLOWLIST_TARGETS: JSON.stringify(targets), ALERT_TOPIC_ARN: TOPIC, ...env }, quiet, metricsFor, { iam, sns, ssm }, { confirmDelaysMs: [1] });
+  return buildRuntimes({ ALLOWLIST_TARGETS: JSON.stringify(targets), ALERT_TOPIC_ARN: TOPIC, ...env }, quiet, metricsFor, { iam, sns, ssm, state }, { confirmDelaysMs: [1] });
 }
 
 beforeEach(() => {
   iamMock.reset();
   snsMock.reset();
   ssmMock.reset();
+  state = memoryStateStore();
   fakeIam = new FakeIam({ arn: POLICY_ARN, document: serializePolicy(renderDenyPolicy(['192.0.2.0/28'])) });
   fakeIam.install(iamMock);
   trust = encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [BREAK_GLASS_ALLOW] }));
@@ -162,7 +167,7 @@ describe('several targets', () => {
   });
 
   it('guards the trust policy with its own size limit (2,048 by default)', async () => {
-    const many = Array.from({ length: 200 }, (_, i) => `10.${i}.0.0/24`).join(',');
+    const many = Array.from({ length: 200 }, (_, i) => `20.${i}.0.0/24`).join(',');
     const targets = TARGETS.map((t) => (t.name === 'break-glass-vpn' ? { ...t, sources: [`static:${many}`] } : t));
     const result = await runAll({ dryRun: false }, runtimes(targets));
     const breakGlass = result.targets.find((t) => t.target === 'break-glass-vpn');

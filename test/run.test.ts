@@ -5,10 +5,10 @@
 import {
   CreatePolicyVersionCommand,
   DeletePolicyVersionCommand,
-  GetPolicyCommand,
   IAMClient,
   ListPolicyTagsCommand,
   SetDefaultPolicyVersionCommand,
+  TagPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -16,8 +16,9 @@ import type { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
-import { ALERT_STATE_TAGS } from '../lambda/alerts/state';
 import { SyncError } from '../lambda/errors';
+import type { StateStore } from '../lambda/ports';
+import { memoryStateStore } from '../lambda/state/json-store';
 import { MetricsSink, RunLog, RuntimeTuning, SyncRuntime, buildRuntime, parseEvent, runSync, runtimeTuning } from '../lambda/run';
 import type { Source } from '../lambda/sources/source';
 import { FakeIam } from './helpers/fake-iam';
@@ -38,6 +39,8 @@ const ssmMock = mockClient(ssm);
 type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 
 let fakeIam: FakeIam;
+/** The state store every runtime of a test shares, as containers share the table. */
+let state: StateStore & { loads: number };
 let recorded: [string, Unit, number][];
 let logged: [string, string, Record<string, unknown>][];
 
@@ -56,10 +59,26 @@ function runtime(env: Record<string, string | undefined> = {}, tuning: RuntimeTu
     { POLICY_ARN: ARN, ALERT_TOPIC_ARN: TOPIC, ALLOWLIST_NAME: 'corp-vpn', OCM_ENABLED: 'false', EXTRA_CIDRS: CURRENT.join(','), ...env },
     log,
     metrics,
-    { iam, sns, ssm },
+    { iam, sns, ssm, state },
     tuning,
   );
 }
+
+/** A memory store that counts its record reads. */
+function countingStore(): StateStore & { loads: number } {
+  const inner = memoryStateStore();
+  const store = {
+    ...inner,
+    loads: 0,
+    load: (key: string) => {
+      store.loads++;
+      return inner.load(key);
+    },
+  };
+  return store;
+}
+
+const alertState = async () => (await state.load(ARN)).alert;
 
 /** Metrics recorded, SyncDuration's value replaced by its type (it is wall-clock time). */
 function recordedMetrics(): [string, Unit, number | string][] {
@@ -87,6 +106,7 @@ beforeEach(() => {
   ssmMock.reset();
   fakeIam.install(iamMock);
   snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  state = countingStore();
   recorded = [];
   logged = [];
 });
@@ -155,18 +175,18 @@ describe('buildRuntime', () => {
     expect(iamMock.send.thisValues.every((client) => client === iam)).toBe(true);
     expect(snsMock.send.thisValues).toEqual([sns]);
     const body = snsMock.commandCalls(PublishCommand)[0].args[0].input.Message ?? '';
-    expect(body).toContain(`npx allowlist-sync apply --source static:192.0.2.0/28 --target iam:${ARN} --approve ${result.planId}`);
+    expect(body).toContain(`node bin/allowlist-sync.js apply --source static:192.0.2.0/28 --target iam:${ARN} --approve ${result.planId}`);
     expect(body).toContain(`aws lambda invoke --function-name sync-fn --cli-binary-format raw-in-base64-out --payload '{"approve":"${result.planId}"}' /dev/stdout`);
   });
 
   test('the tuning reaches the IAM target: confirm delays ride out a stale GetPolicy', async () => {
     fakeIam.staleReadsAfterWrite = 2;
-    const result = await runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '10.1.0.0/16'].join(',') }, { confirmDelaysMs: [1, 1, 1] }));
+    const result = await runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '20.1.0.0/16'].join(',') }, { confirmDelaysMs: [1, 1, 1] }));
     expect(result).toMatchObject({ status: 'updated', versionId: 'v2', previousVersionId: 'v1' });
 
     // With no delays to wait, the same stale read is (rightly) taken for another writer.
     fakeIam.staleReadsAfterWrite = 2;
-    const err = await rejection(runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '10.2.0.0/16'].join(',') }, { confirmDelaysMs: [] })));
+    const err = await rejection(runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '20.1.0.0/16', '20.2.0.0/16'].join(',') }, { confirmDelaysMs: [] })));
     expect(err.code).toBe('concurrent-writer');
   });
 
@@ -199,7 +219,7 @@ describe('buildRuntime', () => {
 
 describe('runSync', () => {
   test('an update: result, metrics in order, an "updated" alert, the state stored', async () => {
-    const desired = ['192.0.2.0/28', '198.51.100.7/32', '203.0.113.0/25', '2001:db8::/32', '2600:1f18::/36'];
+    const desired = ['192.0.2.0/29', '198.51.100.7/32', '203.0.113.0/24', '2001:db8::/32', '2600:1f18::/48'];
     const rt = runtime({ EXTRA_CIDRS: desired.join(' ') });
 
     const result = await runSync({ dryRun: false }, rt);
@@ -208,8 +228,10 @@ describe('runSync', () => {
     expect(result).toEqual({
       status: 'updated',
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
-      added: ['2600:1f18::/36'],
-      removed: ['203.0.113.128/25'],
+      added: ['192.0.2.0/29', '2600:1f18::/48'],
+      removed: ['192.0.2.0/28'],
+      addedAddresses: ['2600:1f18::/48'],
+      removedAddresses: ['192.0.2.8/29'],
       entries: desired,
       policyArn: ARN,
       versionId: 'v2',
@@ -225,18 +247,20 @@ describe('runSync', () => {
       ['SyncSucceeded', 'Count', 1],
       ['Refused', 'Count', 0],
       ['PolicyUpdated', 'Count', 1],
-      ['EntriesAdded', 'Count', 1],
+      ['EntriesAdded', 'Count', 2],
       ['EntriesRemoved', 'Count', 1],
       ['AllowlistEntries', 'Count', 5],
       ['PolicySizeChars', 'Count', size],
       ['PolicySizeHeadroom', 'Count', 6144 - size],
     ]);
     expect(events()).toEqual(['updated']);
-    expect(fakeIam.tags.get(ALERT_STATE_TAGS.status)).toBe('ok');
+    expect((await alertState())?.status).toBe('ok');
+    // Tags are not the alert state any more: the protected policy is never tagged.
+    expect(iamMock).not.toHaveReceivedCommand(TagPolicyCommand);
     expect(logged.find(([, m]) => m === 'sync finished')).toEqual([
       'info',
       'sync finished',
-      { status: 'updated', planId: result.planId, added: ['2600:1f18::/36'], removed: ['203.0.113.128/25'], reasons: [], entries: 5 },
+      { status: 'updated', planId: result.planId, added: ['192.0.2.0/29', '2600:1f18::/48'], removed: ['192.0.2.0/28'], reasons: [], entries: 5 },
     ]);
   });
 
@@ -257,11 +281,11 @@ describe('runSync', () => {
   });
 
   test('a dry run (from the request or from DRY_RUN): changes, counted as a success, nothing written or counted as written', async () => {
-    const env = { EXTRA_CIDRS: [...CURRENT, '10.0.0.0/16'].join(',') };
+    const env = { EXTRA_CIDRS: [...CURRENT, '20.0.0.0/16'].join(',') };
     const fromRequest = await runSync({ dryRun: true }, runtime(env));
     const fromConfig = await runSync({ dryRun: false }, runtime({ ...env, DRY_RUN: 'yes' }));
 
-    for (const result of [fromRequest, fromConfig]) expect(result).toMatchObject({ status: 'changes', added: ['10.0.0.0/16'], dryRun: true });
+    for (const result of [fromRequest, fromConfig]) expect(result).toMatchObject({ status: 'changes', added: ['20.0.0.0/16'], dryRun: true });
     expect(recorded.filter(([name]) => ['SyncSucceeded', 'PolicyUpdated', 'EntriesAdded'].includes(name)).map(([n, , v]) => [n, v])).toEqual([
       ['SyncSucceeded', 1],
       ['PolicyUpdated', 0],
@@ -279,7 +303,7 @@ describe('runSync', () => {
     expect(result).toMatchObject({
       status: 'refused',
       removed: ['198.51.100.7/32', '203.0.113.0/24', '2001:db8::/32'],
-      reasons: ['3 of 4 current entries would be removed (75%), more than the 30% allowed'],
+      reasons: ['3 of 4 current entries would be removed (75%, 94% of the IPv4 addresses, 100% of the IPv6 addresses), more than the 30% allowed'],
       approvable: true,
     });
     expect(recordedMetrics().slice(1, 6)).toEqual([
@@ -290,14 +314,18 @@ describe('runSync', () => {
       ['EntriesRemoved', 'Count', 0],
     ]);
     expect(events()).toEqual(['refused']);
-    expect(fakeIam.tags.get(ALERT_STATE_TAGS.key)).toBe(result.planId);
+    expect((await alertState())?.key).toBe(result.planId);
   });
 
   test('a refusal mixing approvable and hard reasons is not approvable', async () => {
     const result = await runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: '192.0.2.0/28,0.0.0.0/0' }));
 
     expect(result.status).toBe('refused');
-    expect(result.reasons).toEqual(['0.0.0.0/0 allows every address: the policy would protect nothing']);
+    expect(result.reasons).toEqual([
+      '0.0.0.0/0 allows every address: the policy would protect nothing',
+      '1 of 4 current entries would be removed (25%, 100% of the IPv6 addresses), more than the 30% allowed',
+      'the change would newly allow ~2^32.0 addresses of IPv4 (at most 65,536 addresses) in one step',
+    ]);
     expect(result.approvable).toBe(false);
   });
 
@@ -336,7 +364,7 @@ describe('runSync', () => {
     snsMock.reset();
     snsMock.on(PublishCommand).rejects(new Error('Rate exceeded'));
 
-    const err = await rejection(runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '10.0.0.0/16'].join(',') })));
+    const err = await rejection(runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: [...CURRENT, '20.0.0.0/16'].join(',') })));
 
     expect(err.code).toBe('alert-publish-failed');
     expect(err.message).toBe(
@@ -350,34 +378,30 @@ describe('runSync', () => {
     expect(logged.find(([level]) => level === 'error')).toEqual(['error', 'alert could not be published; the policy write (if any) stands', { error: err.message, status: 'updated' }]);
   });
 
-  test('the alert state comes with the tags GetPolicy returned: no ListPolicyTags, and the dedupe still holds', async () => {
+  test('the alert state comes with the record the sync loaded: one state read per run, and the dedupe holds across containers', async () => {
     const rt = runtime({ EXTRA_CIDRS: '192.0.2.0/28' });
     const first = await runSync({ dryRun: false }, rt);
     expect(events()).toEqual(['refused']);
-    // The policy had no tags yet, so the first run had to list them.
-    expect(iamMock).toHaveReceivedCommandTimes(ListPolicyTagsCommand, 1);
+    const loads = state.loads;
 
-    iamMock.resetHistory();
     const second = await runSync({ dryRun: false }, rt);
     const third = await runSync({ dryRun: false }, runtime({ EXTRA_CIDRS: '192.0.2.0/28' }));
 
     expect([second.planId, third.planId]).toEqual([first.planId, first.planId]);
     expect(events()).toEqual(['refused']);
+    expect(state.loads - loads).toBe(2);
     expect(iamMock).not.toHaveReceivedCommand(ListPolicyTagsCommand);
-    expect(iamMock).toHaveReceivedCommandTimes(GetPolicyCommand, 2);
   });
 
-  test('tags read by one run are not used by a later run whose read failed', async () => {
+  test('a record handed over by one run is not used by a later run whose read failed', async () => {
     const rt = runtime({ EXTRA_CIDRS: '192.0.2.0/28' });
     await runSync({ dryRun: false }, rt);
-    await runSync({ dryRun: false }, rt);
-    fakeIam.tags.clear();
+    await state.update(ARN, { alert: null });
     fakeIam.failOn('GetPolicy', new Error('socket hang up'), 1);
 
     await rejection(runSync({ dryRun: false }, rt));
 
-    // The state was listed afresh (gone: no state), so the failure is told.
-    expect(iamMock).toHaveReceivedCommand(ListPolicyTagsCommand);
+    // The state was read afresh (gone: no state), so the failure is told.
     expect(events()).toEqual(['refused', 'failed']);
   });
 
@@ -386,6 +410,6 @@ describe('runSync', () => {
 
     expect(result.status).toBe('refused');
     expect(snsMock.send.callCount).toBe(0);
-    expect(fakeIam.tags.size).toBe(0);
+    expect((await state.load(ARN)).alert).toBeUndefined();
   });
 });

@@ -6,16 +6,19 @@ import { SyncError } from '../lambda/errors';
 import { fileSource } from '../lambda/sources/file';
 import { Source } from '../lambda/sources/source';
 import { staticSource } from '../lambda/sources/static';
+import { memoryStateStore } from '../lambda/state/json-store';
 import { Log, sync } from '../lambda/sync';
 import { fileTarget } from '../lambda/targets/file';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../lambda/targets/target';
 
 const doc = (...entries: string[]): string => serializePolicy(renderDenyPolicy(entries));
-const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.${i * 2}.0/24`);
+const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `20.0.${i * 2}.0/24`);
 
 /** An IAM-like target in memory: versions v1, v2, ...; `writes` records every write. */
 class MemoryTarget implements Target {
   readonly name = 'memory';
+  readonly key = 'memory';
+  readonly versioned = true;
   readonly writes: WriteRequest[] = [];
   failWith?: Error;
   constructor(
@@ -66,11 +69,11 @@ describe('sync', () => {
 
   it('is idempotent: a second run changes nothing', async () => {
     const target = new MemoryTarget();
-    const sources = [staticSource(['10.0.0.0/25', '10.0.0.128/25'])];
+    const sources = [staticSource(['20.0.0.0/25', '20.0.0.128/25'])];
     expect((await sync({ sources, target })).status).toBe('updated');
     const again = await sync({ sources, target });
     expect(again.status).toBe('unchanged');
-    expect(again.plan).toMatchObject({ added: [], removed: [], entries: ['10.0.0.0/24'] });
+    expect(again.plan).toMatchObject({ added: [], removed: [], entries: ['20.0.0.0/24'] });
     expect(target.writes).toHaveLength(1);
   });
 
@@ -94,11 +97,11 @@ describe('sync', () => {
   it('unions several sources and reports each', async () => {
     const target = new MemoryTarget();
     const result = await sync({
-      sources: [staticSource('10.0.0.0/25, 2001:db8::/32', 'static:a'), staticSource(['10.0.0.128/25', '2001:DB8::/32'], 'static:b')],
+      sources: [staticSource('20.0.0.0/25, 2001:db8::/32', 'static:a'), staticSource(['20.0.0.128/25', '2001:DB8::/32'], 'static:b')],
       target,
       dryRun: true,
     });
-    expect(result.plan.entries).toEqual(['10.0.0.0/24', '2001:db8::/32']);
+    expect(result.plan.entries).toEqual(['20.0.0.0/24', '2001:db8::/32']);
     expect(result.sources).toEqual([
       { source: 'static:a', entries: 2, skipped: 0 },
       { source: 'static:b', entries: 2, skipped: 0 },
@@ -107,9 +110,9 @@ describe('sync', () => {
 
   it('reports and logs normalization warnings', async () => {
     const log = recordingLog();
-    const result = await sync({ sources: [staticSource(['10.0.0.1/24'], 'static:x')], target: new MemoryTarget(), dryRun: true, log });
-    expect(result.warnings).toEqual(['"10.0.0.1/24" from static:x: host bits set; using the network 10.0.0.0/24']);
-    expect(log.lines).toEqual([['warn', '"10.0.0.1/24" from static:x: host bits set; using the network 10.0.0.0/24', undefined]]);
+    const result = await sync({ sources: [staticSource(['20.0.0.1/24'], 'static:x')], target: new MemoryTarget(), dryRun: true, log });
+    expect(result.warnings).toEqual(['"20.0.0.1/24" from static:x: host bits set; using the network 20.0.0.0/24']);
+    expect(log.lines).toEqual([['warn', '"20.0.0.1/24" from static:x: host bits set; using the network 20.0.0.0/24', undefined]]);
   });
 
   it('a refusal writes nothing and names the invalid entry and its source', async () => {
@@ -125,26 +128,30 @@ describe('sync', () => {
   it('applies a refused plan approved by its exact id', async () => {
     const target = new MemoryTarget(doc(...spaced(10)));
     const sources = [staticSource(spaced(5))];
-    const refused = await sync({ sources, target });
+    // The refusal is recorded in the state store: the approval answers it.
+    const state = memoryStateStore();
+    const refused = await sync({ sources, target, state });
     expect(refused.status).toBe('refused');
     expect(refused.plan.refusals).toEqual([
       { code: 'mass-removal', approvable: true, message: '5 of 10 current entries would be removed (50%), more than the 30% allowed' },
     ]);
     expect(target.writes).toEqual([]);
 
-    const approved = await sync({ sources, target, approve: refused.plan.planId });
+    const approved = await sync({ sources, target, state, approve: refused.plan.planId });
     expect(approved).toMatchObject({ status: 'updated', approved: true, versionId: 'v2' });
     expect(approved.plan.planId).toBe(refused.plan.planId);
-    expect(target.writes).toEqual([{ document: doc(...spaced(5)), planId: refused.plan.planId, baseVersionId: 'v1' }]);
+    // v1 became the removal baseline when the refused run first saw it: it is protected from pruning.
+    expect(target.writes).toEqual([{ document: doc(...spaced(5)), planId: refused.plan.planId, baseVersionId: 'v1', protect: ['v1'] }]);
   });
 
   it('writes no new version when an approved plan is already in place', async () => {
     // One entry, below a minimum of 2: refused, approvable, but the document is already current.
-    const target = new MemoryTarget(doc('10.0.0.0/24'));
-    const sources = [staticSource(['10.0.0.0/24'])];
-    const refused = await sync({ sources, target, plan: { guards: { minEntries: 2 } } });
+    const target = new MemoryTarget(doc('20.0.0.0/24'));
+    const sources = [staticSource(['20.0.0.0/24'])];
+    const state = memoryStateStore();
+    const refused = await sync({ sources, target, state, plan: { guards: { minEntries: 2 } } });
     expect(refused.plan.refusals.map((r) => r.code)).toEqual(['min-entries']);
-    const approved = await sync({ sources, target, plan: { guards: { minEntries: 2 } }, approve: refused.plan.planId });
+    const approved = await sync({ sources, target, state, plan: { guards: { minEntries: 2 } }, approve: refused.plan.planId });
     expect(approved).toMatchObject({ status: 'unchanged', approved: true });
     expect(target.writes).toEqual([]);
   });
@@ -178,7 +185,7 @@ describe('sync', () => {
   });
 
   it('cannot approve an empty list', async () => {
-    const target = new MemoryTarget(doc('10.0.0.0/24'));
+    const target = new MemoryTarget(doc('20.0.0.0/24'));
     const refused = await sync({ sources: [staticSource('')], target });
     expect(refused.plan.refusals.map((r) => [r.code, r.approvable])).toEqual([
       ['empty', false],
@@ -191,8 +198,8 @@ describe('sync', () => {
   });
 
   it('cannot approve invalid entries or a catch-all', async () => {
-    const target = new MemoryTarget(doc('10.0.0.0/24'));
-    const sources = [staticSource(['10.0.0.0/24', '0.0.0.0/0', 'bogus'])];
+    const target = new MemoryTarget(doc('20.0.0.0/24'));
+    const sources = [staticSource(['20.0.0.0/24', '0.0.0.0/0', 'bogus'])];
     const refused = await sync({ sources, target });
     const result = await sync({ sources, target, approve: refused.plan.planId });
     expect(result.plan.reasons.at(-1)).toBe('approval cannot override: invalid-entries, catch-all');
@@ -202,7 +209,7 @@ describe('sync', () => {
   it('reports a target’s refusal as a refused run', async () => {
     const target = new MemoryTarget();
     target.failWith = new TargetRefusedError('IAM refused the document: it exceeds the managed policy size limit');
-    const result = await sync({ sources: [staticSource('10.0.0.0/24')], target });
+    const result = await sync({ sources: [staticSource('20.0.0.0/24')], target });
     expect(result.status).toBe('refused');
     expect(result.plan.refusals).toEqual([
       { code: 'target-refused', approvable: false, message: 'IAM refused the document: it exceeds the managed policy size limit' },
@@ -213,24 +220,24 @@ describe('sync', () => {
   it('lets any other write failure through', async () => {
     const target = new MemoryTarget();
     target.failWith = new SyncError('target-file', 'Cannot write the policy file x: EACCES.');
-    await expect(sync({ sources: [staticSource('10.0.0.0/24')], target })).rejects.toBe(target.failWith);
+    await expect(sync({ sources: [staticSource('20.0.0.0/24')], target })).rejects.toBe(target.failWith);
   });
 
   it('writes nothing when a source fails', async () => {
-    const target = new MemoryTarget(doc('10.0.0.0/24'));
+    const target = new MemoryTarget(doc('20.0.0.0/24'));
     const broken: Source = {
       name: 'broken',
       fetch: async () => {
         throw new SyncError('source-ocm', 'OCM answered 503.');
       },
     };
-    await expect(sync({ sources: [staticSource('10.0.0.0/24'), broken], target })).rejects.toThrow('OCM answered 503.');
+    await expect(sync({ sources: [staticSource('20.0.0.0/24'), broken], target })).rejects.toThrow('OCM answered 503.');
     expect(target.writes).toEqual([]);
   });
 
   it('passes plan options through (guards and shape)', async () => {
     const target = new MemoryTarget();
-    const result = await sync({ sources: [staticSource('10.0.0.0/24')], target, dryRun: true, plan: { guards: { minEntries: 2 } } });
+    const result = await sync({ sources: [staticSource('20.0.0.0/24')], target, dryRun: true, plan: { guards: { minEntries: 2 } } });
     expect(result.plan.refusals.map((r) => r.code)).toEqual(['min-entries']);
   });
 });

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { SyncError, describeError } from '../errors';
-import type { Log } from '../sync';
-import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, failureCode, failureMessage, renderAlert } from './messages';
+import type { Log } from '../ports';
+import type { Announcement } from '../state/types';
+import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, AnnounceOptions, failureCode, failureMessage, renderAlert, renderAnnouncement } from './messages';
 import { AlertPublisher } from './publisher';
-import { AlertState, AlertStateStore, toTagValue } from './state';
+import { AlertState, AlertStateStore, boundedKey } from './state';
 
 /** What to send, if anything, and the state to keep. */
 export interface AlertDecision {
@@ -14,18 +15,25 @@ export interface AlertDecision {
 }
 
 /**
+ * Failures that come and go with the weather (throttling, timeouts, networks, a busy lease): one key per code,
+ * whatever the message says (the action, the page), so IAM throttling three runs in a row is one alert.
+ */
+const TRANSIENT_CODES: readonly string[] = ['iam-throttled', 'iam-unavailable', 'ocm-timeout', 'ocm-network', 'ocm-http', 'state-error', 'deadline', 'alert-publish-failed'];
+
+/**
  * Identifies a failure across runs: `code:fingerprint`, the fingerprint a short sha256 of the code and the
  * message with run-specific noise (request ids, UUIDs, timestamps, long hex) blanked out, so the same failure
- * keeps the same key. Safe as an IAM tag value.
+ * keeps the same key; transient failures are keyed by their code alone.
  */
 export function failureKey(error: unknown): string {
   const code = failureCode(error);
+  if (TRANSIENT_CODES.includes(code)) return boundedKey(`${code}:transient`);
   const message = failureMessage(error)
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
     .replace(/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?\b/g, '<time>')
     .replace(/\b[0-9a-f]{16,}\b/gi, '<hex>');
   const fingerprint = createHash('sha256').update(`${code}\n${message}`).digest('hex').slice(0, 12);
-  return toTagValue(`${code.slice(0, 200)}:${fingerprint}`);
+  return boundedKey(`${code.slice(0, 200)}:${fingerprint}`);
 }
 
 /**
@@ -41,9 +49,13 @@ export function decideAlert(previous: AlertState | undefined, outcome: AlertOutc
     return { event: 'failed', state: { status: 'failed', key, at }, save: true };
   }
   const { result } = outcome;
-  if (result.status === 'updated') return { event: 'updated', state: ok, save: true };
+  // An update is announced by the sync itself (through the outbox, so it survives a crash); here it only
+  // ends whatever was wrong before.
+  if (result.status === 'updated') return { state: ok, save: previous?.status !== 'ok' };
+  // Nothing was decided: someone else holds the lease, or the target is paused.
+  if (result.status === 'busy' || result.status === 'paused') return { state: previous ?? ok, save: false };
   if (result.status === 'refused') {
-    const key = toTagValue(result.plan.planId);
+    const key = boundedKey(result.plan.planId);
     if (previous?.status === 'refused' && previous.key === key) return { state: previous, save: false };
     return { event: 'refused', state: { status: 'refused', key, at }, save: true };
   }
@@ -76,14 +88,12 @@ export interface AlertReport {
  * an alert that could not be sent is tried again on the next run. Never touches the policy document.
  */
 export class Alerter {
-  /**
-   * An `updated` alert that could not be published. A refusal, a failure or a recovery is decided again by the
-   * next run (its state was not saved), but an update is not: the next run finds the policy unchanged. So it is
-   * kept and sent first by this container's next run (a cold start loses it; the run's error and log keep it).
-   */
-  private unsent?: AlertMessage;
-
   constructor(private readonly options: AlerterOptions) {}
+
+  /** True when alerts go somewhere; without a topic, announcements stay owed in the state store. */
+  get enabled(): boolean {
+    return this.options.publisher.enabled;
+  }
 
   private async publish(message: AlertMessage): Promise<void> {
     try {
@@ -93,6 +103,26 @@ export class Alerter {
       throw new SyncError('alert-publish-failed', `Could not publish the "${message.event}" alert: ${describeError(err)}.`, 'The alert is sent again on the next run.', { cause: err });
     }
     this.options.log?.info('alert published', { event: message.event, subject: message.subject });
+  }
+
+  /** Publishes the `updated` alert of a write (now, or late for a run that could not). Throws `alert-publish-failed`. */
+  async announce(announcement: Announcement, options: AnnounceOptions = {}): Promise<void> {
+    await this.publish(renderAnnouncement(this.options.context, announcement, options));
+  }
+
+  /** Publishes an alert that is not about one sync result (a pause, a resume). */
+  async send(message: AlertMessage): Promise<void> {
+    await this.publish(message);
+  }
+
+  /** The alert state as stored (undefined when none, or when it cannot be read). */
+  async state(): Promise<AlertState | undefined> {
+    try {
+      return await this.options.store.load();
+    } catch (err) {
+      this.options.log?.warn('could not load the alert state', { error: describeError(err) });
+      return undefined;
+    }
   }
 
   /** Throws SyncError `alert-publish-failed` when the alert could not be published. */
@@ -110,19 +140,9 @@ export class Alerter {
       log?.warn('could not load the alert state; alerting as if there were none', { error: describeError(err) });
     }
     const decision = decideAlert(previous, outcome, (this.options.now ?? (() => new Date()))());
-    if (this.unsent) {
-      await this.publish(this.unsent);
-      this.unsent = undefined;
-    }
     let published = false;
     if (decision.event) {
-      const message = renderAlert(decision.event, context, outcome, previous);
-      try {
-        await this.publish(message);
-      } catch (err) {
-        if (message.event === 'updated') this.unsent = message;
-        throw err;
-      }
+      await this.publish(renderAlert(decision.event, context, outcome, previous));
       published = true;
     }
     let stateSaved = false;

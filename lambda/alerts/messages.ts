@@ -1,10 +1,12 @@
+import { changeSummary, entryLines, hasAllow, statementLines } from '../allowlist/changes';
 import { isApprovable } from '../allowlist/plan';
 import { SyncError, describeError } from '../errors';
+import type { Announcement } from '../state/types';
 import type { SyncResult } from '../sync';
 import type { AlertState } from './state';
 
 /** What an alert is about. Also the `event` message attribute subscribers filter on. */
-export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered';
+export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed';
 
 /** How a run ended: with a result, or with an error. */
 export type AlertOutcome = { result: SyncResult } | { error: unknown };
@@ -40,6 +42,10 @@ export const SUBJECT_MAX = 99;
 const LIST_MAX = 200;
 /** Longest error message quoted in a body. */
 const ERROR_MAX = 2000;
+/** A body is cut here whatever it holds: SNS takes 256 KB, and an alert is read by people. */
+export const BODY_MAX = 64 * 1024;
+/** The CLI as an alert spells it: the repository's own launcher, never a bare `npx allowlist-sync` (an unclaimed public name). */
+export const CLI = 'node bin/allowlist-sync.js';
 
 function ascii(text: string): string {
   return text
@@ -83,11 +89,21 @@ export function failureMessage(error: unknown): string {
   return ellipsize(message.replace(/\s*\n\s*/g, ' ').trim(), ERROR_MAX);
 }
 
-function entryLines(title: string, sign: string, entries: readonly string[]): string[] {
-  if (entries.length === 0) return [`${title}: none`];
+/** A titled list, at most LIST_MAX lines, then `... and N more`; `total` when the list itself was already clipped. */
+function listLines(title: string, sign: string, entries: readonly string[], total = entries.length): string[] {
+  if (total === 0) return [`${title}: none`];
   const shown = entries.slice(0, LIST_MAX).map((e) => `  ${sign} ${e}`);
-  if (entries.length > LIST_MAX) shown.push(`  ... and ${entries.length - LIST_MAX} more`);
-  return [`${title} (${entries.length}):`, ...shown];
+  if (total > shown.length) shown.push(`  ... and ${total - shown.length} more`);
+  return [`${title} (${total}):`, ...shown];
+}
+
+/** The entry lines of a plan as `entry (N addresses)`, for alerts and announcements. */
+export function entryTexts(plan: SyncResult['plan']): { added: string[]; removed: string[] } {
+  const lines = entryLines(plan);
+  return {
+    added: lines.filter((l) => l.sign === '+').map((l) => `${l.entry} (${l.note})`),
+    removed: lines.filter((l) => l.sign === '-').map((l) => `${l.entry} (${l.note})`),
+  };
 }
 
 function since(previous: AlertState | undefined): string {
@@ -102,34 +118,59 @@ function warningLines(result: SyncResult): string[] {
   return result.warnings.length > 0 ? ['', 'Warnings:', ...result.warnings.map((w) => `  * ${w}`)] : [];
 }
 
-function updated(context: AlertContext, result: SyncResult, previous: AlertState | undefined): AlertMessage {
-  const { plan } = result;
-  const detail = `updated (+${plan.added.length} -${plan.removed.length}${result.approved ? ', approved' : ''})`;
+/** How an announcement is being delivered: right after its write, or by a later run. */
+export interface AnnounceOptions {
+  /** Set when a later run delivers it: what is in force now, as that run found it. */
+  late?: { inForce: string; written: boolean };
+  /** The alert state before, to say what a recovery recovers from. */
+  previous?: AlertState;
+}
+
+function updated(context: AlertContext, a: Announcement, options: AnnounceOptions): AlertMessage {
+  const other = a.notes.some((n) => n.startsWith('another writer'));
+  const detail = `updated (+${a.addedCount} -${a.removedCount}${a.approved ? ', approved' : ''}${other ? ', another writer' : ''}${options.late ? ', late' : ''})`;
   const lines = [
-    `allowlist-sync wrote a new default version of the policy for ${context.allowlist}.`,
+    `allowlist-sync wrote a new version of the policy for ${context.allowlist}.`,
+    ...(options.late
+      ? [
+          '',
+          `Announced late: the run that wrote it (${a.writer}, ${a.at}) ended before it could announce it (killed, out of time, or SNS refused).`,
+          `In force now: ${options.late.inForce}${options.late.written ? '' : " (not this update's document: something changed since)"}.`,
+        ]
+      : []),
     '',
     ...header(context),
-    `Version:  ${result.previousVersionId ?? '(none)'} -> ${result.versionId ?? '(unknown)'}`,
-    `Plan:     ${plan.planId}${result.approved ? ' (applied by approval)' : ''}`,
-    `Entries:  ${plan.entries.length} in force now`,
+    `Writer:   ${a.writer}`,
+    `Version:  ${a.baseVersionId ?? '(none)'} -> ${a.versionId ?? '(see In force)'}`,
+    `Plan:     ${a.planId}${a.approved ? ' (applied by approval)' : ''}`,
+    `Entries:  ${a.entryCount} in force now`,
   ];
-  if (plan.drift) lines.push('Drift:    the previous version had been edited outside allowlist-sync; it was replaced.');
+  if (a.drift) lines.push('Drift:    the previous version had been edited outside allowlist-sync; it was replaced.');
+  const previous = options.previous;
   if (previous && previous.status !== 'ok') lines.push(`Recovery: the earlier ${previous.status === 'failed' ? 'failure' : 'refusal'}${since(previous)} is over.`);
-  lines.push('', ...entryLines('Added', '+', plan.added), ...entryLines('Removed', '-', plan.removed), ...warningLines(result));
-  if (result.previousVersionId) {
+  if (a.notes.length > 0) lines.push('', 'Also:', ...a.notes.slice(0, 50).map((n) => `  ! ${ellipsize(n, 300)}`));
+  lines.push('', ...listLines('Added', '+', a.addedEntries, a.addedCount), ...listLines('Removed', '-', a.removedEntries, a.removedCount));
+  if (a.baseVersionId) {
     lines.push(
       '',
-      'To roll back to the previous version:',
-      `  npx allowlist-sync rollback --target ${context.cliTarget ?? `iam:${context.policyArn}`} --to ${result.previousVersionId}`,
+      'To roll back to the previous version (from a checkout of allowlist-sync, with credentials for this account):',
+      `  ${CLI} rollback --target ${context.cliTarget ?? `iam:${context.policyArn}`} --to ${a.baseVersionId}`,
       'If the new list itself is wrong, pause the schedule too: the next run would apply it again.',
     );
   }
   return { event: 'updated', subject: subjectLine(context.allowlist, detail), body: lines.join('\n') };
 }
 
+function statementBlock(plan: SyncResult['plan']): string[] {
+  const lines = statementLines(plan);
+  if (lines.length === 0) return [];
+  return ['', ...(hasAllow(plan) ? ['!! AN ALLOW STATEMENT WAS ADDED BY HAND to this deny policy: find who wrote it (CloudTrail).'] : []), 'Statements:', ...lines.map((l) => `  ! ${l}`)];
+}
+
 function refused(context: AlertContext, result: SyncResult): AlertMessage {
   const { plan } = result;
   const approvable = isApprovable(plan);
+  const texts = entryTexts(plan);
   const lines = [
     `allowlist-sync REFUSED to update the policy for ${context.allowlist}. Nothing was written; the current version stays in force.`,
     '',
@@ -138,10 +179,12 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
     ...(plan.baseVersionId ? [`Current:  ${plan.baseVersionId}`] : []),
     '',
     'Reasons:',
-    ...plan.refusals.map((r) => `  ! ${r.message}${r.approvable ? '' : ' (cannot be approved)'}`),
+    ...plan.refusals.map((r) => `  ! ${ellipsize(r.message, ERROR_MAX)}${r.approvable ? '' : ' (cannot be approved)'}`),
+    ...statementBlock(plan),
     '',
-    ...entryLines('Would add', '+', plan.added),
-    ...entryLines('Would remove', '-', plan.removed),
+    `Would change: ${changeSummary(plan)}`,
+    ...listLines('Would add', '+', texts.added),
+    ...listLines('Would remove', '-', texts.removed),
     ...warningLines(result),
     '',
   ];
@@ -152,8 +195,8 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
     }
     const sources = (context.cliSources ?? ['ocm']).map((s) => `--source ${shellWord(s)}`).join(' ');
     lines.push(
-      `  npx allowlist-sync apply ${sources} --target ${context.cliTarget ?? `iam:${context.policyArn}`} --approve ${plan.planId}`,
-      'An approval applies to this plan id only: if the list or the policy changes first, the new plan is checked again.',
+      `  ${CLI} apply ${sources} --target ${context.cliTarget ?? `iam:${context.policyArn}`} --approve ${plan.planId}`,
+      'An approval applies to this plan id only, once, within a day of the refusal: if the list or the policy changes first, the new plan is checked again.',
     );
   } else {
     const hard = plan.refusals.filter((r) => !r.approvable).map((r) => r.code);
@@ -180,7 +223,9 @@ function failed(context: AlertContext, error: unknown): AlertMessage {
     'What to do:',
     `  ${hint ?? "Read the function's log for this run; it has the details."}`,
     '',
-    'Unless the message above says otherwise, the policy was not changed: its current version stays in force.',
+    ...(error instanceof SyncError && error.changed.length > 0
+      ? ['Changed before the failure:', ...error.changed.map((c) => `  ! ${c}`), 'Check the policy with the status command; the next run plans against whatever is in force.']
+      : ['Nothing was written: the current version stays in force.']),
     'This alert is sent once per distinct failure, not every run. A "recovered" alert follows when a run succeeds again.',
   ];
   return { event: 'failed', subject: subjectLine(context.allowlist, `FAILED (${ellipsize(ascii(code), 48)})`), body: lines.join('\n') };
@@ -207,15 +252,28 @@ function recovered(context: AlertContext, outcome: AlertOutcome, previous: Alert
  * @param previous the alert state before this run, to say what a recovery recovers from.
  */
 export function renderAlert(event: AlertEvent, context: AlertContext, outcome: AlertOutcome, previous?: AlertState): AlertMessage {
+  return bounded(renderUnbounded(event, context, outcome, previous));
+}
+
+function renderUnbounded(event: AlertEvent, context: AlertContext, outcome: AlertOutcome, previous?: AlertState): AlertMessage {
   if (!('result' in outcome)) return event === 'recovered' ? recovered(context, outcome, previous) : failed(context, outcome.error);
   switch (event) {
-    case 'updated':
-      return updated(context, outcome.result, previous);
     case 'refused':
       return refused(context, outcome.result);
     case 'recovered':
       return recovered(context, outcome, previous);
-    case 'failed':
+    default:
       return failed(context, new Error(`the run ended with status ${outcome.result.status}`));
   }
+}
+
+/** The `updated` alert of an announcement, right after its write or delivered late by another run. Pure. */
+export function renderAnnouncement(context: AlertContext, announcement: Announcement, options: AnnounceOptions = {}): AlertMessage {
+  return bounded(updated(context, announcement, options));
+}
+
+/** A message cut to BODY_MAX characters, saying so. */
+function bounded(message: AlertMessage): AlertMessage {
+  if (message.body.length <= BODY_MAX) return message;
+  return { ...message, body: `${message.body.slice(0, BODY_MAX - 200)}\n\n... (cut at ${BODY_MAX} characters; the function's log has the rest)` };
 }

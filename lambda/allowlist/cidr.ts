@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import { Ipv6Keys, aggregateIpv4, aggregateIpv6, fastIpv4Key, fastIpv6Key, packIpv4, wordsToBigint } from './fast-parse';
+import { ipv4NeverSeen, ipv6NeverSeen, neverSeenReason } from './never-seen';
 
 /** An IP family: 4 or 6. */
 export type Family = 4 | 6;
@@ -245,6 +246,8 @@ export interface NormalizedEntries {
   cidrs: Cidr[];
   /** Entries that were not valid addresses or blocks. */
   invalid: InvalidEntry[];
+  /** Valid entries `aws:SourceIp` can never match (private, loopback, link-local...): left out, and refused by the plan. */
+  neverSeen: InvalidEntry[];
   /** Notes for the operator, e.g. host bits cleared. */
   warnings: string[];
 }
@@ -256,28 +259,46 @@ export function normalize(entries: readonly SourcedValue[]): NormalizedEntries {
   let count = 0;
   const v6 = new Ipv6Keys();
   const invalid: InvalidEntry[] = [];
+  const neverSeen: InvalidEntry[] = [];
   const warnings: string[] = [];
+  // Checked per entry as written, before aggregation: a private block merged into a public neighbour would hide.
+  const unseen = (entry: SourcedValue, cidr: Cidr): void => {
+    neverSeen.push({ value: entry.value, source: entry.source, reason: neverSeenReason(cidr) ?? 'never seen by aws:SourceIp' });
+  };
   for (const entry of entries) {
     const key = fastIpv4Key(entry.value);
     if (key >= 0) {
-      keys[count++] = key;
+      const network = Math.floor(key / 64);
+      if (ipv4NeverSeen(network, key - network * 64)) unseen(entry, { family: 4, network: BigInt(network), prefix: key - network * 64 });
+      else keys[count++] = key;
       continue;
     }
-    if (fastIpv6Key(entry.value, v6)) continue;
+    if (fastIpv6Key(entry.value, v6)) {
+      const at = (v6.count - 1) * 4;
+      const w = v6.words;
+      const prefix = v6.prefixes[v6.count - 1];
+      if (ipv6NeverSeen(w[at], w[at + 1], w[at + 2], w[at + 3], prefix)) {
+        v6.count--;
+        unseen(entry, { family: 6, network: wordsToBigint(w[at], w[at + 1], w[at + 2], w[at + 3]), prefix });
+      }
+      continue;
+    }
     const parsed = parseEntry(entry.value);
     if (!parsed.ok) {
       invalid.push({ value: entry.value, source: entry.source, reason: parsed.reason });
       continue;
     }
     if (parsed.warning) warnings.push(`${JSON.stringify(entry.value)} from ${entry.source}: ${parsed.warning}`);
-    if (parsed.cidr.family === 6) {
+    if (neverSeenReason(parsed.cidr) !== undefined) {
+      unseen(entry, parsed.cidr);
+    } else if (parsed.cidr.family === 6) {
       v6.addBigint(parsed.cidr.network, parsed.cidr.prefix);
     } else {
       if (count === keys.length) keys = growKeys(keys) as typeof keys;
       keys[count++] = packIpv4(Number(parsed.cidr.network), parsed.cidr.prefix);
     }
   }
-  return { cidrs: aggregateParts(keys, count, v6), invalid, warnings };
+  return { cidrs: aggregateParts(keys, count, v6), invalid, neverSeen, warnings };
 }
 
 function growKeys(keys: Float64Array): Float64Array {

@@ -1,22 +1,31 @@
 import { createHash } from 'node:crypto';
-import { Cidr, InvalidEntry, NormalizedEntries, formatCidr, isCovered, parseEntry, subtract } from './cidr';
+import { Cidr, NormalizedEntries, formatCidr, parseEntry, subtract } from './cidr';
+import { PLACEHOLDER_SID, isPlaceholder } from './placeholder';
 import {
+  ALLOWLIST_SID,
   ConditionOptions,
-  MANAGED_POLICY_SIZE_LIMIT,
   PolicyDocument,
+  Statement,
   canonicalJson,
   findAllowlistStatement,
   parsePolicy,
   policySize,
   renderDenyPolicy,
   serializePolicy,
-  sourceIpsOf,
+  sourceIpValues,
 } from './policy';
+import { DEFAULT_GUARDS, Guards, Refusal, guardRefusals } from './guards';
+import { StatementChange, statementChanges } from './statements';
+
+export { DEFAULT_GUARDS, GUARD_RANGES, isApprovable, removalMeasure } from './guards';
+export type { Guards, Refusal } from './guards';
 
 /** How the allowlist becomes a whole document, and how to find it in an existing one. */
 export interface PolicyShape {
   /** Renders the document for these canonical entries; `current` lets a shape keep foreign statements. */
   render(entries: readonly string[], current: PolicyDocument | undefined): PolicyDocument;
+  /** The index of the statement holding the allowlist in an existing document, or -1 when it holds none. */
+  find(document: PolicyDocument): number;
   /** The allowlist entries in an existing document, or undefined when it holds no allowlist yet. */
   extract(document: PolicyDocument): string[] | undefined;
 }
@@ -25,43 +34,12 @@ export interface PolicyShape {
 export function managedPolicyShape(conditions: ConditionOptions = {}): PolicyShape {
   return {
     render: (entries) => renderDenyPolicy(entries, conditions),
+    find: findAllowlistStatement,
     extract: (document) => {
       const index = findAllowlistStatement(document);
-      return index === -1 ? undefined : sourceIpsOf(document.Statement[index]);
+      return index === -1 ? undefined : sourceIpValues(document.Statement[index]);
     },
   };
-}
-
-/** Safety limits checked before anything is written. */
-export interface Guards {
-  /** Refuse a list with fewer entries than this (after aggregation). */
-  minEntries: number;
-  /** Refuse an IPv4 block broader than this prefix (8 means /0 to /7 are refused). */
-  broadestIpv4Prefix: number;
-  /** Refuse an IPv6 block broader than this prefix. */
-  broadestIpv6Prefix: number;
-  /** Refuse removing more than this fraction of the current entries (0..1). */
-  maxRemovalFraction: number;
-  /** Refuse a document larger than this many non-whitespace characters. */
-  sizeLimit: number;
-}
-
-/** The defaults: at least one entry, nothing broader than /8 or /32, at most 30% removed, 6,144 characters. */
-export const DEFAULT_GUARDS: Guards = {
-  minEntries: 1,
-  broadestIpv4Prefix: 8,
-  broadestIpv6Prefix: 32,
-  maxRemovalFraction: 0.3,
-  sizeLimit: MANAGED_POLICY_SIZE_LIMIT,
-};
-
-/** Why a plan was refused. */
-export interface Refusal {
-  /** Stable code: `empty`, `min-entries`, `catch-all`, `too-broad`, `mass-removal`, `size-limit`, `invalid-entries`, `unreadable-current`. */
-  code: string;
-  message: string;
-  /** Whether an operator may apply the plan anyway by approving its id (an empty list never is). */
-  approvable: boolean;
 }
 
 /** The document as it stands in the target. */
@@ -74,22 +52,45 @@ export interface CurrentDocument {
   sizeLimit?: number;
 }
 
+/** The largest allowlist in force within the baseline window, which the removal guard also measures against. */
+export interface Baseline {
+  /** Its entries, canonical. */
+  entries: readonly string[];
+  /** The version (or store revision) that holds it. */
+  versionId?: string;
+  /** Since when it has been the baseline (ISO 8601), for messages. */
+  since?: string;
+}
+
 /** Options of `plan`. */
 export interface PlanOptions {
   guards?: Partial<Guards>;
   /** Defaults to the managed deny policy with the `aws:ViaAWSService` exemption. */
   shape?: PolicyShape;
+  /** The baseline in force (already chosen for the window); without one, removals are measured against the current document only. */
+  baseline?: Baseline;
 }
+
+/**
+ * What the current document holds: nothing at all, the stack's placeholder, a document without any
+ * `aws:SourceIp` statement, or an allowlist (under any operator). Only the first three are adoption: the
+ * removal and addition guards measure against an allowlist, never against nothing.
+ */
+export type CurrentKind = 'absent' | 'placeholder' | 'no-allowlist' | 'allowlist' | 'unreadable';
 
 /** What would happen: data only, nothing is done. */
 export interface Plan {
   status: 'unchanged' | 'changes' | 'refused';
   /** Deterministic: the same current version and desired document give the same id. */
   planId: string;
-  /** Canonical blocks of addresses that become allowed. */
+  /** Canonical blocks of addresses that become allowed (the exact address-level difference). */
   added: string[];
-  /** Canonical blocks of addresses that stop being allowed. */
+  /** Canonical blocks of addresses that stop being allowed (the exact address-level difference). */
   removed: string[];
+  /** Desired entries not in the current list (as people read a change: `+ 0.0.0.0/0`, one line). */
+  addedEntries: string[];
+  /** Current entries (canonical) not in the desired list. */
+  removedEntries: string[];
   /** The desired allowlist, canonical and aggregated. */
   entries: string[];
   /** The allowlist found in the current document (as written there), empty when none. */
@@ -100,71 +101,53 @@ export interface Plan {
   sizeLimit: number;
   /** True when the current document differs from ours in more than its entries (a hand edit, drift). */
   drift: boolean;
-  /** True when the current document holds no allowlist statement yet. */
+  /** True when the current document holds no allowlist yet (absent, the placeholder, or no `aws:SourceIp` statement). */
   adoption: boolean;
+  /** What the current document holds. */
+  currentKind: CurrentKind;
+  /** Statements of the current document the new one drops or changes (never the entries themselves). */
+  statementChanges: StatementChange[];
   /** True when the current document already equals the rendered one (even if the plan is refused). */
   upToDate: boolean;
   refusals: Refusal[];
   /** The refusals' messages, for people. */
   reasons: string[];
   baseVersionId?: string;
-}
-
-/** True when the plan was refused and every refusal may be overridden by approving its id. */
-export function isApprovable(p: Pick<Plan, 'refusals'>): boolean {
-  return p.refusals.length > 0 && p.refusals.every((r) => r.approvable);
+  /** The baseline the removal guard measured against, when one was given. */
+  baselineVersionId?: string;
 }
 
 function hash(parts: readonly (string | null)[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 }
 
-function guardRefusals(
-  desired: readonly Cidr[],
-  invalid: readonly InvalidEntry[],
-  current: readonly Cidr[] | undefined,
-  /** Current entries that cannot be parsed: they vanish from the new document, so they count as removed. */
-  currentUnparsed: number,
-  size: number,
-  guards: Guards,
-): Refusal[] {
-  const refusals: Refusal[] = [];
-  if (invalid.length > 0) {
-    const list = invalid.map((e) => `${JSON.stringify(e.value)} from ${e.source} (${e.reason})`).join(', ');
-    refusals.push({ code: 'invalid-entries', approvable: false, message: `${invalid.length} invalid entr${invalid.length === 1 ? 'y' : 'ies'}: ${list}` });
-  }
-  if (desired.length === 0) {
-    refusals.push({ code: 'empty', approvable: false, message: 'the allowlist is empty: writing it would deny every request' });
-  } else if (desired.length < guards.minEntries) {
-    refusals.push({ code: 'min-entries', approvable: true, message: `only ${desired.length} entries, fewer than the minimum of ${guards.minEntries}` });
-  }
-  const catchAll = desired.filter((c) => c.prefix === 0);
-  if (catchAll.length > 0) {
-    refusals.push({ code: 'catch-all', approvable: false, message: `${catchAll.map(formatCidr).join(' and ')} allows every address: the policy would protect nothing` });
-  }
-  const broad = desired.filter((c) => c.prefix > 0 && c.prefix < (c.family === 4 ? guards.broadestIpv4Prefix : guards.broadestIpv6Prefix));
-  if (broad.length > 0) {
-    refusals.push({
-      code: 'too-broad',
-      approvable: true,
-      message: `entries broader than IPv4 /${guards.broadestIpv4Prefix} or IPv6 /${guards.broadestIpv6Prefix} would allow too much: ${broad.map(formatCidr).join(', ')}`,
-    });
-  }
-  const total = (current?.length ?? 0) + currentUnparsed;
-  if (current && total > 0) {
-    const lost = current.filter((c) => !isCovered(c, desired)).length + currentUnparsed;
-    if (lost / total > guards.maxRemovalFraction) {
-      refusals.push({
-        code: 'mass-removal',
-        approvable: true,
-        message: `${lost} of ${total} current entries would be removed (${Math.round((lost / total) * 100)}%), more than the ${Math.round(guards.maxRemovalFraction * 100)}% allowed`,
-      });
+function parseAll(values: readonly string[]): { cidrs: Cidr[]; canonical: string[]; unparsed: number } {
+  const cidrs: Cidr[] = [];
+  const canonical: string[] = [];
+  let unparsed = 0;
+  for (const value of values) {
+    const parsed = parseEntry(value);
+    if (parsed.ok) {
+      cidrs.push(parsed.cidr);
+      canonical.push(formatCidr(parsed.cidr));
+    } else {
+      unparsed++;
+      canonical.push(value);
     }
   }
-  if (size > guards.sizeLimit) {
-    refusals.push({ code: 'size-limit', approvable: false, message: `the document would be ${size} characters, over the limit of ${guards.sizeLimit}` });
-  }
-  return refusals;
+  return { cidrs, canonical, unparsed };
+}
+
+/** The statement carrying our Sid in a rendered document (the managed shape renders only that one). */
+function ownStatement(document: PolicyDocument): Statement | undefined {
+  return document.Statement.find((s) => s.Sid === ALLOWLIST_SID);
+}
+
+function kindOf(document: PolicyDocument | undefined, unreadable: boolean, index: number): CurrentKind {
+  if (unreadable) return 'unreadable';
+  if (!document) return 'absent';
+  if (isPlaceholder(document)) return 'placeholder';
+  return index === -1 ? 'no-allowlist' : 'allowlist';
 }
 
 /**
@@ -172,61 +155,80 @@ function guardRefusals(
  * Pure: no I/O. The tool owns the whole document, so any difference from the rendered one is a change.
  */
 export function plan(current: CurrentDocument, desired: NormalizedEntries, options: PlanOptions = {}): Plan {
-  // An override left undefined (e.g. an unset setting passed through) keeps the default: spreading it
-  // as-is would replace the default with undefined and silently switch that guard off.
-  const overrides = Object.entries(options.guards ?? {}).filter(([, value]) => value !== undefined);
-  const configured: Guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(overrides) };
-  const guards: Guards =
-    current.sizeLimit === undefined ? configured : { ...configured, sizeLimit: Math.min(configured.sizeLimit, current.sizeLimit) };
   const shape = options.shape ?? managedPolicyShape();
   const refusals: Refusal[] = [];
 
   let currentDocument: PolicyDocument | undefined;
+  let unreadable = false;
   if (current.document !== undefined) {
     try {
       currentDocument = parsePolicy(current.document);
     } catch (err) {
+      unreadable = true;
       refusals.push({ code: 'unreadable-current', approvable: true, message: `the current policy cannot be read: ${(err as Error).message}` });
     }
   }
-  const currentEntries = currentDocument ? shape.extract(currentDocument) : undefined;
-  const currentCidrs: Cidr[] = [];
-  let currentUnparsed = 0;
-  for (const value of currentEntries ?? []) {
-    const parsed = parseEntry(value);
-    if (parsed.ok) currentCidrs.push(parsed.cidr);
-    else currentUnparsed++;
-  }
+  const index = currentDocument ? shape.find(currentDocument) : -1;
+  const currentKind = kindOf(currentDocument, unreadable, index);
+  const currentEntries = currentDocument && index !== -1 ? (sourceIpValues(currentDocument.Statement[index]) ?? []) : undefined;
+  const now = parseAll(currentEntries ?? []);
 
   const entries = desired.cidrs.map(formatCidr);
   const rendered = shape.render(entries, currentDocument);
   const document = serializePolicy(rendered);
   const documentSize = policySize(document);
-  const adoption = currentEntries === undefined;
-  refusals.push(...guardRefusals(desired.cidrs, desired.invalid, adoption ? undefined : currentCidrs, currentUnparsed, documentSize, guards));
+  const adoption = currentKind === 'absent' || currentKind === 'placeholder' || currentKind === 'no-allowlist';
+
+  // Statements: what a hand edit added or changed, and whether dropping them needs an approval.
+  const expected = currentEntries !== undefined && currentDocument ? ownStatement(shape.render(currentEntries, currentDocument)) : undefined;
+  const changes = currentDocument ? statementChanges(currentDocument, rendered, index, expected).filter((c) => !c.label.startsWith(`Sid "${PLACEHOLDER_SID}"`)) : [];
+  const managed = currentDocument?.Statement.some((s) => s.Sid === ALLOWLIST_SID || s.Sid === PLACEHOLDER_SID) ?? false;
+
+  const guards = effectiveGuards(options.guards, current.sizeLimit);
+  const baseline = options.baseline ? parseAll(options.baseline.entries) : undefined;
+  refusals.push(
+    ...guardRefusals({
+      desired,
+      current: adoption || unreadable ? undefined : { cidrs: now.cidrs, unparsed: now.unparsed },
+      baseline: baseline && !adoption ? { cidrs: baseline.cidrs, unparsed: baseline.unparsed, ...options.baseline } : undefined,
+      size: documentSize,
+      guards,
+      foreign: managed ? [] : changes.filter((c) => c.change === 'removed'),
+    }),
+  );
 
   const same = currentDocument !== undefined && canonicalJson(currentDocument) === canonicalJson(rendered);
-  const added = subtract(desired.cidrs, currentCidrs).map(formatCidr);
-  const removed = subtract(currentCidrs, desired.cidrs).map(formatCidr);
+  const desiredSet = new Set(entries);
+  const currentSet = new Set(now.canonical);
   const currentCanonical = currentDocument ? canonicalJson(currentDocument) : null;
   return {
     status: refusals.length > 0 ? 'refused' : same ? 'unchanged' : 'changes',
     planId: hash([current.versionId ?? null, currentCanonical ?? current.document ?? null, document]),
-    added,
-    removed,
+    added: subtract(desired.cidrs, now.cidrs).map(formatCidr),
+    removed: subtract(now.cidrs, desired.cidrs).map(formatCidr),
+    addedEntries: entries.filter((e) => !currentSet.has(e)),
+    removedEntries: [...new Set(now.canonical)].filter((e) => !desiredSet.has(e)),
     entries,
     currentEntries: currentEntries ?? [],
     document,
     documentSize,
     sizeLimit: guards.sizeLimit,
-    drift:
-      currentDocument !== undefined &&
-      !adoption &&
-      canonicalJson(currentDocument) !== canonicalJson(shape.render(currentEntries, currentDocument)),
+    drift: currentDocument !== undefined && currentEntries !== undefined && canonicalJson(currentDocument) !== canonicalJson(shape.render(currentEntries, currentDocument)),
     adoption,
+    currentKind,
+    statementChanges: changes,
     upToDate: same,
     refusals,
     reasons: refusals.map((r) => r.message),
     ...(current.versionId !== undefined ? { baseVersionId: current.versionId } : {}),
+    ...(options.baseline?.versionId !== undefined && !adoption ? { baselineVersionId: options.baseline.versionId } : {}),
   };
+}
+
+function effectiveGuards(overrides: Partial<Guards> | undefined, targetLimit: number | undefined): Guards {
+  // An override left undefined (e.g. an unset setting passed through) keeps the default: spreading it
+  // as-is would replace the default with undefined and silently switch that guard off.
+  const set = Object.entries(overrides ?? {}).filter(([, value]) => value !== undefined);
+  const configured: Guards = { ...DEFAULT_GUARDS, ...Object.fromEntries(set) };
+  return targetLimit === undefined ? configured : { ...configured, sizeLimit: Math.min(configured.sizeLimit, targetLimit) };
 }

@@ -99,7 +99,8 @@ export function parsePolicy(text: string): PolicyDocument {
   return { ...(value as PolicyDocument), Statement: statements as Statement[] };
 }
 
-function asObject(value: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
+/** The value as a JSON object, or undefined. */
+export function asObject(value: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
 }
 
@@ -115,14 +116,54 @@ export function sourceIpsOf(statement: Statement): string[] | undefined {
   return notIp ? asStrings(notIp['aws:SourceIp']) : undefined;
 }
 
+/** The strings of a string-or-list value (other members ignored). */
+export function stringsOf(value: JsonValue | undefined): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/** The condition key the allowlist is written under. IAM compares condition keys case-insensitively. */
+const SOURCE_IP_KEY = 'aws:sourceip';
+
 /**
- * Finds the allowlist statement: ours by Sid, or else (when adopting a hand-made policy) the first
- * Deny statement with a `NotIpAddress aws:SourceIp` condition. Returns its index, or -1.
+ * Every `aws:SourceIp` value of a statement, under ANY condition operator (`NotIpAddress`, `NotIpAddressIfExists`,
+ * `IpAddress`, `ForAnyValue:...`), or undefined when the statement has no such condition. Any operator counts:
+ * a hand edit that turns `NotIpAddress` into `NotIpAddressIfExists` must not make the allowlist invisible.
+ */
+export function sourceIpValues(statement: Statement): string[] | undefined {
+  const condition = asObject(statement.Condition);
+  if (!condition) return undefined;
+  let found: string[] | undefined;
+  for (const block of Object.values(condition)) {
+    const keys = asObject(block);
+    if (!keys) continue;
+    for (const [key, value] of Object.entries(keys)) {
+      if (key.toLowerCase() !== SOURCE_IP_KEY) continue;
+      // A non-string member (a number, say) is kept as text: it is an entry the plan cannot read, so it counts as removed.
+      const values = Array.isArray(value) ? value : [value];
+      found = [...(found ?? []), ...values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))];
+    }
+  }
+  return found;
+}
+
+/** True when a statement is conditioned on `aws:SourceIp` at all. */
+export function hasSourceIpCondition(statement: Statement): boolean {
+  return sourceIpValues(statement) !== undefined;
+}
+
+/**
+ * Finds the allowlist statement: ours by Sid, or else (when adopting a hand-made policy) the first Deny
+ * statement conditioned on `aws:SourceIp` under any operator, or else any statement so conditioned: whatever
+ * the operator, an `aws:SourceIp` statement is the allowlist in force, never "no allowlist yet". Returns its
+ * index, or -1.
  */
 export function findAllowlistStatement(document: PolicyDocument): number {
   const bySid = document.Statement.findIndex((s) => s.Sid === ALLOWLIST_SID);
   if (bySid !== -1) return bySid;
-  return document.Statement.findIndex((s) => s.Effect === 'Deny' && sourceIpsOf(s) !== undefined);
+  const deny = document.Statement.findIndex((s) => s.Effect === 'Deny' && hasSourceIpCondition(s));
+  return deny !== -1 ? deny : document.Statement.findIndex(hasSourceIpCondition);
 }
 
 /** JSON with object keys sorted, so two documents that mean the same compare equal. */

@@ -1,5 +1,5 @@
 import { PolicyShape } from './plan';
-import { ALLOWLIST_SID, ConditionOptions, JsonValue, PolicyDocument, Statement, renderCondition, sourceIpsOf } from './policy';
+import { ALLOWLIST_SID, ConditionOptions, PolicyDocument, Statement, renderCondition, sourceIpValues } from './policy';
 
 /** IAM's default quota for a role's trust policy, in characters not counting whitespace (ACLSizePerRole; raisable). */
 export const TRUST_POLICY_SIZE_LIMIT = 2048;
@@ -9,26 +9,15 @@ export const ASSUME_ROLE_ACTION = 'sts:AssumeRole';
 
 const DEFAULT_VERSION = '2012-10-17';
 
-function actionsOf(value: JsonValue | undefined): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return [];
-}
-
-/** IAM action names are case-insensitive. */
-function deniesAssumeRole(statement: Statement): boolean {
-  return statement.Effect === 'Deny' && actionsOf(statement.Action).some((a) => a.toLowerCase() === ASSUME_ROLE_ACTION.toLowerCase());
-}
-
 /**
- * Finds the allowlist statement of a trust policy: ours by Sid, or else (when adopting a hand-made one) the
- * first Deny of `sts:AssumeRole` with a `NotIpAddress aws:SourceIp` condition. Returns its index, or -1.
- * Allow statements never qualify: they are whoever may assume the role, and are never ours to touch.
+ * Finds allowlist-sync's statement in a trust policy: by its own Sid only. Returns its index, or -1.
+ *
+ * Never by shape: a security team's own "Deny sts:AssumeRole to the contractor unless from these IPs" looks just
+ * like ours, and taking it over would rewrite it for other principals and let the contractor in from anywhere.
+ * Without our Sid, ours is added beside every other statement, which stay byte-identical.
  */
 export function findTrustAllowlistStatement(document: PolicyDocument): number {
-  const bySid = document.Statement.findIndex((s) => s.Sid === ALLOWLIST_SID);
-  if (bySid !== -1) return bySid;
-  return document.Statement.findIndex((s) => deniesAssumeRole(s) && sourceIpsOf(s) !== undefined);
+  return document.Statement.findIndex((s) => s.Sid === ALLOWLIST_SID);
 }
 
 /** Our statement: these principals may assume the role only from the entries. */
@@ -70,9 +59,10 @@ export function trustPolicyShape(principals: readonly string[], conditions: Cond
       else statements[index] = ours;
       return { Version: current.Version ?? DEFAULT_VERSION, ...current, Statement: statements };
     },
+    find: findTrustAllowlistStatement,
     extract(document) {
       const index = findTrustAllowlistStatement(document);
-      return index === -1 ? undefined : sourceIpsOf(document.Statement[index]);
+      return index === -1 ? undefined : sourceIpValues(document.Statement[index]);
     },
   };
 }

@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import { SyncError, describeError } from '../errors';
 import { CurrentPolicy, Target, WriteRequest, WriteResult } from './target';
 
 /** A policy document kept in a local JSON file, written atomically (temp file, fsync, rename). */
 export function fileTarget(path: string): Target {
+  let previous: string | undefined;
   return {
     name: `file:${path}`,
+    key: `file:${resolve(path)}`,
+    versioned: false,
     async read(): Promise<CurrentPolicy> {
       try {
-        return { document: await readFile(path, 'utf8') };
+        previous = await readFile(path, 'utf8');
+        return { document: previous };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          previous = undefined;
+          return {};
+        }
         throw new SyncError('target-file', `Cannot read the policy file ${path}: ${describeError(err)}.`);
       }
     },
@@ -25,7 +32,7 @@ export function fileTarget(path: string): Target {
         await unlink(temp).catch(() => undefined);
         throw new SyncError('target-file', `Cannot write the policy file ${path}: ${describeError(err)}.`, 'Nothing was changed.');
       }
-      return {};
+      return previous !== undefined ? { previousDocument: previous } : {};
     },
   };
 }

@@ -1,10 +1,11 @@
 import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
-import type { Log } from '../sync';
-import { isAwsError } from './iam-client';
+import type { Log } from '../ports';
+import { isAwsError, isIamQuotaError } from './iam-client';
 import { decodePolicyDocument } from './managed-policy';
-import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role-tags';
+import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
+import { sameDocument } from './trust-policy';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
 
 /** IAM's limit for all inline policies of a role together, in characters not counting whitespace. */
@@ -21,7 +22,8 @@ export interface InlinePolicyTargetOptions {
  * inline policies leave of IAM's 10,240. The role's tags (alert state) come from `roleTagAlertStateStore`.
  *
  * Like a trust policy it has no versions and no conditional write: the write re-reads the document first and
- * refuses when it is no longer the one the plan was based on, and logs the document it replaces.
+ * refuses when it is no longer the one the plan was based on, returns the document it replaces (the sync keeps
+ * it in the state store's history), and reads it back after the write to report another writer.
  */
 export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName: string, options: InlinePolicyTargetOptions = {}): Target {
   const name = `iam-inline:${roleName}/${policyName}`;
@@ -61,6 +63,8 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
 
   return {
     name,
+    key: `inline:${roleName}/${policyName}`,
+    versioned: false,
 
     async read(): Promise<CurrentPolicy> {
       // Listing first: a missing role fails here as role-not-found, and a missing policy needs no GetRolePolicy.
@@ -95,7 +99,7 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
         throw concurrentRoleWriter(`Plan ${request.planId} was computed against inline policy ${policyName} of role ${roleName}, which ${change} since it was read.`);
       }
       if (previous !== undefined) {
-        log?.info('replacing an inline policy of a role; the previous document is kept only here', {
+        log?.info('replacing an inline policy of a role', {
           target: name,
           roleName,
           policyName,
@@ -108,7 +112,7 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
       } catch (err) {
         const message = describeError(err);
         // "Maximum policy size of 10240 bytes exceeded for role X": another inline policy grew meanwhile.
-        if (isAwsError(err, 'LimitExceeded')) throw new TargetRefusedError(`IAM refused inline policy ${policyName} of role ${roleName} as too large: ${message}`);
+        if (isIamQuotaError(err)) throw new TargetRefusedError(`IAM refused inline policy ${policyName} of role ${roleName} as too large: ${message}`);
         if (isAwsError(err, 'MalformedPolicyDocument')) {
           throw new SyncError('iam-malformed', `IAM rejected the document of inline policy ${policyName} for role ${roleName}: ${message}.`, 'Nothing was written. This is a bug in the rendered document; report it with the plan.', {
             cause: err,
@@ -120,7 +124,9 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
         throw roleFailure(err, 'iam:PutRolePolicy', roleName);
       }
       basedOn = { document: decodePolicyDocument(request.document) };
-      return {};
+      const after = await policyDocument(policyName);
+      const otherWriters = after !== undefined && sameDocument(decodePolicyDocument(after), request.document) ? [] : [`inline policy ${policyName} of role ${roleName} read back different from what was just written: another writer`];
+      return { ...(previous !== undefined ? { previousDocument: previous } : {}), ...(otherWriters.length ? { otherWriters } : {}) };
     },
   };
 }

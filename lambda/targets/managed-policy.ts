@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
-import type { Log } from '../sync';
-import { iamFailure, isAwsError, tagRecord } from './iam-client';
+import type { Log } from '../ports';
+import { iamFailure, isAwsError, isIamQuotaError, tagRecord } from './iam-client';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
 
 export { createIamClient } from './iam-client';
@@ -51,8 +51,6 @@ export interface ManagedPolicyTargetOptions {
    */
   confirmDelaysMs?: readonly number[];
   log?: Log;
-  /** Called with the policy's tags whenever a read sees them, so the alert state needs no extra call. */
-  onTags?: (tags: Record<string, string>) => void;
 }
 
 /**
@@ -216,33 +214,52 @@ export async function describeManagedPolicy(iam: IAMClient, policyArn: string): 
 
 type CreateOutcome = { versionId: string } | { versionLimit: true };
 
+/** The number of a version id (`v12` is 12). */
+function versionOrder(versionId: string | undefined): number {
+  return versionNumber(versionId);
+}
+
 /**
  * The policy as an allowlist target: reads the default version, writes a new default version.
- * Never deletes the default version, never overwrites a default it did not plan against.
+ *
+ * Version slots: old versions are pruned AFTER a successful create, keeping at most four, so the next create
+ * always has a free slot and a failed create deletes nothing. Only a policy someone else filled to five needs a
+ * prune first; then the deleted version is named in what the run reports. Never pruned: the default, and the
+ * versions the request protects (the removal guard's baseline, a version an owed announcement names).
+ * Never overwrites a default it did not plan against; versions others created between the base and ours are
+ * named, never silently demoted.
  */
 export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: ManagedPolicyTargetOptions = {}): Target {
   checkArn(policyArn);
   const confirmDelays = options.confirmDelaysMs ?? [500, 1000, 2000];
   const log = options.log;
 
-  /** Deletes the oldest non-default versions until there is room for one more. */
-  async function prune(versions: readonly PolicyVersion[], defaultId: string): Promise<void> {
-    const excess = versions.length - (MAX_POLICY_VERSIONS - 1);
-    if (excess <= 0) return;
-    const candidates = versions.filter((v) => !v.IsDefaultVersion && v.VersionId && v.VersionId !== defaultId).sort(byAge);
+  /** Deletes the oldest versions that are neither the default nor protected until at most `keep` remain; returns those deleted. */
+  async function prune(versions: readonly PolicyVersion[], keep: number, protect: readonly string[]): Promise<string[]> {
+    const excess = versions.length - keep;
+    if (excess <= 0) return [];
+    const candidates = versions.filter((v) => !v.IsDefaultVersion && v.VersionId && !protect.includes(v.VersionId)).sort(byAge);
+    const deleted: string[] = [];
     for (const victim of candidates.slice(0, excess)) {
       const versionId = victim.VersionId as string;
       try {
         await iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }));
-        log?.info('deleted the oldest policy version to make room', { policyArn, versionId, createDate: victim.CreateDate?.toISOString() });
+        deleted.push(versionId);
+        log?.info('deleted an old policy version', { policyArn, versionId, createDate: victim.CreateDate?.toISOString() });
       } catch (err) {
         // Someone else pruned it already: the room is made all the same.
         if (isAwsError(err, 'NoSuchEntity')) continue;
         // It became the default meanwhile: another writer is at work.
-        if (isAwsError(err, 'DeleteConflict')) throw concurrentWriter(`Version ${versionId} of ${policyArn} could not be deleted to make room: ${describeError(err)}.`);
-        throw iamFailure(err, 'iam:DeletePolicyVersion', policyArn);
+        if (isAwsError(err, 'DeleteConflict')) {
+          throw concurrentWriter(`Version ${versionId} of ${policyArn} could not be deleted: ${describeError(err)}.`).withChanges(deleted.map((v) => `deleted version ${v}`));
+        }
+        throw iamFailure(err, 'iam:DeletePolicyVersion', policyArn).withChanges(deleted.map((v) => `deleted version ${v}`));
       }
     }
+    if (deleted.length < excess) {
+      log?.warn('could not prune down to the kept number of versions: the rest are the default or protected', { policyArn, keep, protect });
+    }
+    return deleted;
   }
 
   async function create(document: string): Promise<CreateOutcome> {
@@ -253,27 +270,33 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
       return { versionId };
     } catch (err) {
       const message = describeError(err);
-      if (isAwsError(err, 'LimitExceeded')) {
+      if (isIamQuotaError(err)) {
         // IAM uses one error code for both limits; only the message tells them apart:
         // "Cannot exceed quota for PolicySize: 6144" vs "A managed policy can have up to 5 versions. ...".
         if (/size|characters/i.test(message)) throw new TargetRefusedError(`IAM refused the document as too large: ${message}`);
         if (/version/i.test(message)) return { versionLimit: true };
       }
       if (isAwsError(err, 'MalformedPolicyDocument')) {
-        throw new SyncError('iam-malformed', `IAM rejected the policy document for ${policyArn}: ${message}.`, 'Nothing was written. This is a bug in the rendered document; report it with the plan.', { cause: err });
+        throw new SyncError('iam-malformed', `IAM rejected the policy document for ${policyArn}: ${message}.`, 'This is a bug in the rendered document; report it with the plan.', { cause: err });
       }
       if (isAwsError(err, 'ConcurrentModification')) throw concurrentWriter(`IAM reported a concurrent modification of ${policyArn}: ${message}.`);
       throw iamFailure(err, 'iam:CreatePolicyVersion', policyArn);
     }
   }
 
-  /** Waits out IAM's eventual consistency until the new version reads back as the default. */
-  async function confirm(created: string, previous: string): Promise<void> {
+  /**
+   * Lists the versions until ours reads back as the default (IAM is eventually consistent right after a create);
+   * fails when another version became the default.
+   */
+  async function confirm(created: string, previous: string): Promise<PolicyVersion[]> {
     for (let attempt = 0; ; attempt++) {
-      const now = await defaultVersionId(iam, policyArn);
-      if (now === created) return;
-      if (now !== previous || attempt >= confirmDelays.length) {
-        throw concurrentWriter(`allowlist-sync created ${created} of ${policyArn} as the default version, but the default is now ${now}.`);
+      const versions = await listVersions(iam, policyArn);
+      const now = versions.find((v) => v.IsDefaultVersion)?.VersionId;
+      if (now === created) return versions;
+      if ((now !== undefined && now !== previous) || attempt >= confirmDelays.length) {
+        throw concurrentWriter(`allowlist-sync created ${created} of ${policyArn} as the default version, but the default is now ${now ?? 'unknown'}.`).withChanges([
+          `created version ${created} (not the default now)`,
+        ]);
       }
       await new Promise((resolve) => setTimeout(resolve, confirmDelays[attempt]));
     }
@@ -281,12 +304,12 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
 
   return {
     name: `iam:${policyArn}`,
+    key: policyArn,
+    versioned: true,
 
     async read(): Promise<CurrentPolicy> {
       const policy = await getPolicy(iam, policyArn);
       const versionId = policy.DefaultVersionId as string;
-      // GetPolicy carries the tags (when the policy has any): the alert state comes with them for free.
-      if (policy.Tags) options.onTags?.(tagRecord(policy.Tags));
       let document: string | undefined;
       try {
         document = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }))).PolicyVersion?.Document;
@@ -300,7 +323,7 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
     },
 
     async write(request: WriteRequest): Promise<WriteResult> {
-      // The plan refuses these already; checking again here means a version is never pruned for a doomed write.
+      // The plan refuses these already; checking again here means nothing is touched for a doomed write.
       const size = policySize(request.document);
       if (size > MANAGED_POLICY_SIZE_LIMIT) {
         throw new TargetRefusedError(`the document is ${size} characters, over IAM's limit of ${MANAGED_POLICY_SIZE_LIMIT} for a managed policy`);
@@ -310,24 +333,47 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
       if (previous !== base) {
         throw concurrentWriter(`Plan ${request.planId} was computed against version ${base} of ${policyArn}, but the default is now ${previous}.`);
       }
-      await prune(await listVersions(iam, policyArn), previous);
+      const protect = [base, ...(request.protect ?? [])];
+      const deleted: string[] = [];
       let outcome = await create(request.document);
       if ('versionLimit' in outcome) {
-        // Another version appeared since the listing. Go on only if the default is still the one planned against.
+        // Someone else filled the five slots (allowlist-sync keeps at most four). Make one room, only while the
+        // default is still the one planned against, and say which version went.
         const versions = await listVersions(iam, policyArn);
         const now = versions.find((v) => v.IsDefaultVersion)?.VersionId;
         if (now !== base) {
           throw concurrentWriter(`Plan ${request.planId} was computed against version ${base} of ${policyArn}, but the default is now ${now ?? 'unknown'}.`);
         }
-        log?.warn('policy version limit hit after pruning: another version was created meanwhile; pruning again', { policyArn });
-        await prune(versions, base);
-        outcome = await create(request.document);
+        log?.warn('policy found at the version limit: deleting the oldest unprotected version before creating', { policyArn });
+        deleted.push(...(await prune(versions, MAX_POLICY_VERSIONS - 1, protect)));
+        if (deleted.length === 0) {
+          throw new SyncError(
+            'policy-versions-full',
+            `${policyArn} holds ${versions.length} versions and none may be deleted (the default ${base} and the protected ${protect.slice(1).join(', ') || 'none'}).`,
+            'Delete an old version by hand (aws iam delete-policy-version), then run again.',
+          );
+        }
+        outcome = await create(request.document).catch((err: unknown) => {
+          throw (err instanceof SyncError ? err : iamFailure(err, 'iam:CreatePolicyVersion', policyArn)).withChanges(deleted.map((v) => `deleted version ${v}`));
+        });
         if ('versionLimit' in outcome) {
-          throw concurrentWriter(`${policyArn} kept reaching IAM's limit of ${MAX_POLICY_VERSIONS} versions while old ones were deleted.`);
+          throw concurrentWriter(`${policyArn} kept reaching IAM's limit of ${MAX_POLICY_VERSIONS} versions while old ones were deleted.`).withChanges(deleted.map((v) => `deleted version ${v}`));
         }
       }
-      await confirm(outcome.versionId, previous);
-      return { versionId: outcome.versionId, previousVersionId: previous };
+      const created = outcome.versionId;
+      const versions = await confirm(created, previous);
+      // Version ids are sequential: any between the base and ours was written by someone else meanwhile.
+      const otherWriters = versions
+        .map((v) => v.VersionId as string)
+        .filter((id) => id !== created && versionOrder(id) > versionOrder(base) && versionOrder(id) < versionOrder(created))
+        .sort((a, b) => versionOrder(a) - versionOrder(b));
+      deleted.push(...(await prune(versions, MAX_POLICY_VERSIONS - 1, [...protect, created, ...otherWriters])));
+      return {
+        versionId: created,
+        previousVersionId: previous,
+        ...(deleted.length ? { deleted } : {}),
+        ...(otherWriters.length ? { otherWriters: otherWriters.map((v) => `version ${v} of ${policyArn}, created by someone else between ${base} and ${created}`) } : {}),
+      };
     },
   };
 }

@@ -16,6 +16,8 @@ export interface WriteRequest {
   planId: string;
   /** The version the plan was computed against; a target may use it to detect a concurrent writer. */
   baseVersionId?: string;
+  /** Versions that must survive any pruning (the removal guard's baseline, versions an owed announcement names). */
+  protect?: readonly string[];
 }
 
 /** What a write did. */
@@ -24,6 +26,12 @@ export interface WriteResult {
   versionId?: string;
   /** The version id in force before the write. */
   previousVersionId?: string;
+  /** Unversioned targets: the document replaced (decoded), for the state store's history; undefined when there was none. */
+  previousDocument?: string;
+  /** Versions deleted to make room (named in the announcement). */
+  deleted?: string[];
+  /** Versions or changes by someone else seen around the write (the run reports `concurrent-writer`, never silently). */
+  otherWriters?: string[];
 }
 
 /**
@@ -39,8 +47,15 @@ export class TargetRefusedError extends Error {
 
 /** Port: where the policy lives (a file, an IAM managed policy, a trust policy...). */
 export interface Target {
-  /** Human name, e.g. the policy ARN or the file path. */
+  /** Human name, e.g. `iam:<policy ARN>` or `file:<path>`. */
   readonly name: string;
+  /**
+   * The one-writer key of the document (a policy ARN, `trust:ROLE`, `inline:ROLE/POLICY`, `file:/abs/path`):
+   * two targets with the same key write the same document; the state store keeps one record per key.
+   */
+  readonly key: string;
+  /** True when the target keeps versions itself (a managed policy); else the state store keeps its history. */
+  readonly versioned: boolean;
   /** Reads the current document; throws a SyncError when it cannot. */
   read(): Promise<CurrentPolicy>;
   /** Writes a new document atomically; throws SyncError on failure, TargetRefusedError on refusal. */

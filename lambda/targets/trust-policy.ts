@@ -1,30 +1,37 @@
 import { GetRoleCommand, IAMClient, Role, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
-import { policySize } from '../allowlist/policy';
+import { canonicalJson, policySize } from '../allowlist/policy';
 import { TRUST_POLICY_SIZE_LIMIT } from '../allowlist/trust-policy';
 import { SyncError, describeError } from '../errors';
-import type { Log } from '../sync';
-import { isAwsError, tagRecord } from './iam-client';
+import type { Log } from '../ports';
+import { isAwsError, isIamQuotaError } from './iam-client';
 import { decodePolicyDocument } from './managed-policy';
-import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role-tags';
+import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
+
+/** True when two documents say the same (IAM may reformat what it stores). */
+export function sameDocument(a: string, b: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(a)) === canonicalJson(JSON.parse(b));
+  } catch {
+    return a === b;
+  }
+}
 
 /** Options of `trustPolicyTarget`. */
 export interface TrustPolicyTargetOptions {
   /** The account's quota for a trust policy, when raised above IAM's default 2,048 (Service Quotas: "Role trust policy length"). */
   sizeLimit?: number;
   log?: Log;
-  /** Called with the role's tags whenever a read sees them (GetRole carries them), so the alert state needs no extra call. */
-  onTags?: (tags: Record<string, string>) => void;
 }
 
 /**
  * A role's trust policy as an allowlist target: reads it with GetRole, writes it with UpdateAssumeRolePolicy.
  * Use it with `trustPolicyShape`, which keeps every statement but the allowlist's as it is.
  *
- * A trust policy has no versions: the write replaces it, and the previous document survives only in the
- * log line written just before. Nor can IAM write it conditionally, so the write re-reads the document first
- * and refuses when it is no longer the one the plan was based on; only the second or so between that check and
- * the write stays unguarded.
+ * A trust policy has no versions: the write replaces it and returns the previous document, which the sync keeps
+ * in the state store's history (for rollback). Nor can IAM write it conditionally, so the write re-reads the
+ * document first and refuses when it is no longer the one the plan was based on, and reads it again after the
+ * write: a document other than ours there means another writer, reported, never silently overwritten again.
  */
 export function trustPolicyTarget(iam: IAMClient, roleName: string, options: TrustPolicyTargetOptions = {}): Target {
   const name = `iam-trust:${roleName}`;
@@ -53,10 +60,11 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
 
   return {
     name,
+    key: `trust:${roleName}`,
+    versioned: false,
 
     async read(): Promise<CurrentPolicy> {
       const role = await getRole();
-      if (role.Tags) options.onTags?.(tagRecord(role.Tags));
       const document = trustDocument(role);
       basedOn = decodePolicyDocument(document);
       // Returned as IAM gave it (URL-encoded); the plan decodes it. No version id: a trust policy has none.
@@ -73,7 +81,7 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
       if (previous !== basedOn) {
         throw concurrentRoleWriter(`Plan ${request.planId} was computed against a trust policy of role ${roleName} that has changed since it was read.`);
       }
-      log?.info('replacing the trust policy of a role; the previous document is kept only here', {
+      log?.info('replacing the trust policy of a role', {
         target: name,
         roleName,
         planId: request.planId,
@@ -84,7 +92,7 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
       } catch (err) {
         const message = describeError(err);
         // "Cannot exceed quota for ACLSizePerRole: 2048": the account's quota is lower than configured.
-        if (isAwsError(err, 'LimitExceeded')) throw new TargetRefusedError(`IAM refused the trust policy of role ${roleName} as too large: ${message}`);
+        if (isIamQuotaError(err)) throw new TargetRefusedError(`IAM refused the trust policy of role ${roleName} as too large: ${message}`);
         if (isAwsError(err, 'MalformedPolicyDocument')) {
           throw new SyncError(
             'iam-malformed',
@@ -99,7 +107,9 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
         throw roleFailure(err, 'iam:UpdateAssumeRolePolicy', roleName);
       }
       basedOn = decodePolicyDocument(request.document);
-      return {};
+      const after = decodePolicyDocument(trustDocument(await getRole()));
+      const otherWriters = sameDocument(after, request.document) ? [] : [`the trust policy of role ${roleName} read back different from what was just written: another writer`];
+      return { previousDocument: previous, ...(otherWriters.length ? { otherWriters } : {}) };
     },
   };
 }

@@ -1,21 +1,13 @@
-import {
-  IAMClient,
-  IAMServiceException,
-  ListPolicyTagsCommand,
-  LimitExceededException,
-  Tag,
-  TagPolicyCommand,
-  UntagPolicyCommand,
-} from '@aws-sdk/client-iam';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { Alerter, decideAlert, failureKey } from '../../lambda/alerts/alerter';
 import { AlertOutcome } from '../../lambda/alerts/messages';
 import { snsPublisher } from '../../lambda/alerts/publisher';
-import { ALERT_STATE_TAGS, AlertState, MemoryAlertStateStore, iamTagAlertStateStore, toTagValue } from '../../lambda/alerts/state';
+import { AlertState, MemoryAlertStateStore, boundedKey, recordAlertStateStore } from '../../lambda/alerts/state';
 import { SyncError } from '../../lambda/errors';
-import type { Log } from '../../lambda/sync';
+import type { Log, StateStore } from '../../lambda/ports';
+import { memoryStateStore } from '../../lambda/state/json-store';
 import { ARN, refusedResult, unchangedResult, updatedResult } from './results';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:allowlist-sync-alerts';
@@ -36,7 +28,21 @@ describe('failureKey', () => {
   test('a different message or code is a different failure', () => {
     const key = failureKey(new SyncError('ocm-unavailable', 'OCM answered 503.'));
     expect(failureKey(new SyncError('ocm-unavailable', 'OCM answered 502.'))).not.toBe(key);
-    expect(failureKey(new SyncError('ocm-timeout', 'OCM answered 503.'))).not.toBe(key);
+    expect(failureKey(new SyncError('ocm-bad-response', 'OCM answered 503.'))).not.toBe(key);
+  });
+
+  test('transient failures are one failure per code, whatever the action or page: throttling never alerts every run', () => {
+    const a = failureKey(new SyncError('iam-throttled', 'IAM kept throttling iam:GetPolicy on arn:1 after several retries: Rate exceeded.'));
+    const b = failureKey(new SyncError('iam-throttled', 'IAM kept throttling iam:CreatePolicyVersion on arn:1 after several retries: Rate exceeded.'));
+    expect(a).toBe(b);
+    expect(a).toBe('iam-throttled:transient');
+    expect(failureKey(new SyncError('ocm-timeout', 'page 1'))).toBe(failureKey(new SyncError('ocm-timeout', 'page 3')));
+  });
+
+  test('keys stay inside a safe charset and length', () => {
+    expect(boundedKey('plan:ab12/+=.@-_ ok')).toBe('plan:ab12/+=.@-_ ok');
+    expect(boundedKey('a,b;c"d*e')).toBe('a_b_c_d_e');
+    expect(boundedKey('x'.repeat(300))).toHaveLength(256);
   });
 });
 
@@ -49,8 +55,10 @@ describe('decideAlert', () => {
   const at = NOW.toISOString();
 
   test.each<[string, AlertState | undefined, AlertOutcome, string | undefined, AlertState, boolean]>([
-    ['updated is always told', ok, { result: updatedResult() }, 'updated', { status: 'ok', at }, true],
-    ['updated after a failure is told as updated', failedState, { result: updatedResult() }, 'updated', { status: 'ok', at }, true],
+    // An update is announced by the sync through the outbox; the alerter only ends what was wrong before.
+    ['updated when ok: nothing more to say or store', ok, { result: updatedResult() }, undefined, { status: 'ok', at }, false],
+    ['updated after a failure: the state becomes ok', failedState, { result: updatedResult() }, undefined, { status: 'ok', at }, true],
+    ['busy (another writer holds the lease): nothing', failedState, { result: { ...updatedResult(), status: 'busy' } }, undefined, failedState, false],
     ['unchanged after a failure: recovered', failedState, { result: unchangedResult() }, 'recovered', { status: 'ok', at }, true],
     ['unchanged after a refusal: recovered', refusedState, { result: unchangedResult() }, 'recovered', { status: 'ok', at }, true],
     ['dry-run changes after a failure: recovered', failedState, { result: { ...updatedResult(), status: 'changes' } }, 'recovered', { status: 'ok', at }, true],
@@ -72,63 +80,44 @@ describe('decideAlert', () => {
   });
 });
 
-describe('IAM tag store', () => {
-  const iam = new IAMClient({ region: 'us-east-1' });
-  const iamMock = mockClient(iam);
-  beforeEach(() => iamMock.reset());
-
-  test('tag values stay inside IAM charset and length', () => {
-    expect(toTagValue('plan:ab12/+=.@-_ ok')).toBe('plan:ab12/+=.@-_ ok');
-    expect(toTagValue('a,b;c"d*e')).toBe('a_b_c_d_e');
-    expect(toTagValue('x'.repeat(300))).toHaveLength(256);
+describe('the record store of alert state', () => {
+  test('an unknown state value (a hand edit in the table) counts as no state', async () => {
+    const state = memoryStateStore();
+    await state.update('k', { alert: { status: 'panic' as AlertState['status'], at: 'x' } });
+    await expect(recordAlertStateStore(state, 'k').load()).resolves.toBeUndefined();
   });
 
-  test('an unknown state value counts as no state', async () => {
-    iamMock.on(ListPolicyTagsCommand).resolves({ Tags: [{ Key: ALERT_STATE_TAGS.status, Value: 'panic' }] });
-    await expect(iamTagAlertStateStore(iam, ARN).load()).resolves.toBeUndefined();
+  test('reads the record the run already loaded, once, then the store', async () => {
+    const state = memoryStateStore();
+    const loaded = { alert: { status: 'failed' as const, key: 'k1', at: 'a' } };
+    let handed: typeof loaded | undefined = loaded;
+    const store = recordAlertStateStore(state, 'k', () => {
+      const taken = handed;
+      handed = undefined;
+      return taken;
+    });
+    await expect(store.load()).resolves.toEqual(loaded.alert);
+    await expect(store.load()).resolves.toBeUndefined();
   });
 });
 
-/** A mocked IAM that keeps the policy's tags, as the real one would between cold starts. */
-function taggedPolicy(iamMock: ReturnType<typeof mockClient>, tags: Map<string, string>): void {
-  iamMock.on(ListPolicyTagsCommand).callsFake(() => ({ Tags: [...tags].map(([Key, Value]): Tag => ({ Key, Value })), IsTruncated: false }));
-  iamMock.on(TagPolicyCommand).callsFake((input: { Tags: Tag[] }) => {
-    for (const tag of input.Tags) tags.set(tag.Key as string, tag.Value as string);
-    return {};
-  });
-  iamMock.on(UntagPolicyCommand).callsFake((input: { TagKeys: string[] }) => {
-    for (const key of input.TagKeys) tags.delete(key);
-    return {};
-  });
-}
-
 describe('Alerter', () => {
-  const iam = new IAMClient({ region: 'us-east-1' });
   const sns = new SNSClient({ region: 'eu-west-1' });
-  const iamMock = mockClient(iam);
   const snsMock = mockClient(sns);
-  let tags: Map<string, string>;
+  let state: StateStore & { data(): unknown };
   let warnings: string[];
   const log: Log = { info: () => undefined, warn: (message) => warnings.push(message) };
 
   beforeEach(() => {
-    iamMock.reset();
     snsMock.reset();
-    tags = new Map([['team', 'sre']]);
+    state = memoryStateStore();
     warnings = [];
-    taggedPolicy(iamMock, tags);
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   });
 
-  /** A cold start: new clients' state is only what the policy's tags hold. */
-  function coldStart(minute = 0): Alerter {
-    return new Alerter({
-      context,
-      publisher: snsPublisher(sns, TOPIC),
-      store: iamTagAlertStateStore(iam, ARN),
-      log,
-      now: () => new Date(NOW.getTime() + minute * 60_000),
-    });
+  /** A cold start: its only memory is the state store's record. */
+  function coldStart(minute = 0, store = recordAlertStateStore(state, ARN)): Alerter {
+    return new Alerter({ context, publisher: snsPublisher(sns, TOPIC), store, log, now: () => new Date(NOW.getTime() + minute * 60_000) });
   }
 
   function publishedEvents(): string[] {
@@ -136,23 +125,24 @@ describe('Alerter', () => {
   }
 
   test('publishes subject, body and the event attribute subscribers filter on', async () => {
-    const report = await coldStart().notify({ result: updatedResult() });
+    const report = await coldStart().notify({ result: refusedResult() });
 
-    expect(report).toEqual({ event: 'updated', published: true, stateSaved: true });
+    expect(report).toEqual({ event: 'refused', published: true, stateSaved: true });
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC,
-      Subject: 'allowlist-sync: rosa-trusted-ips updated (+2 -1)',
-      Message: expect.stringContaining(`--to v3`),
-      MessageAttributes: { event: { DataType: 'String', StringValue: 'updated' } },
+      Subject: `allowlist-sync: rosa-trusted-ips REFUSED (plan ${refusedResult().plan.planId})`,
+      Message: expect.stringContaining('--approve'),
+      MessageAttributes: { event: { DataType: 'String', StringValue: 'refused' } },
     });
   });
 
-  test('across cold starts: each state change alerted once, repeats stay quiet, state kept in policy tags', async () => {
+  test('across cold starts: each state change alerted once, repeats stay quiet, state kept in the record', async () => {
     const planA = refusedResult('v3');
     const planB = refusedResult('v4');
     const runs: [AlertOutcome, string | undefined][] = [
       [{ result: unchangedResult() }, undefined],
       [{ result: planA }, 'refused'],
+      [{ result: planA }, undefined],
       [{ result: planA }, undefined],
       [{ result: planB }, 'refused'],
       [{ error: credentialError('3f1c9a2e-1b2c-4d5e-8f90-123456789abc') }, 'failed'],
@@ -160,8 +150,10 @@ describe('Alerter', () => {
       [{ error: new SyncError('ocm-unavailable', 'OCM answered 503.') }, 'failed'],
       [{ result: unchangedResult() }, 'recovered'],
       [{ result: unchangedResult() }, undefined],
-      [{ result: updatedResult() }, 'updated'],
-      [{ result: updatedResult() }, 'updated'],
+      [{ error: new SyncError('iam-throttled', 'IAM kept throttling iam:GetPolicy.') }, 'failed'],
+      [{ error: new SyncError('iam-throttled', 'IAM kept throttling iam:GetPolicyVersion.') }, undefined],
+      [{ error: new SyncError('iam-throttled', 'IAM kept throttling iam:CreatePolicyVersion.') }, undefined],
+      [{ result: updatedResult() }, undefined],
     ];
     const expected: string[] = [];
     for (const [i, [outcome, event]] of runs.entries()) {
@@ -169,22 +161,11 @@ describe('Alerter', () => {
       expect(report.event).toBe(event);
       if (event) expected.push(event);
       expect(publishedEvents()).toEqual(expected);
-      if (i === 1) {
-        expect(tags.get(ALERT_STATE_TAGS.status)).toBe('refused');
-        expect(tags.get(ALERT_STATE_TAGS.key)).toBe(planA.plan.planId);
-        expect(tags.get(ALERT_STATE_TAGS.at)).toBe('2024-05-01T03:01:00.000Z');
-      }
-      if (i === 5) expect(tags.get(ALERT_STATE_TAGS.key)).toMatch(/^ocm-auth-invalid-grant:[0-9a-f]{12}$/);
+      const alert = (await state.load(ARN)).alert;
+      if (i === 1) expect(alert).toEqual({ status: 'refused', key: planA.plan.planId, at: '2024-05-01T03:01:00.000Z' });
+      if (i === 6) expect(alert?.key).toMatch(/^ocm-auth-invalid-grant:[0-9a-f]{12}$/);
     }
-    // Repeats write no tags: one TagPolicy per change of state (runs 0, 1, 3, 4, 6, 7, 9, 10).
-    expect(iamMock).toHaveReceivedCommandTimes(TagPolicyCommand, 8);
-    expect(tags.get(ALERT_STATE_TAGS.status)).toBe('ok');
-    expect(tags.has(ALERT_STATE_TAGS.key)).toBe(false);
-    expect(tags.get('team')).toBe('sre');
-    for (const [key, value] of tags) {
-      expect(value).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u);
-      expect(key.length).toBeLessThanOrEqual(128);
-    }
+    expect((await state.load(ARN)).alert).toEqual({ status: 'ok', at: '2024-05-01T03:13:00.000Z' });
   });
 
   test('SNS failing: alert-publish-failed is thrown, the state is not saved, and the next run tries again', async () => {
@@ -196,54 +177,36 @@ describe('Alerter', () => {
     expect(err).toBeInstanceOf(SyncError);
     expect(err).toMatchObject({ code: 'alert-publish-failed' });
     expect((err as Error).message).toContain(TOPIC);
-    expect(iamMock).not.toHaveReceivedCommand(TagPolicyCommand);
-    expect(tags.has(ALERT_STATE_TAGS.status)).toBe(false);
+    expect((await state.load(ARN)).alert).toBeUndefined();
 
     await expect(coldStart(1).notify({ result: refused })).resolves.toMatchObject({ event: 'refused', published: true, stateSaved: true });
     expect(publishedEvents()).toEqual(['refused', 'refused']);
   });
 
-  test('SNS failing on an update: the warm container sends the lost update first on its next run', async () => {
-    snsMock.on(PublishCommand).rejectsOnce(new Error('Throttling: Rate exceeded'));
-    const alerter = coldStart();
-    const err = await alerter.notify({ result: updatedResult() }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'alert-publish-failed' });
-
-    // The next run finds the policy unchanged, which alone would alert nothing.
-    const unchanged = { ...updatedResult(), status: 'unchanged' as const };
-    await expect(alerter.notify({ result: unchanged })).resolves.toMatchObject({ published: false });
-    expect(publishedEvents()).toEqual(['updated', 'updated']);
-    const subjects = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);
-    expect(subjects[1]).toBe(subjects[0]);
-    // Sent once: a third run sends nothing more.
-    await alerter.notify({ result: unchanged });
-    expect(publishedEvents()).toEqual(['updated', 'updated']);
-  });
-
   test('state unreadable: alerts anyway (a duplicate beats silence) and says so in the log', async () => {
-    iamMock.on(ListPolicyTagsCommand).rejects(new IAMServiceException({ name: 'AccessDenied', $fault: 'client', message: 'not authorized to perform: iam:ListPolicyTags', $metadata: {} }));
+    const broken = { load: () => Promise.reject(new Error('ProvisionedThroughputExceeded')), save: () => Promise.resolve() };
 
-    const report = await coldStart().notify({ error: new SyncError('ocm-unavailable', 'OCM answered 503.') });
+    const report = await coldStart(0, broken).notify({ error: new SyncError('ocm-unavailable', 'OCM answered 503.') });
 
     expect(report).toMatchObject({ event: 'failed', published: true });
     expect(warnings).toEqual([expect.stringContaining('could not load the alert state')]);
   });
 
   test('state not writable: the alert still goes out, the run is not failed for it, the log says so', async () => {
-    iamMock.on(TagPolicyCommand).rejects(new LimitExceededException({ message: 'Cannot exceed quota for TagsPerPolicy: 50', $metadata: {} }));
+    const readOnly = { load: () => Promise.resolve(undefined), save: () => Promise.reject(new Error('AccessDenied')) };
 
-    const report = await coldStart().notify({ result: refusedResult() });
+    const report = await coldStart(0, readOnly).notify({ result: refusedResult() });
 
     expect(report).toEqual({ event: 'refused', published: true, stateSaved: false });
     expect(warnings).toEqual([expect.stringContaining('could not save the alert state')]);
   });
 
   test('no topic configured: nothing published, no state read or written', async () => {
-    const alerter = new Alerter({ context, publisher: snsPublisher(sns, undefined), store: iamTagAlertStateStore(iam, ARN), log });
+    const alerter = new Alerter({ context, publisher: snsPublisher(sns, undefined), store: recordAlertStateStore(state, ARN), log });
 
     await expect(alerter.notify({ error: new Error('boom') })).resolves.toEqual({ published: false, stateSaved: false });
     expect(snsMock.calls()).toHaveLength(0);
-    expect(iamMock.calls()).toHaveLength(0);
+    expect(state.data()).toEqual({ version: 1, targets: {}, history: {} });
   });
 
   test('the in-memory store works the same way', async () => {

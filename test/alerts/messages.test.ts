@@ -1,27 +1,51 @@
-import { AlertContext, AlertEvent, AlertOutcome, SUBJECT_MAX, renderAlert } from '../../lambda/alerts/messages';
+import { AlertContext, AlertEvent, AlertOutcome, BODY_MAX, SUBJECT_MAX, renderAlert, renderAnnouncement } from '../../lambda/alerts/messages';
+import { announcementFor } from '../../lambda/outbox';
 import { SyncError } from '../../lambda/errors';
 import { ARN, emptyRefusedResult, refusedResult, unchangedResult, updatedResult } from './results';
 
 const context: AlertContext = { allowlist: 'rosa-trusted-ips', policyArn: ARN, functionName: 'allowlist-sync-fn' };
 
+const announced = (result = updatedResult(), extra: { approved?: boolean; notes?: string[] } = {}) => ({
+  ...announcementFor(result.plan, { writer: 'function:allowlist-sync-fn/req-1', at: new Date('2024-05-01T03:00:00Z'), approved: extra.approved ?? false, notes: extra.notes ?? [] }),
+  versionId: 'v4',
+});
+
 describe('updated', () => {
-  test('subject counts the change; body lists entries, versions, ARN and the exact rollback command', () => {
-    const message = renderAlert('updated', context, { result: updatedResult() });
+  test('subject counts the change; body lists entries with their addresses, versions, ARN, writer and the exact rollback command', () => {
+    const message = renderAnnouncement(context, announced());
 
     expect(message.event).toBe('updated');
     expect(message.subject).toBe('allowlist-sync: rosa-trusted-ips updated (+2 -1)');
-    expect(message.body).toContain('  + 18.222.33.44/32');
-    expect(message.body).toContain('  + 2600:1f18:24d7:1000::/56');
-    expect(message.body).toContain('  - 3.132.100.80/28');
+    expect(message.body).toContain('  + 18.222.33.44/32 (1 address)');
+    expect(message.body).toContain('  + 2600:1f18:24d7:1000::/56 (2^72 addresses)');
+    expect(message.body).toContain('  - 3.132.100.80/28 (16 addresses)');
     expect(message.body).toContain('v3 -> v4');
+    expect(message.body).toContain('Writer:   function:allowlist-sync-fn/req-1');
     expect(message.body).toContain(ARN);
-    expect(message.body).toContain(`npx allowlist-sync rollback --target iam:${ARN} --to v3`);
+    expect(message.body).toContain(`node bin/allowlist-sync.js rollback --target iam:${ARN} --to v3`);
+    expect(message.body).not.toContain('npx allowlist-sync');
   });
 
   test('an approved update says so', () => {
-    const message = renderAlert('updated', context, { result: { ...refusedResult(), status: 'updated', approved: true, versionId: 'v4', previousVersionId: 'v3' } });
+    const message = renderAnnouncement(context, announced({ ...refusedResult(), status: 'updated' }, { approved: true }));
     expect(message.subject).toBe('allowlist-sync: rosa-trusted-ips updated (+0 -3, approved)');
     expect(message.body).toContain('applied by approval');
+  });
+
+  test('a late one says who wrote it, when, and what is in force now; another writer is in the subject', () => {
+    const message = renderAnnouncement(context, announced(updatedResult(), { notes: ['another writer: version v4 of x, created by someone else between v3 and v5'] }), { late: { inForce: 'v5', written: true } });
+    expect(message.subject).toBe('allowlist-sync: rosa-trusted-ips updated (+2 -1, another writer, late)');
+    expect(message.body).toContain('Announced late: the run that wrote it (function:allowlist-sync-fn/req-1, 2024-05-01T03:00:00.000Z) ended before it could announce it');
+    expect(message.body).toContain('In force now: v5.');
+    expect(message.body).toContain('  ! another writer: version v4');
+  });
+
+  test('a huge list says "and N more" and the body stays bounded', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => `${Math.floor(i / 250) + 30}.${i % 250}.0.0/24`);
+    const message = renderAnnouncement(context, announced({ ...updatedResult(), plan: { ...updatedResult().plan, addedEntries: many, entries: many } }));
+    expect(message.body).toContain('Added (1000):');
+    expect(message.body).toContain('  ... and 800 more');
+    expect(message.body.length).toBeLessThan(BODY_MAX);
   });
 });
 
@@ -34,19 +58,19 @@ describe('refused', () => {
     expect(message.subject).toBe(`allowlist-sync: rosa-trusted-ips REFUSED (plan ${planId})`);
     expect(message.body).toContain('Nothing was written');
     expect(message.body).toMatch(/! 3 of 4 current entries would be removed/);
-    expect(message.body).toContain('  - 3.132.100.80/28');
+    expect(message.body).toContain('  - 3.132.100.80/28 (16 addresses)');
     expect(message.body).toContain(
       `aws lambda invoke --function-name allowlist-sync-fn --cli-binary-format raw-in-base64-out --payload '{"approve":"${planId}"}' /dev/stdout`,
     );
-    expect(message.body).toContain(`npx allowlist-sync apply --source ocm --target iam:${ARN} --approve ${planId}`);
+    expect(message.body).toContain(`node bin/allowlist-sync.js apply --source ocm --target iam:${ARN} --approve ${planId}`);
   });
 
   test('without a function name only the CLI form is given, with the configured sources', () => {
     const result = refusedResult();
-    const message = renderAlert('refused', { ...context, functionName: undefined, cliSources: ['ocm', 'static:10.0.0.0/8'] }, { result });
+    const message = renderAlert('refused', { ...context, functionName: undefined, cliSources: ['ocm', 'static:20.0.0.0/8'] }, { result });
 
     expect(message.body).not.toContain('aws lambda invoke');
-    expect(message.body).toContain(`npx allowlist-sync apply --source ocm --source static:10.0.0.0/8 --target iam:${ARN} --approve ${result.plan.planId}`);
+    expect(message.body).toContain(`node bin/allowlist-sync.js apply --source ocm --source static:20.0.0.0/8 --target iam:${ARN} --approve ${result.plan.planId}`);
   });
 
   test('a source with shell-special characters is quoted in the command', () => {

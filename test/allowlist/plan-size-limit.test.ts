@@ -3,8 +3,8 @@ import { plan } from '../../lambda/allowlist/plan';
 import { policySize, renderDenyPolicy, serializePolicy } from '../../lambda/allowlist/policy';
 
 const desired = (...values: string[]) => normalize(values.map((value) => ({ value, source: 'test' })));
-/** `10.0.0.0/24`, `10.0.2.0/24`, ...: n blocks that never merge. */
-const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `10.0.${i * 2}.0/24`);
+/** `20.0.0.0/24`, `20.0.2.0/24`, ...: n blocks that never merge. */
+const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `20.0.${i * 2}.0/24`);
 
 describe('plan: the target\'s own size limit', () => {
   const entries = spaced(20);

@@ -12,40 +12,40 @@ import {
   sourceIpsOf,
 } from '../../lambda/allowlist/policy';
 
-const ENTRIES = ['10.0.0.0/24', '2001:db8::/32'];
+const ENTRIES = ['20.0.0.0/24', '2001:db8::/32'];
 
 describe('renderDenyPolicy / serializePolicy', () => {
   it('renders the deny-unless-trusted-IP document exactly', () => {
     expect(serializePolicy(renderDenyPolicy(ENTRIES))).toBe(
       '{"Version":"2012-10-17","Statement":[{"Sid":"AllowlistSyncDenyOutsideTrustedIps","Effect":"Deny","Action":"*","Resource":"*",' +
-        '"Condition":{"NotIpAddress":{"aws:SourceIp":["10.0.0.0/24","2001:db8::/32"]},"Bool":{"aws:ViaAWSService":"false"}}}]}',
+        '"Condition":{"NotIpAddress":{"aws:SourceIp":["20.0.0.0/24","2001:db8::/32"]},"Bool":{"aws:ViaAWSService":"false"}}}]}',
     );
     expect(ALLOWLIST_SID).toBe('AllowlistSyncDenyOutsideTrustedIps');
   });
 
   it('adds the KMS exemption when asked', () => {
-    expect(renderDenyPolicy(['10.0.0.0/24'], { kmsViaServiceExemption: true }).Statement[0].Condition).toEqual({
-      NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/24'] },
+    expect(renderDenyPolicy(['20.0.0.0/24'], { kmsViaServiceExemption: true }).Statement[0].Condition).toEqual({
+      NotIpAddress: { 'aws:SourceIp': ['20.0.0.0/24'] },
       Bool: { 'aws:ViaAWSService': 'false' },
       Null: { 'kms:ViaService': 'true' },
     });
   });
 
   it('drops the aws:ViaAWSService exemption when switched off', () => {
-    expect(renderDenyPolicy(['10.0.0.0/24'], { viaAwsServiceExemption: false }).Statement[0].Condition).toEqual({
-      NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/24'] },
+    expect(renderDenyPolicy(['20.0.0.0/24'], { viaAwsServiceExemption: false }).Statement[0].Condition).toEqual({
+      NotIpAddress: { 'aws:SourceIp': ['20.0.0.0/24'] },
     });
-    expect(renderDenyPolicy(['10.0.0.0/24'], { viaAwsServiceExemption: false, kmsViaServiceExemption: true }).Statement[0].Condition).toEqual({
-      NotIpAddress: { 'aws:SourceIp': ['10.0.0.0/24'] },
+    expect(renderDenyPolicy(['20.0.0.0/24'], { viaAwsServiceExemption: false, kmsViaServiceExemption: true }).Statement[0].Condition).toEqual({
+      NotIpAddress: { 'aws:SourceIp': ['20.0.0.0/24'] },
       Null: { 'kms:ViaService': 'true' },
     });
   });
 
   it('does not share the caller’s entries array', () => {
-    const entries = ['10.0.0.0/24'];
+    const entries = ['20.0.0.0/24'];
     const document = renderDenyPolicy(entries);
-    entries.push('10.0.1.0/24');
-    expect(sourceIpsOf(document.Statement[0])).toEqual(['10.0.0.0/24']);
+    entries.push('20.0.1.0/24');
+    expect(sourceIpsOf(document.Statement[0])).toEqual(['20.0.0.0/24']);
   });
 });
 
@@ -121,7 +121,7 @@ describe('findAllowlistStatement / sourceIpsOf', () => {
   const handMade = { Effect: 'Deny', Action: '*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.0/24'] } } };
 
   it('finds our statement by Sid, wherever it is', () => {
-    const ours = renderDenyPolicy(['10.0.0.0/24']).Statement[0];
+    const ours = renderDenyPolicy(['20.0.0.0/24']).Statement[0];
     expect(findAllowlistStatement({ Statement: [other, handMade, ours] })).toBe(2);
   });
 
@@ -143,7 +143,7 @@ describe('findAllowlistStatement / sourceIpsOf', () => {
     expect(sourceIpsOf({ Condition: { NotIpAddress: { 'aws:SourceIp': '198.51.100.0/24' } } })).toEqual(['198.51.100.0/24']);
     expect(sourceIpsOf(other)).toBeUndefined();
     expect(sourceIpsOf({ Condition: { NotIpAddress: { 'aws:SourceIp': [1, 2] } } })).toBeUndefined();
-    expect(sourceIpsOf({ Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8'] } } })).toBeUndefined();
+    expect(sourceIpsOf({ Condition: { IpAddress: { 'aws:SourceIp': ['20.0.0.0/8'] } } })).toBeUndefined();
   });
 });
 
@@ -156,7 +156,7 @@ describe('canonicalJson', () => {
 
 describe('document form of entries', () => {
   it('writes IPv4 hosts without /32 and keeps every other prefix, IPv6 hosts included', () => {
-    const condition = renderCondition(['192.0.2.1/32', '10.0.0.0/8', '2001:db8::1/128', '2001:db8::/32']);
-    expect(condition.NotIpAddress).toEqual({ 'aws:SourceIp': ['192.0.2.1', '10.0.0.0/8', '2001:db8::1/128', '2001:db8::/32'] });
+    const condition = renderCondition(['192.0.2.1/32', '20.0.0.0/8', '2001:db8::1/128', '2001:db8::/32']);
+    expect(condition.NotIpAddress).toEqual({ 'aws:SourceIp': ['192.0.2.1', '20.0.0.0/8', '2001:db8::1/128', '2001:db8::/32'] });
   });
 });

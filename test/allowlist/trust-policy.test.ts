@@ -114,15 +114,24 @@ describe('trustPolicyShape: adoption', () => {
     Condition: { NotIpAddress: { 'aws:SourceIp': ['198.51.100.0/24', '3.20.58.12'] } },
   };
 
-  it('takes over the first Deny of sts:AssumeRole with a NotIpAddress aws:SourceIp condition, in place', () => {
+  it("never takes over someone else's Deny of sts:AssumeRole, however much it looks like ours: ours is added beside it", () => {
     const current: PolicyDocument = { Version: '2012-10-17', Statement: [allowSupport, denyOther, handMade, { ...handMade, Sid: 'Second' }] };
-    expect(findTrustAllowlistStatement(current)).toBe(2);
-    expect(shape.extract(current)).toEqual(['198.51.100.0/24', '3.20.58.12']);
+    expect(findTrustAllowlistStatement(current)).toBe(-1);
+    expect(shape.extract(current)).toBeUndefined();
     const rendered = shape.render(ENTRIES, current);
-    expect(rendered.Statement).toEqual([allowSupport, denyOther, renderTrustStatement([SUPPORT, SRE], ENTRIES), { ...handMade, Sid: 'Second' }]);
+    expect(rendered.Statement).toEqual([allowSupport, denyOther, handMade, { ...handMade, Sid: 'Second' }, renderTrustStatement([SUPPORT, SRE], ENTRIES)]);
+    // Byte-identical: the contractor's statement keeps its principal, its actions and its list.
+    expect(foreign(rendered)).toEqual(current.Statement.map((s) => JSON.stringify(s)));
   });
 
-  it('prefers our Sid over an adoptable statement', () => {
+  it('through plan: the contractor-only Deny stays exactly as it was; adding ours is an adoption, not a removal', () => {
+    const current = serializePolicy({ Version: '2012-10-17', Statement: [allowSupport, handMade] });
+    const p = plan({ document: current }, desired(...ENTRIES), { shape });
+    expect(p).toMatchObject({ status: 'changes', adoption: true, currentKind: 'no-allowlist', removed: [], statementChanges: [] });
+    expect(parsePolicy(p.document).Statement.slice(0, 2)).toEqual([allowSupport, handMade]);
+  });
+
+  it('finds ours by its Sid, wherever it stands', () => {
     const current: PolicyDocument = { Statement: [handMade, oursOld] };
     expect(findTrustAllowlistStatement(current)).toBe(1);
     expect(shape.extract(current)).toEqual(['192.0.2.0/24']);
@@ -177,7 +186,7 @@ describe('trustPolicyShape through plan', () => {
 
   it("refuses a document over the target's size limit", () => {
     const current = serializePolicy({ Version: '2012-10-17', Statement: [allowSupport] });
-    const many = Array.from({ length: 200 }, (_, i) => `10.${i}.0.0/24`);
+    const many = Array.from({ length: 200 }, (_, i) => `20.${i}.0.0/24`);
     const p = plan({ document: current, sizeLimit: 2048 }, desired(...many), { shape });
     expect(p.status).toBe('refused');
     expect(p.refusals.map((r) => r.code)).toEqual(['size-limit']);

@@ -195,12 +195,17 @@ export class FakeIam {
     return run();
   }
 
-  private getPolicy() {
-    let defaultVersionId = this.defaultVersionId;
+  /** The default as a read sees it: for a few reads after a write, still the previous one (eventual consistency). */
+  private visibleDefault(): string {
     if (this.stale && this.stale.reads > 0) {
       this.stale.reads--;
-      defaultVersionId = this.stale.defaultVersionId;
+      return this.stale.defaultVersionId;
     }
+    return this.defaultVersionId;
+  }
+
+  private getPolicy() {
+    const defaultVersionId = this.visibleDefault();
     const name = this.arn.slice(this.arn.lastIndexOf('/') + 1);
     return {
       Policy: {
@@ -230,8 +235,9 @@ export class FakeIam {
   }
 
   private listPolicyVersions() {
+    const visible = this.visibleDefault();
     // Newest first, as IAM lists them.
-    return { Versions: [...this.versions].reverse().map((v) => this.describe(v)), IsTruncated: false };
+    return { Versions: [...this.versions].reverse().map((v) => ({ ...this.describe(v), IsDefaultVersion: v.versionId === visible })), IsTruncated: false };
   }
 
   private createPolicyVersion(input: CreatePolicyVersionCommandInput) {

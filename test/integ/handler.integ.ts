@@ -1,8 +1,8 @@
 /**
  * Opt-in integration suite: the Lambda handler with real AWS SDK clients against whatever AWS_ENDPOINT_URL
  * names (a sandbox account's endpoints or an AWS-compatible emulator), OCM played by the fake SSO+OCM server on
- * 127.0.0.1. It creates its own managed policy, SSM SecureString and SNS topic under unique names and deletes
- * them in afterAll, also when a test failed.
+ * 127.0.0.1. It creates its own managed policy, SSM SecureString, SNS topic and DynamoDB state table under unique
+ * names and deletes them in afterAll, also when a test failed.
  *
  *   AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
  *   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test npm run test:integ
@@ -12,7 +12,8 @@
  * AWS_ENDPOINT_URL_SNS=https://sns.us-east-1.amazonaws.com AWS_ENDPOINT_URL_SSM=https://ssm.us-east-1.amazonaws.com.
  * There the caller needs iam:CreatePolicy,
  * iam:DeletePolicy and the sync's own IAM actions on policies named allowlist-sync-integ-*, ssm:PutParameter /
- * DeleteParameter / GetParameter, sns:CreateTopic / DeleteTopic / Publish. IAM is eventually consistent, so
+ * DeleteParameter / GetParameter, sns:CreateTopic / DeleteTopic / Publish, dynamodb:CreateTable / DeleteTable and
+ * the item actions on tables named allowlist-sync-integ-* (AWS_ENDPOINT_URL_DYNAMODB). IAM is eventually consistent, so
  * reads of what the suite itself wrote are polled.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,14 +24,14 @@ import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
   IAMClient,
-  ListPolicyTagsCommand,
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist';
-import { ALERT_STATE_TAGS } from '../../lambda/alerts/state';
+import { dynamoStateStore } from '../../lambda/state/dynamodb-store';
 import { decodePolicyDocument } from '../../lambda/targets/managed-policy';
 import { FakeOcmServer, type FakeTrustedIp } from '../helpers/ocm-server';
 
@@ -80,6 +81,8 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
   const iam = new IAMClient({ region });
   const sns = new SNSClient({ region });
   const ssm = new SSMClient({ region });
+  const dynamodb = new DynamoDBClient({ region });
+  let tableCreated = false;
   let server: FakeOcmServer | undefined;
   let policyArn: string | undefined;
   let topicArn: string | undefined;
@@ -108,9 +111,10 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     return { versionId, document: decodePolicyDocument(encoded) };
   }
 
-  async function tags(): Promise<Record<string, string>> {
-    const out = await iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn }));
-    return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  /** The alert state the function keeps for the policy in the state table. */
+  async function alertState(): Promise<Record<string, string | undefined>> {
+    const alert = (await dynamoStateStore(dynamodb, NAME).load(policyArn ?? '')).alert;
+    return { status: alert?.status, key: alert?.key };
   }
 
   async function versionIds(): Promise<string[]> {
@@ -119,7 +123,23 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
   }
 
   beforeAll(async () => {
-    server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/32')] });
+    server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/48')] });
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: NAME,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    tableCreated = true;
+    await waitUntilTableExists({ client: dynamodb, maxWaitTime: 60 }, { TableName: NAME });
     const policy = await iam.send(
       new CreatePolicyCommand({ PolicyName: NAME, PolicyDocument: JSON.stringify(HAND_MADE, null, 2), Description: 'allowlist-sync integration test; safe to delete' }),
     );
@@ -133,6 +153,7 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
       AWS_REGION: region,
       POLICY_ARN: policyArn,
       ALERT_TOPIC_ARN: topicArn,
+      STATE_TABLE: NAME,
       ALLOWLIST_NAME: NAME,
       OCM_CREDENTIALS_PARAMETER: PARAMETER,
       OCM_API_URL: server.apiUrl,
@@ -160,6 +181,7 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     }
     if (topicArn) steps.push([`topic ${topicArn}`, () => sns.send(new DeleteTopicCommand({ TopicArn: topicArn }))]);
     if (parameterCreated) steps.push([`parameter ${PARAMETER}`, () => ssm.send(new DeleteParameterCommand({ Name: PARAMETER }))]);
+    if (tableCreated) steps.push([`table ${NAME}`, () => dynamodb.send(new DeleteTableCommand({ TableName: NAME }))]);
     const results = await Promise.allSettled(steps.map(([, run]) => run()));
     results.forEach((r, i) => {
       if (r.status === 'rejected') console.error(`cleanup of ${steps[i][0]} failed; delete it by hand: ${String(r.reason)}`);
@@ -170,23 +192,24 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     iam.destroy();
     sns.destroy();
     ssm.destroy();
+    dynamodb.destroy();
   });
 
-  test('adopts the hand-made policy: a new default version, the alert state stored in its tags', async () => {
+  test('adopts the hand-made policy: a new default version, the alert state stored in the state table', async () => {
     const result = await invoke();
 
     expect(result).toMatchObject({
       status: 'updated',
-      added: ['2001:db8::/32'],
+      added: ['2001:db8::/48'],
       removed: [],
-      entries: ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/32'],
+      entries: ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/48'],
       policyArn,
       versionId: 'v2',
       previousVersionId: 'v1',
       reasons: [],
     });
     await eventually(async () => expect(await defaultDocument()).toEqual({ versionId: 'v2', document: serializePolicy(renderDenyPolicy(result.entries)) }));
-    await eventually(async () => expect((await tags())[ALERT_STATE_TAGS.status]).toBe('ok'));
+    await eventually(async () => expect((await alertState()).status).toBe('ok'));
   });
 
   test('runs again without writing anything', async () => {
@@ -205,7 +228,7 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     expect(await versionIds()).toEqual(['v1', 'v2']);
   });
 
-  test('follows OCM changes, keeping at most five versions', async () => {
+  test('follows OCM changes, keeping at most four versions (the next create always has a free slot)', async () => {
     const added: string[] = [];
     for (let i = 0; i < 5; i++) {
       const block = `203.0.113.${32 * (i + 1)}/28`;
@@ -217,10 +240,10 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
       await eventually(async () => expect((await defaultDocument()).versionId).toBe(result.versionId));
     }
     const versions = await versionIds();
-    expect(versions).toEqual(['v3', 'v4', 'v5', 'v6', 'v7']);
+    expect(versions).toEqual(['v4', 'v5', 'v6', 'v7']);
   });
 
-  test('refuses an empty OCM list: nothing written, the refusal stored in the tags', async () => {
+  test('refuses an empty OCM list: nothing written, the refusal stored in the state table', async () => {
     const before = await defaultDocument();
     if (server) server.items = [];
 
@@ -229,6 +252,6 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     expect(result.status).toBe('refused');
     expect(result.reasons[0]).toBe('the allowlist is empty: writing it would deny every request');
     expect(await defaultDocument()).toEqual(before);
-    await eventually(async () => expect(await tags()).toMatchObject({ [ALERT_STATE_TAGS.status]: 'refused', [ALERT_STATE_TAGS.key]: result.planId }));
+    await eventually(async () => expect(await alertState()).toEqual({ status: 'refused', key: result.planId }));
   });
 });

@@ -399,7 +399,7 @@ describe('synthesis fails on targets that cannot work, naming the target and the
   });
 
   test('an environment Lambda would refuse (over 4 KB) is caught at synthesis, with the way out', () => {
-    const cidrs = Array.from({ length: 300 }, (_, i) => `10.${Math.floor(i / 250)}.${i % 250}.0/24`);
+    const cidrs = Array.from({ length: 300 }, (_, i) => `20.${Math.floor(i / 250)}.${i % 250}.0/24`);
     expect(build(targets(vpn({ cidrs })))).toThrow(/invalid additionalTargets: the function's environment would be about \d+ bytes, over Lambda's limit of 4096: move long CIDR lists/);
     expect(build({ extraCidrs: cidrs })).toThrow(/invalid extraCidrs: .*over Lambda's limit/);
   });

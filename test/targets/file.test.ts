@@ -5,7 +5,7 @@ import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist/policy
 import { SyncError } from '../../lambda/errors';
 import { fileTarget } from '../../lambda/targets/file';
 
-const DOCUMENT = serializePolicy(renderDenyPolicy(['10.0.0.0/24', '2001:db8::/32']));
+const DOCUMENT = serializePolicy(renderDenyPolicy(['20.0.0.0/24', '2001:db8::/32']));
 const ORIGINAL = '{"Version":"2012-10-17","Statement":[]}\n';
 const isRoot = process.getuid?.() === 0;
 

@@ -190,7 +190,7 @@ describe('write', () => {
   test('refuses a document over the budget without calling PutRolePolicy, naming what uses the rest', async () => {
     givenRole({ big: otherPolicy(9900) });
     const { target } = await readAndPlan();
-    const err = await rejection(target.write({ document: serializePolicy(renderDenyPolicy(Array.from({ length: 40 }, (_, i) => `10.${i}.0.0/24`))), planId: 'p' }));
+    const err = await rejection(target.write({ document: serializePolicy(renderDenyPolicy(Array.from({ length: 40 }, (_, i) => `20.${i}.0.0/24`))), planId: 'p' }));
     expect(err).toBeInstanceOf(TargetRefusedError);
     expect((err as Error).message).toMatch(/has room for \d+ of IAM's 10240: its other inline policies use the rest: big \(\d+\)/);
     expect(iamMock).not.toHaveReceivedCommand(PutRolePolicyCommand);

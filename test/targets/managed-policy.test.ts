@@ -153,85 +153,120 @@ describe('documents: URL-encoded and plain', () => {
   });
 });
 
-describe('write', () => {
-  function iamWith(versions: PolicyVersion[], defaults: string[]): void {
-    const getPolicy = iamMock.on(GetPolicyCommand);
-    for (const id of defaults.slice(0, -1)) getPolicy.resolvesOnce({ Policy: { DefaultVersionId: id } });
-    getPolicy.resolves({ Policy: { DefaultVersionId: defaults[defaults.length - 1] } });
-    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: versions, IsTruncated: false });
+describe('write: prune after a successful create, keep at most four', () => {
+  /** The policy before the create (`before`), and after it (`before` + ours as the new default). */
+  function iamWith(before: PolicyVersion[], created: string, defaultId: string): void {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: defaultId } });
+    const after = [...before.map((v) => ({ ...v, IsDefaultVersion: false })), version(created, 30, true)];
+    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: after, IsTruncated: false });
+    iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: created, IsDefaultVersion: true } });
   }
+  const order = (): string[] => iamMock.calls().map((c) => c.args[0].constructor.name.replace(/Command$/, ''));
 
-  test('with fewer than 5 versions: creates the new default, deletes nothing, confirms', async () => {
-    iamWith([version('v1', 1), version('v2', 2, true)], ['v2', 'v3']);
-    iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v3', IsDefaultVersion: true } });
+  test('with room: creates the new default, confirms it with one listing, deletes nothing', async () => {
+    iamWith([version('v1', 1), version('v2', 2, true)], 'v3', 'v2');
 
     const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v2' });
 
     expect(result).toEqual({ versionId: 'v3', previousVersionId: 'v2' });
     expect(iamMock).toHaveReceivedCommandWith(CreatePolicyVersionCommand, { PolicyArn: ARN, PolicyDocument: NEW_DOC, SetAsDefault: true });
-    expect(iamMock).toHaveReceivedCommandTimes(CreatePolicyVersionCommand, 1);
-    expect(iamMock).not.toHaveReceivedCommand(DeletePolicyVersionCommand);
-    expect(iamMock).toHaveReceivedCommandTimes(GetPolicyCommand, 2);
+    expect(order()).toEqual(['GetPolicy', 'CreatePolicyVersion', 'ListPolicyVersions']);
   });
 
-  test('with 5 versions: deletes the oldest non-default one first', async () => {
+  test('reaching five: the oldest non-default version is deleted AFTER the create, leaving four and a free slot', async () => {
     // Listed out of order on purpose: age is CreateDate, not list position.
-    iamWith([version('v7', 7, true), version('v4', 4), version('v3', 3), version('v6', 6), version('v5', 5)], ['v7', 'v8']);
-    iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v8' } });
+    iamWith([version('v7', 7, true), version('v4', 4), version('v6', 6), version('v5', 5)], 'v8', 'v7');
 
-    await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v7' });
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v7' });
 
-    expect(iamMock).toHaveReceivedCommandTimes(DeletePolicyVersionCommand, 1);
-    expect(iamMock).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v3' });
-    const calls = iamMock.calls().map((c) => c.args[0].constructor.name);
-    expect(calls.indexOf('DeletePolicyVersionCommand')).toBeLessThan(calls.indexOf('CreatePolicyVersionCommand'));
+    expect(result).toEqual({ versionId: 'v8', previousVersionId: 'v7', deleted: ['v4'] });
+    expect(order()).toEqual(['GetPolicy', 'CreatePolicyVersion', 'ListPolicyVersions', 'DeletePolicyVersion']);
+    expect(iamMock).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v4' });
   });
 
-  test('never deletes the default, even when it is the oldest', async () => {
-    iamWith([version('v1', 1, true), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5)], ['v1', 'v6']);
-    iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v6' } });
-
-    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' });
-
-    expect(result).toEqual({ versionId: 'v6', previousVersionId: 'v1' });
-    expect(iamMock).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: 'v2' });
-    expect(iamMock).not.toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: 'v1' });
-  });
-
-  test('a concurrent writer filling the last slot: LimitExceeded on versions, prune again, retry once', async () => {
-    iamMock.on(GetPolicyCommand).resolvesOnce({ Policy: { DefaultVersionId: 'v4' } }).resolves({ Policy: { DefaultVersionId: 'v6' } });
-    iamMock
-      .on(ListPolicyVersionsCommand)
-      .resolvesOnce({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4, true)] })
-      // Someone created v5 (not as default) between our listing and our create.
-      .resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4, true), version('v5', 5)] });
-    iamMock.on(CreatePolicyVersionCommand).rejectsOnce(sdkError(LimitExceededException, VERSION_LIMIT)).resolves({ PolicyVersion: { VersionId: 'v6' } });
-
-    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' });
-
-    expect(result).toEqual({ versionId: 'v6', previousVersionId: 'v4' });
-    expect(iamMock).toHaveReceivedCommandTimes(CreatePolicyVersionCommand, 2);
-    expect(iamMock).toHaveReceivedCommandTimes(DeletePolicyVersionCommand, 1);
-    expect(iamMock).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: 'v1' });
-  });
-
-  test('a concurrent writer that changed the default: concurrent-writer, no retry', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v4' } });
-    iamMock
-      .on(ListPolicyVersionsCommand)
-      .resolvesOnce({ Versions: [version('v3', 3), version('v4', 4, true)] })
-      .resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)] });
-    iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(LimitExceededException, VERSION_LIMIT));
+  test('a failed create deletes nothing', async () => {
+    iamWith([version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4, true)], 'v5', 'v4');
+    iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(MalformedPolicyDocumentException, 'Syntax errors in policy.'));
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' }));
 
-    expect(err).toMatchObject({ code: 'concurrent-writer' });
-    expect(iamMock).toHaveReceivedCommandTimes(CreatePolicyVersionCommand, 1);
+    expect(err).toMatchObject({ code: 'iam-malformed', changed: [] });
+    expect((err as Error).message).toContain('Syntax errors in policy.');
     expect(iamMock).not.toHaveReceivedCommand(DeletePolicyVersionCommand);
   });
 
+  test('never prunes the previous default, the versions the request protects (baseline, owed announcements), or ours', async () => {
+    iamWith([version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4, true)], 'v5', 'v4');
+
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4', protect: ['v1'] });
+
+    expect(result.deleted).toEqual(['v2']);
+    for (const kept of ['v1', 'v4', 'v5']) expect(iamMock).not.toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: kept });
+  });
+
+  test('found at five (someone else filled it): one version deleted first, and named', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
+    const full = [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)];
+    iamMock
+      .on(ListPolicyVersionsCommand)
+      .resolvesOnce({ Versions: full })
+      .resolves({ Versions: [...full.slice(1).map((v) => ({ ...v, IsDefaultVersion: false })), version('v6', 6, true)] });
+    iamMock.on(CreatePolicyVersionCommand).rejectsOnce(sdkError(LimitExceededException, VERSION_LIMIT)).resolves({ PolicyVersion: { VersionId: 'v6' } });
+
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v5', protect: ['v2'] });
+
+    expect(result).toMatchObject({ versionId: 'v6', previousVersionId: 'v5', deleted: ['v1', 'v3'] });
+    expect(iamMock).toHaveReceivedCommandTimes(CreatePolicyVersionCommand, 2);
+    expect(order().indexOf('DeletePolicyVersion')).toBeLessThan(order().lastIndexOf('CreatePolicyVersion'));
+  });
+
+  test('found at five with every version protected: a clear failure, nothing deleted', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
+    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)] });
+    iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(LimitExceededException, VERSION_LIMIT));
+
+    const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v5', protect: ['v1', 'v2', 'v3', 'v4'] }));
+
+    expect(err).toMatchObject({ code: 'policy-versions-full' });
+    expect(iamMock).not.toHaveReceivedCommand(DeletePolicyVersionCommand);
+  });
+
+  test('a failure after a deletion says what was deleted (never "nothing was written")', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
+    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)] });
+    iamMock
+      .on(CreatePolicyVersionCommand)
+      .rejectsOnce(sdkError(LimitExceededException, VERSION_LIMIT))
+      .rejects(new IAMServiceException({ name: 'ServiceFailure', $fault: 'server', message: 'internal', $metadata: {} }));
+
+    const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v5' }));
+
+    expect(err).toMatchObject({ code: 'iam-unavailable', changed: ['deleted version v1'] });
+  });
+
+  test('a version someone else already deleted (NoSuchEntity) is passed over', async () => {
+    iamWith([version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4, true)], 'v5', 'v4');
+    iamMock.on(DeletePolicyVersionCommand, { VersionId: 'v1' }).rejects(sdkError(NoSuchEntityException, 'Policy version v1 does not exist.'));
+
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' });
+
+    expect(result).toEqual({ versionId: 'v5', previousVersionId: 'v4' });
+  });
+
+  test('another writer between the base and ours: named, never deleted, never silently demoted', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v4' } });
+    iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v6' } });
+    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5), version('v6', 6, true)] });
+
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' });
+
+    expect(result.otherWriters).toEqual([`version v5 of ${ARN}, created by someone else between v4 and v6`]);
+    expect(result.deleted).toEqual(['v2']);
+    expect(iamMock).not.toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: 'v5' });
+  });
+
   test("IAM's size LimitExceeded is a TargetRefusedError with IAM's reason, and nothing else is written", async () => {
-    iamWith([version('v1', 1, true)], ['v1']);
+    iamWith([version('v1', 1, true)], 'v2', 'v1');
     iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(LimitExceededException, 'Cannot exceed quota for PolicySize: 6144'));
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' }));
@@ -243,8 +278,8 @@ describe('write', () => {
     expect(iamMock).not.toHaveReceivedCommand(SetDefaultPolicyVersionCommand);
   });
 
-  test('a document over 6,144 characters is refused before any call, so no version is pruned for it', async () => {
-    const huge = serializePolicy(renderDenyPolicy(Array.from({ length: 500 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`)));
+  test('a document over 6,144 characters is refused before any call', async () => {
+    const huge = serializePolicy(renderDenyPolicy(Array.from({ length: 500 }, (_, i) => `20.${i >> 8}.${i & 255}.0/24`)));
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: huge, planId: 'p1', baseVersionId: 'v1' }));
 
@@ -252,18 +287,8 @@ describe('write', () => {
     expect(iamMock.calls()).toHaveLength(0);
   });
 
-  test("MalformedPolicyDocument is iam-malformed with IAM's message", async () => {
-    iamWith([version('v1', 1, true)], ['v1']);
-    iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(MalformedPolicyDocumentException, 'Syntax errors in policy.'));
-
-    const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' }));
-
-    expect(err).toMatchObject({ code: 'iam-malformed' });
-    expect((err as Error).message).toContain('Syntax errors in policy.');
-  });
-
   test('the base version is no longer the default: concurrent-writer, nothing listed, pruned or created', async () => {
-    iamWith([], ['v5']);
+    iamWith([], 'v6', 'v5');
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' }));
 
@@ -273,23 +298,29 @@ describe('write', () => {
     expect(iamMock).not.toHaveReceivedCommand(CreatePolicyVersionCommand);
   });
 
-  test('the default reads back stale for a moment (eventual consistency): re-checked, then confirmed', async () => {
-    iamWith([version('v1', 1, true)], ['v1', 'v1', 'v2']);
+  test('the default reads back stale for a moment (eventual consistency): listed again, then confirmed', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v1' } });
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v2' } });
+    iamMock
+      .on(ListPolicyVersionsCommand)
+      .resolvesOnce({ Versions: [version('v1', 1, true), version('v2', 2)] })
+      .resolves({ Versions: [version('v1', 1), version('v2', 2, true)] });
 
     const result = await managedPolicyTarget(iam, ARN, { confirmDelaysMs: [0, 0] }).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' });
 
     expect(result).toEqual({ versionId: 'v2', previousVersionId: 'v1' });
-    expect(iamMock).toHaveReceivedCommandTimes(GetPolicyCommand, 3);
+    expect(iamMock).toHaveReceivedCommandTimes(ListPolicyVersionsCommand, 2);
+    expect(iamMock).toHaveReceivedCommandTimes(GetPolicyCommand, 1);
   });
 
-  test('another version became the default right after the write: concurrent-writer', async () => {
-    iamWith([version('v1', 1, true)], ['v1', 'v3']);
+  test('another version became the default right after the write: concurrent-writer, saying ours was created', async () => {
+    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v1' } });
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v2' } });
+    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3, true)] });
 
     const err = await rejection(managedPolicyTarget(iam, ARN, { confirmDelaysMs: [0] }).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' }));
 
-    expect(err).toMatchObject({ code: 'concurrent-writer' });
+    expect(err).toMatchObject({ code: 'concurrent-writer', changed: ['created version v2 (not the default now)'] });
     expect((err as Error).message).toMatch(/created v2.*default is now v3/);
   });
 });

@@ -105,15 +105,6 @@ describe('read', () => {
     await expect(trustPolicyTarget(iam, ROLE, { sizeLimit: 4096 }).read()).resolves.toMatchObject({ sizeLimit: 4096 });
   });
 
-  test("hands the role's tags to onTags, and nothing when the role has none", async () => {
-    const seen: Record<string, string>[] = [];
-    iamMock.on(GetRoleCommand).resolvesOnce(role({ Statement: [allowSupport] }, { team: 'sre', 'allowlist-sync:trust:alert-state': 'ok' })).resolves(role({ Statement: [allowSupport] }));
-    const target = trustPolicyTarget(iam, ROLE, { onTags: (tags) => seen.push(tags) });
-    await target.read();
-    await target.read();
-    expect(seen).toEqual([{ team: 'sre', 'allowlist-sync:trust:alert-state': 'ok' }]);
-  });
-
   test('names a missing role: role-not-found', async () => {
     iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: `The role with name ${ROLE} cannot be found.`, $metadata: {} }));
     const err = await rejection(trustPolicyTarget(iam, ROLE).read());
@@ -149,18 +140,18 @@ describe('a full read → plan → write cycle through sync', () => {
     expect(document.Version).toBe('2012-10-17');
   });
 
-  test('adoption of a hand-made deny: taken over in place, its entries count as current', async () => {
-    const handMade: Statement = { Sid: 'Office', Effect: 'Deny', Principal: { AWS: SUPPORT }, Action: ['sts:AssumeRole'], Condition: { NotIpAddress: { 'aws:SourceIp': '3.20.58.12/32' } } };
-    const current: PolicyDocument = { Version: '2012-10-17', Statement: [allowSupport, handMade, denyGuests] };
+  test("someone else's IP deny (a contractor's) is never taken over: it stays byte-identical and ours is added", async () => {
+    const contractor: Statement = { Sid: 'ContractorFromOffice', Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:role/Contractor' }, Action: ['sts:AssumeRole'], Condition: { NotIpAddress: { 'aws:SourceIp': '3.20.58.12/32' } } };
+    const current: PolicyDocument = { Version: '2012-10-17', Statement: [allowSupport, contractor, denyGuests] };
     iamMock.on(GetRoleCommand).resolves(role(current));
     iamMock.on(UpdateAssumeRolePolicyCommand).resolves({});
 
     const result = await sync({ sources, target: trustPolicyTarget(iam, ROLE), plan: { shape } });
 
-    expect(result.plan).toMatchObject({ adoption: false, drift: true, added: ['52.15.23.0/26'], removed: [], currentEntries: ['3.20.58.12/32'] });
+    expect(result.plan).toMatchObject({ adoption: true, drift: false, currentEntries: [], statementChanges: [] });
     const [document] = written();
-    expect(document.Statement).toEqual([allowSupport, renderTrustStatement([SUPPORT], ENTRIES), denyGuests]);
-    expect(foreign(document)).toEqual(foreign(current));
+    expect(document.Statement).toEqual([allowSupport, contractor, denyGuests, renderTrustStatement([SUPPORT], ENTRIES)]);
+    expect(JSON.stringify(document.Statement[1])).toBe(JSON.stringify(contractor));
   });
 
   test('change: only our statement changes, in place, and the previous document is logged', async () => {
@@ -189,7 +180,7 @@ describe('a full read → plan → write cycle through sync', () => {
 
   test("the plan refuses a document over the target's 2,048, even with a higher size guard; nothing is written", async () => {
     iamMock.on(GetRoleCommand).resolves(role({ Version: '2012-10-17', Statement: [allowSupport] }));
-    const many = Array.from({ length: 150 }, (_, i) => `10.${i}.0.0/24`);
+    const many = Array.from({ length: 150 }, (_, i) => `20.${i}.0.0/24`);
     const result = await sync({ sources: [staticSource(many)], target: trustPolicyTarget(iam, ROLE), plan: { shape, guards: { sizeLimit: 6144 } } });
     expect(result.status).toBe('refused');
     expect(result.plan.sizeLimit).toBe(2048);
@@ -200,7 +191,7 @@ describe('a full read → plan → write cycle through sync', () => {
   test("IAM's LimitExceeded (the account's quota is lower than configured) is a refusal, not a crash", async () => {
     iamMock.on(GetRoleCommand).resolves(role({ Version: '2012-10-17', Statement: [allowSupport] }));
     iamMock.on(UpdateAssumeRolePolicyCommand).rejects(new LimitExceededException({ message: 'Cannot exceed quota for ACLSizePerRole: 2048', $metadata: {} }));
-    const many = Array.from({ length: 150 }, (_, i) => `10.${i}.0.0/24`);
+    const many = Array.from({ length: 150 }, (_, i) => `20.${i}.0.0/24`);
     const result = await sync({ sources: [staticSource(many)], target: trustPolicyTarget(iam, ROLE, { sizeLimit: 4096 }), plan: { shape } });
     expect(result.status).toBe('refused');
     expect(result.plan.refusals).toEqual([expect.objectContaining({ code: 'target-refused', message: expect.stringContaining('ACLSizePerRole: 2048') })]);
@@ -225,10 +216,20 @@ describe('write', () => {
     return target.write({ document: document || p.document, planId: p.planId });
   }
 
-  test('returns no version ids: a trust policy has none', async () => {
+  test('returns no version ids (a trust policy has none) but the document it replaced, for the history', async () => {
+    const next = serializePolicy({ Version: '2012-10-17', Statement: [allowSupport, renderTrustStatement([SUPPORT], ENTRIES)] });
+    iamMock.on(GetRoleCommand).resolvesOnce(role(current)).resolvesOnce(role(current)).resolves({ Role: { ...role(current).Role, AssumeRolePolicyDocument: encodeURIComponent(next) } });
+    iamMock.on(UpdateAssumeRolePolicyCommand).resolves({});
+    const result = await readThenWrite(next);
+    expect(result).toEqual({ previousDocument: JSON.stringify(current, null, 4) });
+  });
+
+  test('reads back after the write: a different document there is another writer, reported', async () => {
     iamMock.on(GetRoleCommand).resolves(role(current));
     iamMock.on(UpdateAssumeRolePolicyCommand).resolves({});
-    await expect(readThenWrite('')).resolves.toEqual({});
+    const next = serializePolicy({ Version: '2012-10-17', Statement: [allowSupport, renderTrustStatement([SUPPORT], ENTRIES)] });
+    const result = await readThenWrite(next);
+    expect(result.otherWriters).toEqual([`the trust policy of role ${ROLE} read back different from what was just written: another writer`]);
   });
 
   test('MalformedPolicyDocument is iam-malformed with IAM\'s message (e.g. a principal that does not exist)', async () => {
@@ -272,6 +273,6 @@ describe('write', () => {
     iamMock.on(UpdateAssumeRolePolicyCommand).resolves({});
     await target.read();
     await target.write({ document: serializePolicy(ours), planId: 'p1' });
-    await expect(target.write({ document: serializePolicy(ours), planId: 'p2' })).resolves.toEqual({});
+    await expect(target.write({ document: serializePolicy(ours), planId: 'p2' })).resolves.toEqual({ previousDocument: serializePolicy(ours) });
   });
 });

@@ -1,0 +1,201 @@
+import { Baseline, Guards, Plan, statementLines } from './allowlist';
+import { markApproved } from './allowlist/approval';
+import { nextBaseline } from './allowlist/baseline';
+import { SyncError, describeError } from './errors';
+import { announcementFor, outboxPatch, withOwed } from './outbox';
+import type { Announcer } from './outbox';
+import type { CurrentPolicy, Lease, Log, StateStore, Target, TargetPatch, TargetRecord, WriteResult } from './ports';
+import { TargetRefusedError } from './ports';
+import { canonicalCurrent, refuse } from './sync-record';
+
+/** Time a write needs to finish and be announced; a run with less left does not start one. */
+export const WRITE_BUDGET_MS = 10_000;
+/** A lease without a deadline to follow (the CLI without --timeout) lasts this long. */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+/** Replaced documents of an unversioned target kept for rollback. */
+export const HISTORY_KEPT = 10;
+
+/** What the write step needs. */
+export interface WriteStep {
+  target: Target;
+  state: StateStore;
+  plan: Plan;
+  record: TargetRecord;
+  current: CurrentPolicy;
+  approved: boolean;
+  baseline?: Baseline;
+  guards: Guards;
+  announcer?: Announcer;
+  writer?: string;
+  deadline?: number;
+  leaseWaitsMs?: readonly number[];
+  now: () => Date;
+  log?: Log;
+  /** The write itself, when it is not `target.write` of the plan's document (a rollback of a managed policy sets the default instead). */
+  perform?: (protect: readonly string[]) => Promise<WriteResult>;
+  /** Said in the announcement before everything else (e.g. `rollback to v3 by cli:ana@laptop, forced`). */
+  headline?: string;
+}
+
+/** What the write step did. */
+export interface WriteOutcome {
+  status: 'updated' | 'refused' | 'busy';
+  plan: Plan;
+  versionId?: string;
+  previousVersionId?: string;
+  deleted?: string[];
+  otherWriters?: string[];
+  holder?: Lease;
+  /** The write stands but its announcement could not be published: it stays owed (the caller fails the run after counting it). */
+  unannounced?: SyncError;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Takes the lease, trying again briefly while someone else holds it. */
+async function takeLease(step: WriteStep, holder: string, expiresAt: number): Promise<{ ok: true; record: TargetRecord } | { ok: false; holder: Lease }> {
+  const waits = step.leaseWaitsMs ?? [1000, 2000];
+  for (let attempt = 0; ; attempt++) {
+    const nowMs = step.now().getTime();
+    const outcome = await step.state.acquireLease(step.target.key, holder, expiresAt, nowMs);
+    if (outcome.ok) return { ok: true, record: outcome.record };
+    const wait = waits[attempt];
+    if (wait === undefined || (step.deadline !== undefined && nowMs + wait + WRITE_BUDGET_MS > step.deadline)) return { ok: false, holder: outcome.holder };
+    await sleep(wait);
+  }
+}
+
+/**
+ * Lease → owed announcement → write → history → announce → record. Two writes from the same base never both
+ * succeed (the lease, and the target's own base check); a killed run leaves the announcement owed, and a run
+ * out of time never starts.
+ */
+export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
+  const { target, state, plan: p, log } = step;
+  const writer = step.writer ?? 'unknown';
+  const started = step.now();
+  if (step.deadline !== undefined && step.deadline - started.getTime() < WRITE_BUDGET_MS) {
+    throw new SyncError(
+      'deadline',
+      `Not starting the write of plan ${p.planId} to ${target.name}: ${Math.max(0, Math.round((step.deadline - started.getTime()) / 1000))} s remain, and a write needs ${WRITE_BUDGET_MS / 1000} s to finish and be announced.`,
+      'Nothing was written; the next run tries again (raise the function timeout if this repeats).',
+    );
+  }
+  const lease = await takeLease(step, writer, step.deadline ?? started.getTime() + DEFAULT_LEASE_MS);
+  if (!lease.ok) {
+    log?.warn('another writer holds the lease; nothing written', { target: target.name, holder: lease.holder.holder, until: new Date(lease.holder.expiresAt).toISOString() });
+    return { status: 'busy', plan: p, holder: lease.holder };
+  }
+  try {
+    return await writeUnderLease(step, writer, lease.record);
+  } finally {
+    await state.releaseLease(target.key, writer).catch((err: unknown) => log?.warn('could not release the lease; it expires by itself', { error: describeError(err) }));
+  }
+}
+
+async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord): Promise<WriteOutcome> {
+  const { target, state, plan: p, log } = step;
+  const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`)];
+  const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: decodeDocument(step.current.document), notes });
+  const outbox = withOwed(record.outbox, owed);
+  // Recorded before the write: if this process dies after it, the next run announces it.
+  if (!(await state.update(target.key, { outbox }, { leaseHolder: writer }))) throw leaseLost(target.name);
+  const protect = [step.baseline?.versionId, ...(record.outbox ?? []).map((a) => a.versionId)].filter((v): v is string => v !== undefined);
+  let written;
+  try {
+    written = step.perform
+      ? await step.perform(protect)
+      : await target.write({ document: p.document, planId: p.planId, ...(step.current.versionId ? { baseVersionId: step.current.versionId } : {}), ...(protect.length ? { protect } : {}) });
+  } catch (err) {
+    if (err instanceof TargetRefusedError) {
+      await state.update(target.key, outboxPatch(record.outbox ?? []), { leaseHolder: writer });
+      return { status: 'refused', plan: refuse(p, { code: 'target-refused', approvable: false, message: describeError(err) }) };
+    }
+    // Whether it was written is judged by the next run from the document in force; the announcement stays owed.
+    throw err;
+  }
+  const at = step.now();
+  const patch: TargetPatch = {};
+  let previousVersionId = written.previousVersionId;
+  if (!target.versioned && written.previousDocument !== undefined) {
+    // No versions of its own: the store keeps the replaced document, as `rN`, for rollback.
+    const revision = (record.revision ?? 0) + 1;
+    previousVersionId = `r${revision}`;
+    patch.revision = revision;
+    const baselineRevision = record.baseline?.versionId;
+    await state.addHistory(target.key, { revision: previousVersionId, replacedAt: at.toISOString(), replacedBy: p.planId, writer, document: written.previousDocument }, HISTORY_KEPT, baselineRevision ? [baselineRevision] : []);
+  }
+  const versionId = written.versionId;
+  const announcement = {
+    ...owed,
+    ...(versionId ? { versionId } : { versionId: previousVersionId ? `the document after ${previousVersionId}` : 'the new document' }),
+    ...(previousVersionId ? { baseVersionId: previousVersionId } : {}),
+    notes: [
+      ...owed.notes,
+      ...(written.deleted ?? []).map((v) => `deleted version ${v} to make room`),
+      ...(written.otherWriters ?? []).map((w) => `another writer: ${w}`),
+    ],
+  };
+  const baseline = nextBaseline(
+    record.baseline && !target.versioned && previousVersionId && sameEntries(record.baseline.entries, canonicalCurrent(p)) ? { ...record.baseline, versionId: previousVersionId } : record.baseline,
+    { entries: p.entries, ...(versionId ? { versionId } : {}) },
+    at,
+    step.guards.baselineWindowDays,
+    { approved: step.approved },
+  );
+  Object.assign(patch, {
+    baseline,
+    ...(step.approved && record.refusals ? { refusals: markApproved(record.refusals, p.planId, at) } : {}),
+    lastRun: { status: 'updated', at: at.toISOString(), planId: p.planId, ...(versionId ? { versionId } : {}), writer },
+  });
+  const others = outbox.slice(0, -1);
+  let publishError: unknown;
+  if (step.announcer?.enabled) {
+    try {
+      await step.announcer.announce(announcement, record.alert ? { previous: record.alert } : {});
+      Object.assign(patch, outboxPatch(others), { alert: { status: 'ok', at: at.toISOString() } });
+    } catch (err) {
+      publishError = err;
+      Object.assign(patch, outboxPatch([...others, announcement]));
+    }
+  } else {
+    // No topic here (the CLI without ALERT_TOPIC_ARN): the function's next run announces it.
+    Object.assign(patch, outboxPatch([...others, announcement]));
+  }
+  if (!(await state.update(target.key, patch, { leaseHolder: writer }))) log?.warn('the lease ran out before the record was updated; the next run announces this write', { target: target.name });
+  log?.info('policy updated', { target: target.name, planId: p.planId, added: p.addedEntries, removed: p.removedEntries, versionId, previousVersionId, deleted: written.deleted, otherWriters: written.otherWriters });
+  const changed = [`wrote ${versionId ?? 'the new document'} of ${target.name} (plan ${p.planId}); its announcement stays owed and is sent by the next run`];
+  const unannounced =
+    publishError === undefined ? undefined : publishError instanceof SyncError ? publishError.withChanges(changed) : new SyncError('alert-publish-failed', describeError(publishError), undefined, { changed });
+  return {
+    ...(unannounced ? { unannounced } : {}),
+    status: 'updated',
+    plan: p,
+    ...(versionId ? { versionId } : {}),
+    ...(previousVersionId ? { previousVersionId } : {}),
+    ...(written.deleted?.length ? { deleted: written.deleted } : {}),
+    ...(written.otherWriters?.length ? { otherWriters: written.otherWriters } : {}),
+  };
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+}
+
+function decodeDocument(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    JSON.parse(text);
+    return text;
+  } catch {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  }
+}
+
+function leaseLost(target: string): SyncError {
+  return new SyncError('lease-lost', `The lease on ${target} was lost before the write started.`, 'Nothing was written; another writer may be at work. The next run tries again.');
+}
