@@ -1,4 +1,5 @@
 import { ArnFormat, Aws, CfnElement, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -9,7 +10,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { InvocationType, Trigger } from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { AllowlistTarget, TARGET_ACTIONS, parameterArn, sourcesOf } from './allowlist-target';
+import { AllowlistTarget, STATE_TABLE_ACTIONS, TARGET_ACTIONS, parameterArn, sourcesOf } from './allowlist-target';
 import { DEFAULTS } from './defaults';
 import { PLACEHOLDER_POLICY_DOCUMENT, POLICY_DESCRIPTION } from './placeholder-policy';
 import { PolicyAttachments } from './policy-attachments';
@@ -90,7 +91,10 @@ export interface AllowlistSyncProps {
   readonly retryAttempts?: number;
   /** Scheduler gives up on (dead-letters) an undelivered invocation after this long, 1 min-24 h. @default - one alarm period */
   readonly maxEventAge?: Duration;
-  /** Run one sync during `cdk deploy`, failing the deploy if it fails. @default true */
+  /**
+   * Start one sync when `cdk deploy` changes the function (asynchronously: its outcome is alerted; a failure or
+   * refusal never fails the deployment, nor its rollback, which runs the trigger again). @default true
+   */
   readonly syncOnDeploy?: boolean;
 
   /** ARN of an existing SNS topic for alerts and alarms; then none is created. @default - an encrypted topic is created */
@@ -144,6 +148,11 @@ export class AllowlistSync extends Construct {
   public readonly role: iam.Role;
   /** The topic alerts and alarms go to. */
   public readonly topic: sns.ITopic;
+  /**
+   * The state table (alert state, owed announcements, removal baselines, approvals, the writers' lease, the
+   * history of unversioned documents): on-demand, point-in-time recovery, encrypted, retained.
+   */
+  public readonly stateTable: dynamodb.Table;
   /** The key encrypting the created topic; undefined for an existing topic. */
   public readonly topicKey?: kms.Key;
   /** The schedule that runs the function. */
@@ -287,6 +296,17 @@ export class AllowlistSync extends Construct {
     }
     for (const email of props.notifyEmails ?? []) this.topic.addSubscription(new EmailSubscription(email));
 
+    // --- The state table: the tool's memory, apart from the resources it protects (tags held it before). ---
+    this.stateTable = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Owed announcements and the baseline must survive a stack deletion and recreation.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     // --- The function and exactly what it may do. ---
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -322,6 +342,7 @@ export class AllowlistSync extends Construct {
       POLICY_ARN: this.policyArn,
       ...(this.ocmUsed ? { OCM_CREDENTIALS_PARAMETER: parameterName } : {}),
       ALERT_TOPIC_ARN: this.topic.topicArn,
+      STATE_TABLE: this.stateTable.tableName,
       ALLOWLIST_NAME: allowlistName,
       POWERTOOLS_SERVICE_NAME: allowlistName,
       POWERTOOLS_METRICS_NAMESPACE: namespace,
@@ -419,7 +440,9 @@ export class AllowlistSync extends Construct {
       const timeout = props.timeout ?? Duration.seconds(DEFAULTS.timeoutSeconds);
       this.firstSync = new Trigger(this, 'FirstSync', {
         handler: this.function,
-        invocationType: InvocationType.REQUEST_RESPONSE,
+        // Asynchronous: CloudFormation runs the trigger again during a rollback, and a synchronous failure there
+        // would leave the stack UPDATE_ROLLBACK_FAILED. The sync's outcome (updated, refused, failed) is alerted.
+        invocationType: InvocationType.EVENT,
         timeout: Duration.seconds(timeout.toSeconds() + 30),
         // Re-run whenever the function's code or configuration changes (a new version).
         executeOnHandlerChange: true,
@@ -427,6 +450,7 @@ export class AllowlistSync extends Construct {
           this.role,
           this.function,
           this.function.logs,
+          this.stateTable,
           ...(this.policy ? [this.policy] : []),
           ...(this.attachments ? [this.attachments] : []),
           ...this.targets.flatMap((t) => [...(t.policy ? [t.policy] : []), ...(t.attachments ? [t.attachments] : [])]),
@@ -533,6 +557,9 @@ export class AllowlistSync extends Construct {
     );
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'WriteAllowlistPolicy', actions: TARGET_ACTIONS['managed-policy'].write, resources: [this.policyArn] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'UseStateTable', actions: [...STATE_TABLE_ACTIONS], resources: [this.stateTable.tableArn] }),
     );
     if (cidrsParameterName) {
       this.role.addToPrincipalPolicy(

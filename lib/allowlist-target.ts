@@ -13,19 +13,23 @@ import type { PrincipalKind, PrincipalRef } from './validate';
 
 /** What the function may do to each kind of target: reads, and writes on that one resource only. */
 export const TARGET_ACTIONS: Record<AllowlistTargetKind, { readonly read: string[]; readonly write: string[] }> = {
+  // No tag actions: the alert state lives in the state table, never on the resource it protects.
   'managed-policy': {
-    read: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListPolicyTags'],
-    write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy'],
+    read: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
+    write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
   },
   'trust-policy': {
-    read: ['iam:GetRole', 'iam:ListRoleTags'],
-    write: ['iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:UntagRole'],
+    read: ['iam:GetRole'],
+    write: ['iam:UpdateAssumeRolePolicy'],
   },
   'inline-policy': {
-    read: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies', 'iam:ListRoleTags'],
-    write: ['iam:PutRolePolicy', 'iam:TagRole', 'iam:UntagRole'],
+    read: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies'],
+    write: ['iam:PutRolePolicy'],
   },
 };
+
+/** What the function may do to the state table: its own items, nothing else (no scans, no table changes). */
+export const STATE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
 
 /** The allowlist's sources as the function reads them: `ocm`, `static:CIDR,...`, `ssm:NAME`. */
 export function sourcesOf(s: { ocm?: boolean; cidrs?: string[]; cidrsParameterName?: string }): string[] {

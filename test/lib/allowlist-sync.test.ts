@@ -24,6 +24,7 @@ const ids = (s: Synth) => {
     key: c.topicKey ? logicalId(s, c.topicKey) : undefined,
   };
 };
+const stateTableId = (s: Synth) => logicalId(s, s.stack.sync.stateTable);
 const ref = (id: string | undefined) => ({ Ref: id });
 const arnOf = (id: string | undefined) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const fnProps = (s: Synth) => s.json.Resources[ids(s).fn].Properties as Record<string, unknown>;
@@ -31,6 +32,49 @@ const statementsOf = (r: CfnJson) => (r.Properties as { PolicyDocument: { Statem
 const roleDefaultPolicy = (s: Synth) => s.json.Resources[logicalId(s, s.stack.sync.role.node.findChild('DefaultPolicy'))];
 const partitionArn = (service: string, rest: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, rest]],
+});
+
+describe('the state table', () => {
+  test('on-demand, point-in-time recovery, encrypted, retained, keys pk and sk (both strings)', () => {
+    const table = defaults.json.Resources[stateTableId(defaults)];
+    expect(table).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  test("only the function's role may use it: item actions on this table alone, granted nowhere else", () => {
+    const statements = statementsOf(roleDefaultPolicy(defaults));
+    expect(statements.find((st) => st.Sid === 'UseStateTable')).toEqual({
+      Sid: 'UseStateTable',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      Resource: arnOf(stateTableId(defaults)),
+    });
+    // No other policy in the stack names the table, and no statement grants DynamoDB on anything else.
+    for (const [id, resource] of Object.entries(defaults.json.Resources)) {
+      if (resource.Type !== 'AWS::IAM::Policy') continue;
+      for (const st of statementsOf(resource)) {
+        const actions = ([] as string[]).concat((st.Action as string | string[]) ?? []);
+        if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
+        expect([id, st.Resource]).toEqual([logicalId(defaults, defaults.stack.sync.role.node.findChild('DefaultPolicy')), arnOf(stateTableId(defaults))]);
+      }
+    }
+  });
 });
 
 describe('the sync function', () => {
@@ -67,6 +111,7 @@ describe('the sync function', () => {
       POLICY_ARN: ref(policy),
       OCM_CREDENTIALS_PARAMETER: '/allowlist-sync/ocm-credentials',
       ALERT_TOPIC_ARN: ref(topic),
+      STATE_TABLE: { Ref: stateTableId(defaults) },
       ALLOWLIST_NAME: 'rosa-trusted-ips',
       POWERTOOLS_SERVICE_NAME: 'rosa-trusted-ips',
       POWERTOOLS_METRICS_NAMESPACE: 'AllowlistSync',
@@ -78,6 +123,7 @@ describe('the sync function', () => {
     const { policy, topic } = ids(full);
     expect((fnProps(full).Environment as { Variables: unknown }).Variables).toEqual({
       POLICY_ARN: ref(policy),
+      STATE_TABLE: { Ref: stateTableId(full) },
       OCM_CREDENTIALS_PARAMETER: '/team/ocm',
       OCM_API_URL: 'https://api.stage.openshift.com',
       OCM_TOKEN_URL: 'https://sso.example.com/token',
@@ -118,14 +164,20 @@ describe('least privilege', () => {
       {
         Sid: 'ReadAllowlistPolicy',
         Effect: 'Allow',
-        Action: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListPolicyTags'],
+        Action: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
         Resource: ref(policy),
       },
       {
         Sid: 'WriteAllowlistPolicy',
         Effect: 'Allow',
-        Action: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion', 'iam:TagPolicy', 'iam:UntagPolicy'],
+        Action: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
         Resource: ref(policy),
+      },
+      {
+        Sid: 'UseStateTable',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        Resource: arnOf(stateTableId(defaults)),
       },
       { Sid: 'ReadOcmCredentials', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: partitionArn('ssm', ':parameter/allowlist-sync/ocm-credentials') },
       {
@@ -369,7 +421,7 @@ describe('the first sync during deployment', () => {
   test('invokes the current version synchronously, after the policy, function and attachments', () => {
     const [, t] = trigger(full);
     const version = logicalId(full, full.stack.sync.function.currentVersion);
-    expect(t.Properties).toMatchObject({ InvocationType: 'RequestResponse', HandlerArn: ref(version), ExecuteOnHandlerChange: true, Timeout: '150000' });
+    expect(t.Properties).toMatchObject({ InvocationType: 'Event', HandlerArn: ref(version), ExecuteOnHandlerChange: true, Timeout: '150000' });
     const { policy, fn, role, logs } = ids(full);
     const deps = t.DependsOn as string[];
     const attachments = Object.keys(resourcesOfType(full, 'Custom::AllowlistPolicyAttachment'));
