@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { managedPolicyShape, normalize, plan } from '../lambda/allowlist';
 import { FakeOcmServer, type FakeTrustedIp } from '../test/helpers/ocm-server';
-import { AwsStandIn } from './aws-stand-in';
+import { AwsStandIn } from '../test/helpers/aws-stand-in';
 import { prng } from './stats';
 
 export const POLICY_ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';

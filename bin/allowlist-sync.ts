@@ -125,7 +125,7 @@ export function stateStoreFor(cli: CliTarget, env: Env, table: string | undefine
   return fileStateStore(file);
 }
 
-/** Who writes, as the lease and announcements name it. */
+/** Who writes, as the lease and announcements name it: one process (two terminals of one person are two writers). */
 export function cliWriter(): string {
   let user = 'unknown';
   try {
@@ -133,7 +133,7 @@ export function cliWriter(): string {
   } catch {
     // No passwd entry (a container): the host still says where.
   }
-  return `cli:${user}@${hostname()}`;
+  return `cli:${user}@${hostname()} pid ${process.pid}`;
 }
 
 /** The announcer of what the CLI writes: only with ALERT_TOPIC_ARN (else the function's next run announces it). */

@@ -46,6 +46,8 @@ export interface SyncRuntime {
   beginRun?: () => void;
   /** Hands the record a sync loaded to the alerter (its alert state), saving a read. */
   keepRecord?: (record: TargetRecord | undefined) => void;
+  /** Waits before trying a held lease again. */
+  leaseWaitsMs?: readonly number[];
 }
 
 /** What the function returns. */
@@ -118,6 +120,8 @@ export interface RuntimeTuning {
   ocmHttp?: Partial<OcmHttpSettings>;
   /** Waits for IAM to report a new default version (see `ManagedPolicyTargetOptions.confirmDelaysMs`). */
   confirmDelaysMs?: readonly number[];
+  /** Waits before trying a lease another writer holds again (see `SyncOptions.leaseWaitsMs`). */
+  leaseWaitsMs?: readonly number[];
 }
 
 /**
@@ -215,6 +219,7 @@ function buildTargetRuntime(spec: TargetSpec, shared: Shared, metrics: MetricsSi
     state: shared.state,
     log,
     metrics,
+    ...(tuning.leaseWaitsMs ? { leaseWaitsMs: tuning.leaseWaitsMs } : {}),
     keepRecord: (r: TargetRecord | undefined) => {
       record = r;
     },
@@ -313,6 +318,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
       announcer: alerter,
       writer: options.writer ?? 'function',
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+      ...(runtime.leaseWaitsMs ? { leaseWaitsMs: runtime.leaseWaitsMs } : {}),
     });
     runtime.keepRecord?.(result.record);
   } catch (err) {

@@ -77,7 +77,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const planOptions = { ...options.plan, ...(baseline ? { baseline } : {}) };
   let desired = normalize(fetched.flatMap((r) => r.entries));
   let p = plan(current, desired, planOptions);
-  if (p.status === 'changes' && p.removed.length > 0) {
+  if (p.removed.length > 0 && !p.upToDate) {
     // A list edited between page reads must not lock out an address the source still lists: remove only what both reads lack.
     const again = await readSources(options.sources, 2);
     desired = normalize([...fetched, ...again].flatMap((r) => r.entries));

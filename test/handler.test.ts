@@ -1,328 +1,46 @@
 /**
- * The Lambda entry, end to end: real SDK clients built by the handler (their `send` is aws-sdk-client-mock),
- * IAM played by FakeIam, the real OCM source against the fake SSO+OCM server on 127.0.0.1, real Powertools
- * Logger and Metrics whose output is captured from stdout/stderr.
- *
- * The handler keeps its runtime in module scope, so a "cold start" is `jest.resetModules()` and a fresh
- * require of lambda/handler (and everything it imports) with a new environment. The three SDK packages are
- * pinned to the copies this file mocked (`jest.doMock`), so the mocks see the clients every container builds.
- * Retries are shortened through the `runtimeTuning` seam of lambda/run.ts.
+ * The Lambda entry, end to end, through the container harness (test/helpers/lambda-harness.ts): real SDK clients
+ * over aws-sdk-client-mock, FakeIam, the fake SSO+OCM server and the state table on dynalite.
  */
 import { randomUUID } from 'node:crypto';
 import * as iamSdk from '@aws-sdk/client-iam';
 import * as snsSdk from '@aws-sdk/client-sns';
 import * as ssmSdk from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-jest';
-import * as powertoolsLogger from '@aws-lambda-powertools/logger';
-import * as powertoolsMetrics from '@aws-lambda-powertools/metrics';
-import * as ipaddr from 'ipaddr.js';
-import * as undici from 'undici';
 import { policySize, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { dynamoStateStore } from '../lambda/state/dynamodb-store';
-import { LocalDynamo } from './helpers/dynamodb';
 import { FakeIam, accessDenied, VERSION_LIMIT_MESSAGE } from './helpers/fake-iam';
+import {
+  ARN,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  FUNCTION,
+  HAND_MADE,
+  METRIC_NAMES,
+  NAMESPACE,
+  OCM_ITEMS,
+  PARAMETER,
+  SERVICE,
+  SYNCED_DOC,
+  SYNCED_ENTRIES,
+  TOPIC,
+  alertEvents,
+  alertState,
+  alerts,
+  coldStart,
+  expectNoVersionWrites,
+  fakeIam,
+  iamMock,
+  installLambdaHarness,
+  item,
+  out,
+  server,
+  snsMock,
+  ssmHolds,
+  ssmMock,
+  useIam,
+} from './helpers/lambda-harness';
 import { FakeOcmServer, hang, ocmError, type FakeTrustedIp, type Responder } from './helpers/ocm-server';
 
-type HandlerModule = typeof import('../lambda/handler');
-type RunModule = typeof import('../lambda/run');
-type HandlerResult = import('../lambda/run').HandlerResult;
-type OcmHttpSettings = import('../lambda/sources/ocm-http').OcmHttpSettings;
-
-const iamMock = mockClient(iamSdk.IAMClient);
-const snsMock = mockClient(snsSdk.SNSClient);
-const ssmMock = mockClient(ssmSdk.SSMClient);
-
-const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
-const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:allowlist-sync-alerts';
-const PARAMETER = '/allowlist-sync/ocm';
-const CLIENT_ID = 'svc-allowlist-4f1c';
-const CLIENT_SECRET = 'S3cr3t-client-ZQ8xv3Lm9Pw2';
-const NAMESPACE = 'AllowlistSyncTest';
-const SERVICE = 'rosa-trusted-ips';
-const FUNCTION = 'allowlist-sync-fn';
-/** What EventBridge Scheduler sends (anything without dryRun/approve syncs). */
-const SCHEDULED = { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' };
-
-/** A policy written by hand before allowlist-sync existed: its deny-unless-SourceIp statement is adopted. */
-const HAND_MADE = JSON.stringify(
-  {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'DenyOutsideRedHat',
-        Effect: 'Deny',
-        Action: '*',
-        Resource: '*',
-        Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.10/32', '198.51.100.0/24'] } },
-      },
-    ],
-  },
-  null,
-  2,
-);
-
-const item = (id: string, enabled = true): FakeTrustedIp => ({ kind: 'TrustedIp', id, enabled });
-/** The OCM list that matches HAND_MADE plus one IPv6 block (and a disabled item that must be skipped). */
-const OCM_ITEMS = [item('192.0.2.10'), item('198.51.100.0/24'), item('2001:db8::/48'), item('203.0.113.7', false)];
-const SYNCED_ENTRIES = ['192.0.2.10/32', '198.51.100.0/24', '2001:db8::/48'];
-const SYNCED_DOC = serializePolicy(renderDenyPolicy(SYNCED_ENTRIES));
-
-const METRIC_NAMES = [
-  'SyncSucceeded',
-  'PolicyUpdated',
-  'Refused',
-  'EntriesAdded',
-  'EntriesRemoved',
-  'AllowlistEntries',
-  'PolicySizeChars',
-  'PolicySizeHeadroom',
-  'SyncDuration',
-];
-
-// ---------------------------------------------------------------------------------------------------------
-// Environment, output capture, containers
-
-const savedEnv = { ...process.env };
-
-function setEnv(env: Record<string, string | undefined>): void {
-  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-  Object.assign(process.env, savedEnv);
-  // Anything the developer's shell may hold that changes the function's behaviour.
-  for (const key of Object.keys(process.env)) {
-    if (/^(OCM_|POWERTOOLS_|AWS_|DRY_RUN$|MIN_ENTRIES$|MAX_REMOVAL_FRACTION$|BROADEST_|EXTRA_CIDRS$|ALLOWLIST_NAME$|POLICY_ARN$|ALERT_TOPIC_ARN$|VIA_AWS|KMS_VIA)/.test(key)) {
-      delete process.env[key];
-    }
-  }
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-}
-
-/** Every JSON line the function wrote to stdout/stderr (Powertools logs and EMF), and the rest untouched. */
-class Output {
-  readonly lines: string[] = [];
-  private readonly spies: jest.SpyInstance[] = [];
-
-  start(): void {
-    for (const stream of [process.stdout, process.stderr]) {
-      const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-      const spy = jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-        if (!text.trimStart().startsWith('{')) return original(chunk, ...rest);
-        this.lines.push(...text.split('\n').filter((l) => l.trim() !== ''));
-        return true;
-      }) as typeof stream.write);
-      this.spies.push(spy);
-    }
-  }
-
-  stop(): void {
-    for (const spy of this.spies.splice(0)) spy.mockRestore();
-  }
-
-  get text(): string {
-    return this.lines.join('\n');
-  }
-
-  records(): Record<string, unknown>[] {
-    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-
-  /** Powertools Logger lines. */
-  logs(): Record<string, unknown>[] {
-    return this.records().filter((r) => !('_aws' in r));
-  }
-
-  /** EMF blobs (Powertools Metrics), the ColdStart one left out. */
-  emf(): EmfBlob[] {
-    return this.records()
-      .filter((r): r is EmfBlob => '_aws' in r)
-      .filter((r) => !r._aws.CloudWatchMetrics[0].Metrics.some((m) => m.Name === 'ColdStart'));
-  }
-
-  /** Values of one metric across all blobs, in order. */
-  metric(name: string): unknown[] {
-    return this.emf()
-      .filter((b) => name in b)
-      .map((b) => b[name]);
-  }
-}
-
-interface EmfBlob {
-  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
-  [key: string]: unknown;
-}
-
-let requestCount = 0;
-function lambdaContext(): Context {
-  requestCount++;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: FUNCTION,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION}`,
-    memoryLimitInMB: '256',
-    awsRequestId: `0a1b2c3d-0000-4000-8000-${String(requestCount).padStart(12, '0')}`,
-    logGroupName: `/aws/lambda/${FUNCTION}`,
-    logStreamName: '2024/05/01/[$LATEST]0123456789abcdef',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
-/** One Lambda execution environment: a fresh module registry with its own env. */
-interface Container {
-  invoke(event?: unknown): Promise<HandlerResult>;
-  /** Invokes and returns what it threw (fails if it did not). */
-  fail(event?: unknown): Promise<Error>;
-}
-
-let server: FakeOcmServer;
-let fakeIam: FakeIam;
-/** The state table: a real DynamoDB (dynalite on 127.0.0.1), shared by every simulated container, as in AWS. */
-let dynamo: LocalDynamo;
-let out: Output;
-/** Every error an invocation threw in this test (checked for secrets). */
-let thrown: Error[];
-
-function baseEnv(): Record<string, string> {
-  return {
-    POLICY_ARN: ARN,
-    ALERT_TOPIC_ARN: TOPIC,
-    ALLOWLIST_NAME: SERVICE,
-    POWERTOOLS_SERVICE_NAME: SERVICE,
-    POWERTOOLS_METRICS_NAMESPACE: NAMESPACE,
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    OCM_CREDENTIALS_PARAMETER: PARAMETER,
-    OCM_API_URL: server.apiUrl,
-    OCM_TOKEN_URL: server.tokenUrl,
-    AWS_REGION: 'eu-west-1',
-    AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    ...dynamo.env(),
-  };
-}
-
-/** A cold start with `env` on top of the base environment (undefined unsets a variable). */
-function coldStart(env: Record<string, string | undefined> = {}, ocmHttp: Partial<OcmHttpSettings> = {}): Container {
-  jest.resetModules();
-  setEnv({ ...baseEnv(), ...env });
-  const run = jest.requireActual<RunModule>('../lambda/run');
-  // The seam: tests through the handler cannot pass options, so the backoff is shortened here.
-  run.runtimeTuning.ocmHttp = { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2, ...ocmHttp };
-  run.runtimeTuning.confirmDelaysMs = [1, 1, 1];
-  const { handler } = jest.requireActual<HandlerModule>('../lambda/handler');
-  const invoke = (event: unknown = SCHEDULED) => handler(event, lambdaContext()) as Promise<HandlerResult>;
-  return {
-    invoke,
-    async fail(event: unknown = SCHEDULED) {
-      try {
-        await invoke(event);
-      } catch (err) {
-        expect(err).toBeInstanceOf(Error);
-        thrown.push(err as Error);
-        return err as Error;
-      }
-      throw new Error('expected the invocation to throw');
-    },
-  };
-}
-
-function ssmHolds(value: string): void {
-  ssmMock.reset();
-  ssmMock.on(ssmSdk.GetParameterCommand, { Name: PARAMETER, WithDecryption: true }).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: value, Version: 1 } });
-}
-
-/** The alerts published so far: [event attribute, subject, body]. */
-function alerts(): { event: string | undefined; subject: string; body: string; topic: string }[] {
-  return snsMock.commandCalls(snsSdk.PublishCommand).map((c) => ({
-    event: c.args[0].input.MessageAttributes?.event?.StringValue,
-    subject: c.args[0].input.Subject ?? '',
-    body: c.args[0].input.Message ?? '',
-    topic: c.args[0].input.TopicArn ?? '',
-  }));
-}
-
-const alertEvents = (): (string | undefined)[] => alerts().map((a) => a.event);
-
-/** The alert state the function keeps in the state table for the policy (or, `deployment`, for a configuration error). */
-async function alertState(key: string = ARN): Promise<Record<string, string | undefined>> {
-  const client = dynamo.client();
-  try {
-    const alert = (await dynamoStateStore(client, dynamo.table).load(key)).alert;
-    return { status: alert?.status, key: alert?.key };
-  } finally {
-    client.destroy();
-  }
-}
-
-function expectNoVersionWrites(): void {
-  expect(iamMock).not.toHaveReceivedCommand(iamSdk.CreatePolicyVersionCommand);
-  expect(iamMock).not.toHaveReceivedCommand(iamSdk.DeletePolicyVersionCommand);
-  expect(iamMock).not.toHaveReceivedCommand(iamSdk.SetDefaultPolicyVersionCommand);
-}
-
-beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
-  // Every container's require of these packages gets the copies mocked above.
-  jest.doMock('@aws-sdk/client-iam', () => iamSdk);
-  jest.doMock('@aws-sdk/client-sns', () => snsSdk);
-  jest.doMock('@aws-sdk/client-ssm', () => ssmSdk);
-  // Libraries whose state lives in the objects the function creates (its keep-alive Agent is in
-  // lambda/sources/ocm-http, Logger and Metrics in lambda/handler, all loaded afresh by every container):
-  // sharing them only saves loading them again for each cold start.
-  jest.doMock('undici', () => undici);
-  jest.doMock('@aws-lambda-powertools/logger', () => powertoolsLogger);
-  jest.doMock('@aws-lambda-powertools/metrics', () => powertoolsMetrics);
-  jest.doMock('ipaddr.js', () => ipaddr);
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
-
-beforeEach(async () => {
-  await dynamo.reset();
-  server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: OCM_ITEMS });
-  fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, tags: { team: 'sre' } });
-  iamMock.reset();
-  snsMock.reset();
-  fakeIam.install(iamMock);
-  snsMock.on(snsSdk.PublishCommand).callsFake(() => ({ MessageId: randomUUID() }));
-  ssmHolds(JSON.stringify({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }));
-  thrown = [];
-  out = new Output();
-  out.start();
-});
-
-afterEach(async () => {
-  out.stop();
-  const secrets = [CLIENT_SECRET, Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64'), ...server.issuedTokens];
-  const seen = [out.text, ...thrown.map((e) => `${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}`), JSON.stringify(alerts()), JSON.stringify(await tableItems())];
-  // Closed before asserting: a failed assertion must not leave the server listening (jest would never exit).
-  await server.close();
-  setEnv({});
-  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-  Object.assign(process.env, savedEnv);
-  // No secret reaches a log line, an EMF blob, an error, an alert or the state table, whatever the test did.
-  for (const secret of secrets) for (const text of seen) expect(text).not.toContain(secret);
-});
-
-/** Every item of the state table (checked for secrets). */
-async function tableItems(): Promise<unknown[]> {
-  const client = dynamo.client();
-  try {
-    return (await client.send(new ScanCommand({ TableName: dynamo.table }))).Items ?? [];
-  } finally {
-    client.destroy();
-  }
-}
+installLambdaHarness();
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -442,26 +160,24 @@ describe('full cycle through the handler', () => {
     expect(new Set(ssmMock.send.thisValues).size).toBe(2);
   });
 
-  test('a policy at five versions: the oldest non-default one is deleted first, the default never', async () => {
+  test('a policy at five versions: one deleted first to make room, then kept at four; the default never deleted', async () => {
     // v1 (hand-made) is the default and the oldest; v2..v5 are older syncs someone set aside.
-    fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [SYNCED_DOC, SYNCED_DOC, SYNCED_DOC, SYNCED_DOC] });
+    useIam(new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [SYNCED_DOC, SYNCED_DOC, SYNCED_DOC, SYNCED_DOC] }));
     fakeIam.defaultVersionId = 'v1';
-    iamMock.reset();
-    fakeIam.install(iamMock);
 
     const result = await coldStart().invoke();
 
-    expect(result).toMatchObject({ status: 'updated', versionId: 'v6', previousVersionId: 'v1' });
-    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.DeletePolicyVersionCommand, 1);
-    expect(iamMock).toHaveReceivedCommandWith(iamSdk.DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v2' });
-    expect(fakeIam.versionIds()).toEqual(['v1', 'v3', 'v4', 'v5', 'v6']);
+    expect(result).toMatchObject({ status: 'updated', versionId: 'v6', previousVersionId: 'v1', deleted: ['v2', 'v3'] });
+    expect(iamMock).toHaveReceivedCommandTimes(iamSdk.DeletePolicyVersionCommand, 2);
+    expect(iamMock).not.toHaveReceivedCommandWith(iamSdk.DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v1' });
+    expect(fakeIam.versionIds()).toEqual(['v1', 'v4', 'v5', 'v6']);
+    expect(alerts()[0].body).toContain('deleted version v2 to make room');
     expect(fakeIam.defaultVersionId).toBe('v6');
   });
 
   test("another writer filling the fifth slot meanwhile: IAM's LimitExceeded, pruned again, written once", async () => {
-    fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [HAND_MADE, HAND_MADE, HAND_MADE] });
-    iamMock.reset();
-    fakeIam.install(iamMock);
+    useIam(new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [HAND_MADE, HAND_MADE, HAND_MADE] }));
+    
     fakeIam.beforeCreate = () => fakeIam.addVersion(HAND_MADE, false);
 
     const result = await coldStart().invoke();

@@ -141,7 +141,7 @@ function updated(context: AlertContext, a: Announcement, options: AnnounceOption
     '',
     ...header(context),
     `Writer:   ${a.writer}`,
-    `Version:  ${a.baseVersionId ?? '(none)'} -> ${a.versionId ?? '(see In force)'}`,
+    `Version:  ${a.baseVersionId ?? '(none)'} -> ${a.versionId ?? (options.late?.written ? options.late.inForce : '(not known: see In force)')}`,
     `Plan:     ${a.planId}${a.approved ? ' (applied by approval)' : ''}`,
     `Entries:  ${a.entryCount} in force now`,
   ];

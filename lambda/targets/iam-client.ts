@@ -175,6 +175,15 @@ export function iamFailure(err: unknown, action: string, policyArn: string): Syn
   return new SyncError('iam-error', `${action} on ${policyArn} failed: ${code}: ${detail}.`, undefined, { cause: err });
 }
 
+/**
+ * A write call that failed without IAM saying no (a dropped connection, a timeout, a 5xx): it may have been
+ * applied all the same. Said in the error, so no alert claims "nothing was written"; the next run reads what is in
+ * force and announces a write it finds.
+ */
+export function uncertainWrite(err: unknown, action: string, resource: string): SyncError {
+  return iamFailure(err, action, resource).withChanges([`${action} on ${resource} failed midway: it may have been applied; the next run reads what is in force and announces it if so`]);
+}
+
 /** Tags as a record; a tag without a value has the empty string. */
 export function tagRecord(tags: readonly Tag[]): Record<string, string> {
   const record: Record<string, string> = {};

@@ -121,7 +121,8 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
         if (isAwsError(err, 'UnmodifiableEntity')) {
           throw new SyncError('role-unmodifiable', `IAM does not allow changing the inline policies of role ${roleName}: ${message}.`, 'Service-linked roles cannot carry an allowlist; choose another role.', { cause: err });
         }
-        throw roleFailure(err, 'iam:PutRolePolicy', roleName);
+        if (isAwsError(err, 'AccessDenied', 'NoSuchEntity', 'InvalidInput', 'Throttling', 'ExpiredToken', 'InvalidClientTokenId')) throw roleFailure(err, 'iam:PutRolePolicy', roleName);
+        throw roleFailure(err, 'iam:PutRolePolicy', roleName).withChanges([`iam:PutRolePolicy on role ${roleName} failed midway: it may have been applied; the next run reads what is in force and announces it if so`]);
       }
       basedOn = { document: decodePolicyDocument(request.document) };
       const after = await policyDocument(policyName);

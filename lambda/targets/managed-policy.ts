@@ -14,7 +14,7 @@ import {
 import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
-import { iamFailure, isAwsError, isIamQuotaError, tagRecord } from './iam-client';
+import { iamFailure, isAwsError, isIamQuotaError, tagRecord, uncertainWrite } from './iam-client';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
 
 export { createIamClient } from './iam-client';
@@ -280,7 +280,9 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
         throw new SyncError('iam-malformed', `IAM rejected the policy document for ${policyArn}: ${message}.`, 'This is a bug in the rendered document; report it with the plan.', { cause: err });
       }
       if (isAwsError(err, 'ConcurrentModification')) throw concurrentWriter(`IAM reported a concurrent modification of ${policyArn}: ${message}.`);
-      throw iamFailure(err, 'iam:CreatePolicyVersion', policyArn);
+      // A refusal IAM modelled (denied, throttled before it ran...) wrote nothing; anything else may have.
+      if (isAwsError(err, 'AccessDenied', 'NoSuchEntity', 'InvalidInput', 'Throttling', 'LimitExceeded', 'ExpiredToken', 'InvalidClientTokenId')) throw iamFailure(err, 'iam:CreatePolicyVersion', policyArn);
+      throw uncertainWrite(err, 'iam:CreatePolicyVersion', policyArn);
     }
   }
 
@@ -328,18 +330,22 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
       if (size > MANAGED_POLICY_SIZE_LIMIT) {
         throw new TargetRefusedError(`the document is ${size} characters, over IAM's limit of ${MANAGED_POLICY_SIZE_LIMIT} for a managed policy`);
       }
-      const previous = await defaultVersionId(iam, policyArn);
+      // One listing: the default now (it must still be the one planned against) and the newest version id, so
+      // any version above it when ours is created was written by someone else meanwhile.
+      const before = await listVersions(iam, policyArn);
+      const previous = before.find((v) => v.IsDefaultVersion)?.VersionId ?? (await defaultVersionId(iam, policyArn));
       const base = request.baseVersionId ?? previous;
       if (previous !== base) {
         throw concurrentWriter(`Plan ${request.planId} was computed against version ${base} of ${policyArn}, but the default is now ${previous}.`);
       }
+      const newestBefore = Math.max(0, ...before.map((v) => versionOrder(v.VersionId)).filter((n) => n !== Number.MAX_SAFE_INTEGER));
       const protect = [base, ...(request.protect ?? [])];
       const deleted: string[] = [];
       let outcome = await create(request.document);
       if ('versionLimit' in outcome) {
         // Someone else filled the five slots (allowlist-sync keeps at most four). Make one room, only while the
         // default is still the one planned against, and say which version went.
-        const versions = await listVersions(iam, policyArn);
+        const versions = before.length >= MAX_POLICY_VERSIONS ? before : await listVersions(iam, policyArn);
         const now = versions.find((v) => v.IsDefaultVersion)?.VersionId;
         if (now !== base) {
           throw concurrentWriter(`Plan ${request.planId} was computed against version ${base} of ${policyArn}, but the default is now ${now ?? 'unknown'}.`);
@@ -362,17 +368,17 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
       }
       const created = outcome.versionId;
       const versions = await confirm(created, previous);
-      // Version ids are sequential: any between the base and ours was written by someone else meanwhile.
+      // Version ids are sequential: any above the newest we listed and below ours was written by someone else meanwhile.
       const otherWriters = versions
         .map((v) => v.VersionId as string)
-        .filter((id) => id !== created && versionOrder(id) > versionOrder(base) && versionOrder(id) < versionOrder(created))
+        .filter((id) => id !== created && versionOrder(id) > newestBefore && versionOrder(id) < versionOrder(created))
         .sort((a, b) => versionOrder(a) - versionOrder(b));
       deleted.push(...(await prune(versions, MAX_POLICY_VERSIONS - 1, [...protect, created, ...otherWriters])));
       return {
         versionId: created,
         previousVersionId: previous,
         ...(deleted.length ? { deleted } : {}),
-        ...(otherWriters.length ? { otherWriters: otherWriters.map((v) => `version ${v} of ${policyArn}, created by someone else between ${base} and ${created}`) } : {}),
+        ...(otherWriters.length ? { otherWriters: otherWriters.map((v) => `version ${v} of ${policyArn}, created by someone else while ${created} was being written (plan against ${base})`) } : {}),
       };
     },
   };

@@ -104,7 +104,8 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
         if (isAwsError(err, 'UnmodifiableEntity')) {
           throw new SyncError('role-unmodifiable', `IAM does not allow changing the trust policy of role ${roleName}: ${message}.`, 'Service-linked roles cannot carry an allowlist; choose another role.', { cause: err });
         }
-        throw roleFailure(err, 'iam:UpdateAssumeRolePolicy', roleName);
+        if (isAwsError(err, 'AccessDenied', 'NoSuchEntity', 'InvalidInput', 'Throttling', 'ExpiredToken', 'InvalidClientTokenId')) throw roleFailure(err, 'iam:UpdateAssumeRolePolicy', roleName);
+        throw roleFailure(err, 'iam:UpdateAssumeRolePolicy', roleName).withChanges([`iam:UpdateAssumeRolePolicy on role ${roleName} failed midway: it may have been applied; the next run reads what is in force and announces it if so`]);
       }
       basedOn = decodePolicyDocument(request.document);
       const after = decodePolicyDocument(trustDocument(await getRole()));

@@ -157,8 +157,9 @@ describe('write: prune after a successful create, keep at most four', () => {
   /** The policy before the create (`before`), and after it (`before` + ours as the new default). */
   function iamWith(before: PolicyVersion[], created: string, defaultId: string): void {
     iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: defaultId } });
+    const listed = before.map((v) => ({ ...v, IsDefaultVersion: v.VersionId === defaultId }));
     const after = [...before.map((v) => ({ ...v, IsDefaultVersion: false })), version(created, 30, true)];
-    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: after, IsTruncated: false });
+    iamMock.on(ListPolicyVersionsCommand).resolvesOnce({ Versions: listed, IsTruncated: false }).resolves({ Versions: after, IsTruncated: false });
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: created, IsDefaultVersion: true } });
   }
   const order = (): string[] => iamMock.calls().map((c) => c.args[0].constructor.name.replace(/Command$/, ''));
@@ -170,7 +171,7 @@ describe('write: prune after a successful create, keep at most four', () => {
 
     expect(result).toEqual({ versionId: 'v3', previousVersionId: 'v2' });
     expect(iamMock).toHaveReceivedCommandWith(CreatePolicyVersionCommand, { PolicyArn: ARN, PolicyDocument: NEW_DOC, SetAsDefault: true });
-    expect(order()).toEqual(['GetPolicy', 'CreatePolicyVersion', 'ListPolicyVersions']);
+    expect(order()).toEqual(['ListPolicyVersions', 'CreatePolicyVersion', 'ListPolicyVersions']);
   });
 
   test('reaching five: the oldest non-default version is deleted AFTER the create, leaving four and a free slot', async () => {
@@ -180,7 +181,7 @@ describe('write: prune after a successful create, keep at most four', () => {
     const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v7' });
 
     expect(result).toEqual({ versionId: 'v8', previousVersionId: 'v7', deleted: ['v4'] });
-    expect(order()).toEqual(['GetPolicy', 'CreatePolicyVersion', 'ListPolicyVersions', 'DeletePolicyVersion']);
+    expect(order()).toEqual(['ListPolicyVersions', 'CreatePolicyVersion', 'ListPolicyVersions', 'DeletePolicyVersion']);
     expect(iamMock).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { PolicyArn: ARN, VersionId: 'v4' });
   });
 
@@ -205,7 +206,6 @@ describe('write: prune after a successful create, keep at most four', () => {
   });
 
   test('found at five (someone else filled it): one version deleted first, and named', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
     const full = [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)];
     iamMock
       .on(ListPolicyVersionsCommand)
@@ -221,7 +221,6 @@ describe('write: prune after a successful create, keep at most four', () => {
   });
 
   test('found at five with every version protected: a clear failure, nothing deleted', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
     iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)] });
     iamMock.on(CreatePolicyVersionCommand).rejects(sdkError(LimitExceededException, VERSION_LIMIT));
 
@@ -232,7 +231,6 @@ describe('write: prune after a successful create, keep at most four', () => {
   });
 
   test('a failure after a deletion says what was deleted (never "nothing was written")', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v5' } });
     iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5, true)] });
     iamMock
       .on(CreatePolicyVersionCommand)
@@ -241,7 +239,8 @@ describe('write: prune after a successful create, keep at most four', () => {
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v5' }));
 
-    expect(err).toMatchObject({ code: 'iam-unavailable', changed: ['deleted version v1'] });
+    expect(err).toMatchObject({ code: 'iam-unavailable', changed: [expect.stringContaining('CreatePolicyVersion on'), 'deleted version v1'] });
+    expect((err as SyncError).changed[0]).toContain('failed midway: it may have been applied');
   });
 
   test('a version someone else already deleted (NoSuchEntity) is passed over', async () => {
@@ -253,14 +252,16 @@ describe('write: prune after a successful create, keep at most four', () => {
     expect(result).toEqual({ versionId: 'v5', previousVersionId: 'v4' });
   });
 
-  test('another writer between the base and ours: named, never deleted, never silently demoted', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v4' } });
+  test('another writer between our listing and our create: named, never deleted, never silently demoted', async () => {
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v6' } });
-    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5), version('v6', 6, true)] });
+    iamMock
+      .on(ListPolicyVersionsCommand)
+      .resolvesOnce({ Versions: [version('v2', 2), version('v3', 3), version('v4', 4, true)] })
+      .resolves({ Versions: [version('v2', 2), version('v3', 3), version('v4', 4), version('v5', 5), version('v6', 6, true)] });
 
     const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' });
 
-    expect(result.otherWriters).toEqual([`version v5 of ${ARN}, created by someone else between v4 and v6`]);
+    expect(result.otherWriters).toEqual([`version v5 of ${ARN}, created by someone else while v6 was being written (plan against v4)`]);
     expect(result.deleted).toEqual(['v2']);
     expect(iamMock).not.toHaveReceivedCommandWith(DeletePolicyVersionCommand, { VersionId: 'v5' });
   });
@@ -287,36 +288,43 @@ describe('write: prune after a successful create, keep at most four', () => {
     expect(iamMock.calls()).toHaveLength(0);
   });
 
-  test('the base version is no longer the default: concurrent-writer, nothing listed, pruned or created', async () => {
-    iamWith([], 'v6', 'v5');
+  test('the base version is no longer the default: concurrent-writer, nothing pruned or created', async () => {
+    iamWith([version('v4', 4), version('v5', 5)], 'v6', 'v5');
 
     const err = await rejection(managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v4' }));
 
     expect(err).toMatchObject({ code: 'concurrent-writer' });
     expect((err as Error).message).toMatch(/v4.*v5/);
-    expect(iamMock).not.toHaveReceivedCommand(ListPolicyVersionsCommand);
     expect(iamMock).not.toHaveReceivedCommand(CreatePolicyVersionCommand);
+    expect(iamMock).not.toHaveReceivedCommand(DeletePolicyVersionCommand);
+  });
+
+  test('older versions above the base (a rollback set the default back) are not taken for another writer', async () => {
+    iamWith([version('v1', 1), version('v2', 2), version('v3', 3)], 'v4', 'v1');
+
+    const result = await managedPolicyTarget(iam, ARN).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' });
+
+    expect(result).toEqual({ versionId: 'v4', previousVersionId: 'v1' });
   });
 
   test('the default reads back stale for a moment (eventual consistency): listed again, then confirmed', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v1' } });
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v2' } });
     iamMock
       .on(ListPolicyVersionsCommand)
+      .resolvesOnce({ Versions: [version('v1', 1, true)] })
       .resolvesOnce({ Versions: [version('v1', 1, true), version('v2', 2)] })
       .resolves({ Versions: [version('v1', 1), version('v2', 2, true)] });
 
     const result = await managedPolicyTarget(iam, ARN, { confirmDelaysMs: [0, 0] }).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' });
 
     expect(result).toEqual({ versionId: 'v2', previousVersionId: 'v1' });
-    expect(iamMock).toHaveReceivedCommandTimes(ListPolicyVersionsCommand, 2);
-    expect(iamMock).toHaveReceivedCommandTimes(GetPolicyCommand, 1);
+    expect(iamMock).toHaveReceivedCommandTimes(ListPolicyVersionsCommand, 3);
+    expect(iamMock).not.toHaveReceivedCommand(GetPolicyCommand);
   });
 
   test('another version became the default right after the write: concurrent-writer, saying ours was created', async () => {
-    iamMock.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: 'v1' } });
     iamMock.on(CreatePolicyVersionCommand).resolves({ PolicyVersion: { VersionId: 'v2' } });
-    iamMock.on(ListPolicyVersionsCommand).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3, true)] });
+    iamMock.on(ListPolicyVersionsCommand).resolvesOnce({ Versions: [version('v1', 1, true)] }).resolves({ Versions: [version('v1', 1), version('v2', 2), version('v3', 3, true)] });
 
     const err = await rejection(managedPolicyTarget(iam, ARN, { confirmDelaysMs: [0] }).write({ document: NEW_DOC, planId: 'p1', baseVersionId: 'v1' }));
 

@@ -5,8 +5,9 @@
  *        CreatePolicyVersion, DeletePolicyVersion, SetDefaultPolicyVersion, ListPolicyTags, TagPolicy, UntagPolicy
  *   SSM  JSON 1.1: GetParameter
  *   SNS  query protocol: Publish
- * It keeps just enough state (one managed policy, one parameter) to play a whole sync, and records every
- * request so a benchmark can count round trips.
+ * It keeps just enough state (one managed policy, one parameter) to play a whole sync, records every request so
+ * a benchmark can count round trips, and keeps what was published. `beforeAnswer` runs once a call has been
+ * handled and before its answer is sent: a test kills a process there to stop it right after a write.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -59,6 +60,10 @@ function members(form: URLSearchParams, prefix: string, field?: string): string[
 export class AwsStandIn {
   /** Every request received, in order. */
   readonly calls: AwsCall[] = [];
+  /** Every SNS Publish: subject, message and the `event` attribute. */
+  readonly published: { subject: string; message: string; event: string | undefined }[] = [];
+  /** Runs after a call changed the state and before its answer is sent. */
+  beforeAnswer: ((call: AwsCall) => void) | undefined;
   readonly policyArn: string;
   parameter: { name: string; value: string };
   tags = new Map<string, string>();
@@ -124,7 +129,7 @@ export class AwsStandIn {
     const form = new URLSearchParams(body);
     const action = form.get('Action') ?? '(none)';
     if (scope === 'sns' || action === 'Publish') {
-      this.sns(action, res);
+      this.sns(action, form, res);
       return;
     }
     if (scope === 'iam') {
@@ -158,8 +163,12 @@ export class AwsStandIn {
     });
   }
 
-  private sns(action: string, res: ServerResponse): void {
+  private sns(action: string, form: URLSearchParams, res: ServerResponse): void {
     this.calls.push({ service: 'sns', action });
+    if (action === 'Publish') {
+      this.published.push({ subject: form.get('Subject') ?? '', message: form.get('Message') ?? '', event: form.get('MessageAttributes.entry.1.Value.StringValue') ?? undefined });
+    }
+    this.beforeAnswer?.({ service: 'sns', action });
     res.writeHead(200, { 'content-type': 'text/xml' });
     res.end(queryResponse(SNS_NS, action, action === 'Publish' ? `<MessageId>${randomUUID()}</MessageId>` : ''));
   }
@@ -210,6 +219,7 @@ export class AwsStandIn {
           return this.iamError(res, 409, 'LimitExceeded', 'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.');
         }
         const created = this.addVersion(form.get('PolicyDocument') ?? '', form.get('SetAsDefault') === 'true');
+        this.beforeAnswer?.({ service: 'iam', action });
         return ok(`<PolicyVersion>${this.versionXml(created, false)}</PolicyVersion>`);
       }
       case 'DeletePolicyVersion':
