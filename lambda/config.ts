@@ -1,4 +1,4 @@
-import { ConditionOptions, Guards } from './allowlist';
+import { ConditionOptions, GUARD_RANGES, Guards } from './allowlist';
 import { SyncError } from './errors';
 import { TargetSpec, parseTargetSpecs } from './target-config';
 
@@ -46,21 +46,40 @@ export function readRequired(env: Env, name: string, what: string): string {
   return value;
 }
 
-/** Guard overrides from `MIN_ENTRIES`, `MAX_REMOVAL_FRACTION`, `BROADEST_IPV4_PREFIX`, `BROADEST_IPV6_PREFIX`, `SIZE_LIMIT`. */
+/** The environment variable of each guard setting (the single-target variables, and the CLI's). */
+export const GUARD_VARIABLES: Readonly<Record<keyof Guards, string>> = {
+  minEntries: 'MIN_ENTRIES',
+  broadestIpv4Prefix: 'BROADEST_IPV4_PREFIX',
+  broadestIpv6Prefix: 'BROADEST_IPV6_PREFIX',
+  maxRemovalFraction: 'MAX_REMOVAL_FRACTION',
+  maxAddedIpv4Addresses: 'MAX_ADDED_IPV4_ADDRESSES',
+  maxAddedIpv6Prefix: 'MAX_ADDED_IPV6_PREFIX',
+  baselineWindowDays: 'BASELINE_WINDOW_DAYS',
+  approvalMaxAgeHours: 'APPROVAL_MAX_AGE_HOURS',
+  // A raised trust policy quota, for example; a target never goes past its own limit whatever this says.
+  sizeLimit: 'SIZE_LIMIT',
+};
+
+/** Guard overrides from their variables (GUARD_VARIABLES), each checked against the one table of ranges. */
 export function guardsFromEnv(env: Env): Partial<Guards> {
   const guards: Partial<Guards> = {};
-  const minEntries = readInt(env, 'MIN_ENTRIES', 1, 100000);
-  const maxRemovalFraction = readFraction(env, 'MAX_REMOVAL_FRACTION');
-  const broadestIpv4Prefix = readInt(env, 'BROADEST_IPV4_PREFIX', 0, 32);
-  const broadestIpv6Prefix = readInt(env, 'BROADEST_IPV6_PREFIX', 0, 128);
-  if (minEntries !== undefined) guards.minEntries = minEntries;
-  if (maxRemovalFraction !== undefined) guards.maxRemovalFraction = maxRemovalFraction;
-  if (broadestIpv4Prefix !== undefined) guards.broadestIpv4Prefix = broadestIpv4Prefix;
-  if (broadestIpv6Prefix !== undefined) guards.broadestIpv6Prefix = broadestIpv6Prefix;
-  // A raised trust policy quota, for example; a target never goes past its own limit whatever this says.
-  const sizeLimit = readInt(env, 'SIZE_LIMIT', 1, 10240);
-  if (sizeLimit !== undefined) guards.sizeLimit = sizeLimit;
+  for (const [key, name] of Object.entries(GUARD_VARIABLES) as [keyof Guards, string][]) {
+    const [min, max, integer] = GUARD_RANGES[key];
+    const value = integer ? readInt(env, name, min, max) : key === 'maxRemovalFraction' ? readFraction(env, name) : readNumber(env, name, min, max);
+    if (value !== undefined) guards[key] = value;
+  }
   return guards;
+}
+
+/** A number in [min, max]; undefined when unset or empty. */
+export function readNumber(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!/^[0-9.]+$/.test(raw) || !Number.isFinite(value) || value < min || value > max) {
+    throw configError(name, `must be a number from ${min} to ${max}, got ${JSON.stringify(env[name])}`);
+  }
+  return value;
 }
 
 /** Condition exemptions from `VIA_AWS_SERVICE_EXEMPTION` (default on) and `KMS_VIA_SERVICE_EXEMPTION` (default off). */

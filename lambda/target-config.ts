@@ -1,4 +1,4 @@
-import { ConditionOptions, Guards } from './allowlist';
+import { ConditionOptions, GUARD_RANGES, Guards } from './allowlist';
 import { SyncError } from './errors';
 
 /** Where a target's allowlist lives. */
@@ -35,7 +35,7 @@ const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const INLINE_POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[\w+=,.@/:-]+$/;
 const SOURCE = /^(ocm|static:.+|ssm:[\w.\-/]+)$/;
-const GUARD_KEYS: readonly (keyof Guards)[] = ['minEntries', 'maxRemovalFraction', 'broadestIpv4Prefix', 'broadestIpv6Prefix', 'sizeLimit'];
+const GUARD_KEYS = Object.keys(GUARD_RANGES) as (keyof Guards)[];
 
 function problem(where: string, message: string): SyncError {
   return new SyncError('config', `Configuration error: ALLOWLIST_TARGETS ${where} ${message}.`, 'Fix the target list and run again.');
@@ -73,7 +73,10 @@ export function validateTargetSpec(value: unknown, index: number): TargetSpec {
     if (typeof spec.guards !== 'object' || spec.guards === null) throw problem(where, '"guards" must be an object');
     for (const [key, guard] of Object.entries(spec.guards)) {
       if (!GUARD_KEYS.includes(key as keyof Guards)) throw problem(where, `"guards.${key}" is not a guard (${GUARD_KEYS.join(', ')})`);
-      if (typeof guard !== 'number' || !Number.isFinite(guard) || guard < 0) throw problem(where, `"guards.${key}" must be a number >= 0`);
+      const [min, max, integer] = GUARD_RANGES[key as keyof Guards];
+      if (typeof guard !== 'number' || !Number.isFinite(guard) || guard < min || guard > max || (integer && !Number.isInteger(guard))) {
+        throw problem(where, `"guards.${key}" must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(guard)}`);
+      }
     }
   }
   if (spec.conditions !== undefined) {

@@ -36,7 +36,7 @@ export class AllowlistSyncStack extends Stack {
       description: 'Show what a sync would change, without writing',
     });
     new CfnOutput(this, 'StatusCommand', {
-      value: `npx allowlist-sync status --target iam:${policyArn}`,
+      value: `node bin/allowlist-sync.js status --target iam:${policyArn} --state-table ${this.sync.stateTable.tableName}`,
       description: 'Show the policy versions and the last sync',
     });
     for (const target of this.sync.targets) {

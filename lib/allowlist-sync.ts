@@ -20,6 +20,7 @@ import { SyncAlarms } from './sync-alarms';
 import { SyncFunction } from './sync-function';
 import { TargetError, principalRef, validateTargets } from './targets';
 import type { AllowlistTargetProps } from './targets';
+import { GUARD_RANGES } from '../lambda/allowlist/guards';
 import type { TargetSpec } from '../lambda/target-config';
 import * as v from './validate';
 import type { LogLevel, PrincipalKind, PrincipalRef } from './validate';
@@ -80,6 +81,14 @@ export interface AllowlistSyncProps {
   readonly broadestIpv4Prefix?: number;
   /** Refuse IPv6 CIDRs broader than this prefix length (BROADEST_IPV6_PREFIX). @default - the function's default */
   readonly broadestIpv6Prefix?: number;
+  /** Refuse a plan newly allowing more IPv4 addresses than this (MAX_ADDED_IPV4_ADDRESSES). @default - the function's default (65,536: one /16) */
+  readonly maxAddedIpv4Addresses?: number;
+  /** Refuse a plan newly allowing more IPv6 addresses than one block of this prefix holds (MAX_ADDED_IPV6_PREFIX). @default - the function's default (40) */
+  readonly maxAddedIpv6Prefix?: number;
+  /** Days the largest allowlist in force stays the removal guard's baseline (BASELINE_WINDOW_DAYS). @default - the function's default (7) */
+  readonly baselineWindowDays?: number;
+  /** Hours an approval stays valid after the refusal it answers (APPROVAL_MAX_AGE_HOURS). @default - the function's default (24) */
+  readonly approvalMaxAgeHours?: number;
   /** Exempt KMS calls made through AWS services from the IP condition (KMS_VIA_SERVICE_EXEMPTION). @default - the function's default */
   readonly kmsViaServiceExemption?: boolean;
 
@@ -210,6 +219,10 @@ export class AllowlistSync extends Construct {
     checkNum('maxRemovalFraction', props.maxRemovalFraction, 0, 1, false);
     checkNum('broadestIpv4Prefix', props.broadestIpv4Prefix, 0, 32, true);
     checkNum('broadestIpv6Prefix', props.broadestIpv6Prefix, 0, 128, true);
+    for (const key of ['maxAddedIpv4Addresses', 'maxAddedIpv6Prefix', 'baselineWindowDays', 'approvalMaxAgeHours'] as const) {
+      const [min, max, integer] = GUARD_RANGES[key];
+      checkNum(key, props[key], min, max, integer);
+    }
     checkNum('retryAttempts', props.retryAttempts, 0, 185, true);
     checkNum('memorySize', props.memorySize, 128, 10_240, true);
     if (props.timeout) checkNum('timeout (seconds)', props.timeout.toSeconds(), 60, 900, true); // the OCM fetch alone may take 40 s
@@ -357,6 +370,10 @@ export class AllowlistSync extends Construct {
       MAX_REMOVAL_FRACTION: props.maxRemovalFraction?.toString(),
       BROADEST_IPV4_PREFIX: props.broadestIpv4Prefix?.toString(),
       BROADEST_IPV6_PREFIX: props.broadestIpv6Prefix?.toString(),
+      MAX_ADDED_IPV4_ADDRESSES: props.maxAddedIpv4Addresses?.toString(),
+      MAX_ADDED_IPV6_PREFIX: props.maxAddedIpv6Prefix?.toString(),
+      BASELINE_WINDOW_DAYS: props.baselineWindowDays?.toString(),
+      APPROVAL_MAX_AGE_HOURS: props.approvalMaxAgeHours?.toString(),
       KMS_VIA_SERVICE_EXEMPTION: props.kmsViaServiceExemption === undefined ? undefined : String(props.kmsViaServiceExemption),
       POWERTOOLS_LOG_LEVEL: props.logLevel,
     };
@@ -538,6 +555,10 @@ export class AllowlistSync extends Construct {
       maxRemovalFraction: props.maxRemovalFraction,
       broadestIpv4Prefix: props.broadestIpv4Prefix,
       broadestIpv6Prefix: props.broadestIpv6Prefix,
+      maxAddedIpv4Addresses: props.maxAddedIpv4Addresses,
+      maxAddedIpv6Prefix: props.maxAddedIpv6Prefix,
+      baselineWindowDays: props.baselineWindowDays,
+      approvalMaxAgeHours: props.approvalMaxAgeHours,
     };
     const set = Object.fromEntries(Object.entries(guards).filter(([, g]) => g !== undefined));
     return {

@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { GUARD_RANGES as DOMAIN_GUARD_RANGES } from '../lambda/allowlist/guards';
 import * as v from './validate';
 import type { PrincipalKind, PrincipalRef } from './validate';
 
@@ -34,6 +35,14 @@ export interface AllowlistTargetGuards {
   readonly broadestIpv4Prefix?: number;
   /** Refuse IPv6 CIDRs broader than this prefix length. @default - the function's default (32) */
   readonly broadestIpv6Prefix?: number;
+  /** Refuse a plan newly allowing more IPv4 addresses than this. @default - the function's default (65,536: one /16) */
+  readonly maxAddedIpv4Addresses?: number;
+  /** Refuse a plan newly allowing more IPv6 addresses than one block of this prefix holds. @default - the function's default (40) */
+  readonly maxAddedIpv6Prefix?: number;
+  /** Days the largest allowlist in force stays the removal guard's baseline. @default - the function's default (7) */
+  readonly baselineWindowDays?: number;
+  /** Hours an approval of a refused plan stays valid after the refusal. @default - the function's default (24) */
+  readonly approvalMaxAgeHours?: number;
   /** Refuse a document larger than this (non-whitespace characters); raise it for a trust policy once the account's quota is raised (at most 4,096). @default - the kind's IAM limit as the function knows it */
   readonly sizeLimit?: number;
 }
@@ -138,13 +147,8 @@ const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: reado
   roleName: { type: 'string', kinds: ['trust-policy', 'inline-policy'] },
   principals: { type: 'strings', kinds: ['trust-policy'] },
 };
-const GUARD_RANGES: Record<keyof AllowlistTargetGuards, [min: number, max: number, integer: boolean]> = {
-  minEntries: [1, 100_000, true],
-  maxRemovalFraction: [0, 1, false],
-  broadestIpv4Prefix: [0, 32, true],
-  broadestIpv6Prefix: [0, 128, true],
-  sizeLimit: [1, 10240, true],
-};
+// One table of ranges for the function, the CLI and the construct.
+const GUARD_RANGES: Readonly<Record<keyof AllowlistTargetGuards, readonly [min: number, max: number, integer: boolean]>> = DOMAIN_GUARD_RANGES;
 const CONDITIONS: ReadonlyArray<keyof AllowlistTargetConditions> = ['viaAwsServiceExemption', 'kmsViaServiceExemption'];
 const ATTACH: ReadonlyArray<[PrincipalKind, 'attachToRoles' | 'attachToUsers' | 'attachToGroups']> = [
   ['role', 'attachToRoles'],

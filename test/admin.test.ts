@@ -8,6 +8,8 @@ import {
   ListPolicyTagsCommand,
   ListPolicyVersionsCommand,
   SetDefaultPolicyVersionCommand,
+  CreatePolicyVersionCommand,
+  UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -180,6 +182,52 @@ describe('rollback', () => {
     expect(out.join('\n')).toContain('Add --force to roll back anyway.');
     expect(await main(['rollback', '--target', `iam:${ARN}`, '--to', 'v1', '--force', '--json'], CLI_ENV, io)).toBe(0);
     expect(JSON.parse(out[out.length - 1])).toMatchObject({ status: 'rolled-back', forced: true, fromVersionId: 'v3', toVersionId: 'v1' });
+  });
+});
+
+describe('CLI: the guards as the function applies them', () => {
+  const io = (out: string[]) => ({ out: (t: string) => out.push(t), err: (t: string) => (t.includes('no state table') ? undefined : out.push(t)) });
+
+  it("a trust policy: someone else's IP deny stays byte-identical, ours is added; then rollback restores the kept document", async () => {
+    const allow = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: 'sts:AssumeRole' };
+    const contractor = { Sid: 'ContractorFromOffice', Effect: 'Deny', Principal: { AWS: 'arn:aws:iam::123456789012:role/Contractor' }, Action: 'sts:AssumeRole', Condition: { NotIpAddress: { 'aws:SourceIp': '198.51.100.0/24' } } };
+    let document = JSON.stringify({ Version: '2012-10-17', Statement: [allow, contractor] });
+    iamMock.reset();
+    iamMock.on(GetRoleCommand).callsFake(() => ({
+      Role: { RoleName: 'BreakGlass', Arn: 'arn:aws:iam::123456789012:role/BreakGlass', Path: '/', RoleId: 'AROA1', CreateDate: day(1), AssumeRolePolicyDocument: encodeURIComponent(document) },
+    }));
+    iamMock.on(UpdateAssumeRolePolicyCommand).callsFake((input: { PolicyDocument: string }) => {
+      document = input.PolicyDocument;
+      return {};
+    });
+    const env = { ...CLI_ENV, ALLOWLIST_SYNC_STATE_DIR: mkdtempSync(join(tmpdir(), 'allowlist-sync-state-')) };
+    const args = ['--target', 'iam-trust:BreakGlass', '--principal', 'arn:aws:iam::123456789012:root'];
+    const out: string[] = [];
+    expect(await main(['apply', '--source', 'static:203.0.113.0/24', ...args, '--json'], env, io(out))).toBe(0);
+    const written = JSON.parse(document) as { Statement: unknown[] };
+    expect(written.Statement.slice(0, 2)).toEqual([allow, contractor]);
+    expect(JSON.stringify(written.Statement[1])).toBe(JSON.stringify(contractor));
+    expect(JSON.parse(out.join(''))).toMatchObject({ status: 'updated', adoption: true, previousVersionId: 'r1' });
+
+    out.length = 0;
+    // r1 is the trust policy before allowlist-sync: restoring it lifts our deny, so it needs --force.
+    expect(await main(['rollback', ...args, '--json'], env, io(out))).toBe(3);
+    expect(JSON.parse(out.join(''))).toMatchObject({ status: 'refused', reasons: ['r1 holds no aws:SourceIp statement: restoring it lifts the IP restriction entirely'] });
+    out.length = 0;
+    expect(await main(['rollback', ...args, '--force', '--json'], env, io(out))).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ status: 'rolled-back', toVersionId: 'r1', forced: true });
+    expect(JSON.parse(document)).toEqual({ Version: '2012-10-17', Statement: [allow, contractor] });
+  });
+
+  it('a private range and a widening are refused, exit 3, naming the entry and its source; nothing written', async () => {
+    givenPolicy({ v1: encoded(V1), v2: encoded(V2), v3: encoded(V3) });
+    const out: string[] = [];
+    expect(await main(['apply', '--source', `static:${[...V3, '10.1.0.0/16'].join(',')}`, '--target', `iam:${ARN}`], CLI_ENV, io(out))).toBe(3);
+    expect(out.join('\n')).toContain(`"10.1.0.0/16" from static:${[...V3, '10.1.0.0/16'].join(',')} (private (RFC 1918), inside 10.0.0.0/8)`);
+    out.length = 0;
+    expect(await main(['apply', '--source', `static:${[...V3, '52.0.0.0/9'].join(',')}`, '--target', `iam:${ARN}`], CLI_ENV, io(out))).toBe(3);
+    expect(out.join('\n')).toContain('the change would newly allow 2^23 addresses of IPv4 (at most 65,536 addresses) in one step');
+    expect(iamMock).not.toHaveReceivedCommand(CreatePolicyVersionCommand);
   });
 });
 

@@ -44,6 +44,15 @@ describe('guardsFromEnv', () => {
     expect(guardsFromEnv({ MAX_REMOVAL_FRACTION: '.25' })).toEqual({ maxRemovalFraction: 0.25 });
   });
 
+  it('reads the additions budget, the baseline window and the approval age', () => {
+    expect(guardsFromEnv({ MAX_ADDED_IPV4_ADDRESSES: '256', MAX_ADDED_IPV6_PREFIX: '48', BASELINE_WINDOW_DAYS: '14', APPROVAL_MAX_AGE_HOURS: '1.5' })).toEqual({
+      maxAddedIpv4Addresses: 256,
+      maxAddedIpv6Prefix: 48,
+      baselineWindowDays: 14,
+      approvalMaxAgeHours: 1.5,
+    });
+  });
+
   it.each([
     ['MIN_ENTRIES', '0', 'must be a whole number from 1 to 100000, got "0"'],
     ['MIN_ENTRIES', '-1', 'must be a whole number from 1 to 100000, got "-1"'],
@@ -63,6 +72,10 @@ describe('guardsFromEnv', () => {
     ['MAX_REMOVAL_FRACTION', '0.3.1', 'must be a fraction from 0 to 1 (0.3 means 30%), got "0.3.1"'],
     ['MAX_REMOVAL_FRACTION', 'NaN', 'must be a fraction from 0 to 1 (0.3 means 30%), got "NaN"'],
     ['MAX_REMOVAL_FRACTION', 'Infinity', 'must be a fraction from 0 to 1 (0.3 means 30%), got "Infinity"'],
+    ['MAX_ADDED_IPV4_ADDRESSES', '-1', 'must be a whole number from 0 to 4294967296, got "-1"'],
+    ['MAX_ADDED_IPV6_PREFIX', '129', 'must be a whole number from 0 to 128, got "129"'],
+    ['BASELINE_WINDOW_DAYS', '91', 'must be a number from 0 to 90, got "91"'],
+    ['APPROVAL_MAX_AGE_HOURS', 'a day', 'must be a number from 0 to 720, got "a day"'],
   ])('%s=%j is refused, naming the variable', (name, value, problem) => {
     const error = configError(() => guardsFromEnv({ [name]: value }));
     expect(error.code).toBe('config');

@@ -134,6 +134,10 @@ describe('the sync function', () => {
       MAX_REMOVAL_FRACTION: '0.25',
       BROADEST_IPV4_PREFIX: '16',
       BROADEST_IPV6_PREFIX: '32',
+      MAX_ADDED_IPV4_ADDRESSES: '1024',
+      MAX_ADDED_IPV6_PREFIX: '48',
+      BASELINE_WINDOW_DAYS: '14',
+      APPROVAL_MAX_AGE_HOURS: '4',
       KMS_VIA_SERVICE_EXEMPTION: 'false',
       ALLOWLIST_NAME: 'partner-ips',
       POWERTOOLS_SERVICE_NAME: 'partner-ips',
@@ -454,7 +458,7 @@ describe('outputs', () => {
     expect(out.DryRunCommand.Value).toEqual({
       'Fn::Join': ['', ['aws lambda invoke --function-name ', ref(fn), ` --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out /dev/stdout`]],
     });
-    expect(out.StatusCommand.Value).toEqual({ 'Fn::Join': ['', ['npx allowlist-sync status --target iam:', ref(policy)]] });
+    expect(out.StatusCommand.Value).toEqual({ 'Fn::Join': ['', ['node bin/allowlist-sync.js status --target iam:', ref(policy), ' --state-table ', { Ref: stateTableId(defaults) }]] });
     expect(adopted.json.Outputs.PolicyArn.Value).toBe(POLICY_ARN);
   });
 });
