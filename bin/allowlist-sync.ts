@@ -24,6 +24,7 @@ import { ROLE_INLINE_POLICIES_SIZE_LIMIT, inlinePolicyTarget } from '../lambda/t
 import { trustPolicyTarget } from '../lambda/targets/trust-policy';
 import { createIamClient, managedPolicyTarget } from '../lambda/targets/managed-policy';
 import { Target } from '../lambda/targets/target';
+import { concurrentWriterReport } from '../lambda/sync-write';
 import { sync } from '../lambda/sync';
 
 const USAGE = `Usage:
@@ -189,6 +190,10 @@ async function planOrApply(
     if (result.status === 'refused' && isApprovable(result.plan)) {
       io.out(`To apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`);
     }
+  }
+  if (result.otherWriters?.length) {
+    io.err(`allowlist-sync: ${concurrentWriterReport(target.name, result).message}`);
+    return 1;
   }
   const codes: Record<string, number> = EXIT_CODES[command];
   return codes[result.status] ?? 1;

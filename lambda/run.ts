@@ -20,7 +20,7 @@ import type { MetricsSink, RunLog, StateStore, TargetRecord } from './ports';
 import { createDynamoClient, dynamoStateStore } from './state/dynamodb-store';
 import { memoryStateStore } from './state/json-store';
 import { SyncResult, sync } from './sync';
-import { WRITE_BUDGET_MS } from './sync-write';
+import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
 import { createIamClient, managedPolicyTarget } from './targets/managed-policy';
 import { Target } from './targets/target';
 
@@ -338,6 +338,12 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     count(metrics, 'AlertPublishFailed', 1);
     log.error('alert could not be published; the policy write (if any) stands', { error: describeError(result.unannounced), status: result.status });
     throw result.unannounced;
+  }
+  if (result.otherWriters?.length) {
+    // Written and announced (the alert names the other writer); the run still fails, so the error alarm sees it.
+    const err = concurrentWriterReport(runtime.resource, result);
+    log.error('another writer was at work on the target', { error: err.message, otherWriters: result.otherWriters });
+    throw err;
   }
   log.info('sync finished', { status: result.status, planId: plan.planId, added: plan.addedEntries, removed: plan.removedEntries, reasons: plan.reasons, entries: plan.entries.length });
   try {

@@ -199,3 +199,13 @@ function decodeDocument(text: string | undefined): string | undefined {
 function leaseLost(target: string): SyncError {
   return new SyncError('lease-lost', `The lease on ${target} was lost before the write started.`, 'Nothing was written; another writer may be at work. The next run tries again.');
 }
+
+/** The failure a run reports after a write that saw another writer's version meanwhile. */
+export function concurrentWriterReport(resource: string, result: { otherWriters?: string[]; versionId?: string }): SyncError {
+  return new SyncError(
+    'concurrent-writer',
+    `Another writer was at work on ${resource} while allowlist-sync wrote ${result.versionId ?? 'it'}: ${(result.otherWriters ?? []).join('; ')}.`,
+    'Find out who (CloudTrail), and whether their version should stand; the next run plans against what is in force.',
+    { changed: [`wrote ${result.versionId ?? 'the new document'} (announced)`] },
+  );
+}

@@ -209,14 +209,16 @@ describe('nothing unannounced', () => {
     expect(alerts()[0].body).toContain('iam:CreatePolicyVersion on arn:aws:iam::123456789012:policy/rosa-trusted-ips failed midway: it may have been applied');
   });
 
-  test('another writer creating a version while ours is written: named in the alert and the result', async () => {
+  test('another writer creating a version while ours is written: named in the alert, and the run reports concurrent-writer', async () => {
     fakeIam.beforeCreate = () => fakeIam.addVersion(policyOf(['203.0.113.0/24']), false);
 
-    const result = await coldStart().invoke();
+    const err = await coldStart().fail();
 
-    expect(result).toMatchObject({ status: 'updated', versionId: 'v3' });
-    expect(result.otherWriters).toEqual([`version v2 of ${ARN}, created by someone else while v3 was being written (plan against v1)`]);
+    expect(err).toMatchObject({ code: 'concurrent-writer' });
+    expect(err.message).toContain(`version v2 of ${ARN}, created by someone else while v3 was being written (plan against v1)`);
+    expect(fakeIam.defaultVersionId).toBe('v3');
     expect(alerts()[0].subject).toBe('allowlist-sync: rosa-trusted-ips updated (+1 -0, another writer)');
+    expect(alerts()[0].body).toContain('another writer: version v2');
     expect(fakeIam.versionIds()).toContain('v2');
   });
 });

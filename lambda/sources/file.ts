@@ -3,7 +3,8 @@ import { SyncError, describeError } from '../errors';
 import { RawEntry, Source, SourceResult } from './source';
 
 /**
- * Reads entries from text in any of the accepted formats: OCM's list JSON (`{items:[{id,enabled}]}`),
+ * Reads entries from text in any of the accepted formats: OCM's list JSON (`{items:[{id,enabled}]}`, items
+ * without `enabled: true` left out and counted),
  * a JSON array of strings, or one entry a line (blank lines and `#` comments ignored).
  * Throws an Error naming the offending item when the JSON has the wrong shape.
  */
@@ -54,7 +55,8 @@ function parseJson(text: string, source: string): SourceResult {
     if (enabled !== undefined && typeof enabled !== 'boolean') {
       throw new Error(`${source}: items[${index}] (${id}) has a non-boolean "enabled"`);
     }
-    if (enabled === false) skipped++;
+    // As OCM's own consumers read its list (and as the OCM source does): an item without "enabled" is not enabled.
+    if (enabled !== true) skipped++;
     else entries.push({ value: id, source });
   });
   return { source, entries, skipped };

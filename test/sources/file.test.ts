@@ -11,7 +11,7 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
 const fsMessage = (before: string, after: string): RegExp => new RegExp(`^${escape(before)}(Error: )?${escape(after)}$`);
 
 describe('parseAllowlistText', () => {
-  it('reads OCM’s list JSON, leaving out and counting disabled items', () => {
+  it('reads OCM’s list JSON, leaving out and counting disabled items and items without "enabled" (as the OCM source does)', () => {
     const text = JSON.stringify({
       kind: 'TrustedIpList',
       page: 1,
@@ -25,11 +25,8 @@ describe('parseAllowlistText', () => {
     });
     expect(parseAllowlistText(text, 'file:ocm.json')).toEqual({
       source: 'file:ocm.json',
-      entries: [
-        { value: '3.20.58.12', source: 'file:ocm.json' },
-        { value: '2a05:d018:1234::/48', source: 'file:ocm.json' },
-      ],
-      skipped: 1,
+      entries: [{ value: '3.20.58.12', source: 'file:ocm.json' }],
+      skipped: 2,
     });
   });
 
