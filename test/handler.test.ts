@@ -175,20 +175,21 @@ describe('full cycle through the handler', () => {
     expect(fakeIam.defaultVersionId).toBe('v6');
   });
 
-  test("another writer filling the fifth slot meanwhile: IAM's LimitExceeded, pruned again, written once", async () => {
+  test("another writer filling the fifth slot meanwhile: IAM's LimitExceeded, one pruned, written once, the other writer reported", async () => {
     useIam(new FakeIam({ arn: ARN, document: HAND_MADE, moreDocuments: [HAND_MADE, HAND_MADE, HAND_MADE] }));
-    
     fakeIam.beforeCreate = () => fakeIam.addVersion(HAND_MADE, false);
 
-    const result = await coldStart().invoke();
+    const err = await coldStart().fail();
 
-    expect(result).toMatchObject({ status: 'updated', versionId: 'v6', previousVersionId: 'v4' });
+    expect(err).toMatchObject({ code: 'concurrent-writer' });
+    expect(err.message).toContain(`version v5 of ${ARN}, created by someone else while v6 was being written (plan against v4)`);
+    expect(fakeIam.defaultVersionId).toBe('v6');
     const creates = iamMock.commandCalls(iamSdk.CreatePolicyVersionCommand);
     expect(creates).toHaveLength(2);
     await expect(creates[0].returnValue).rejects.toMatchObject({ name: 'LimitExceededException', message: VERSION_LIMIT_MESSAGE });
     // One deleted first to make room (named), then the policy kept at four: the next create has a free slot.
-    expect(result.deleted).toEqual(['v1', 'v2']);
     expect(fakeIam.versionIds()).toEqual(['v3', 'v4', 'v5', 'v6']);
+    expect(alerts()[0].body).toContain('deleted version v2 to make room');
     expect(out.logs().some((l) => l.level === 'WARN' && String(l.message).startsWith('policy found at the version limit'))).toBe(true);
     expect(alerts()[0].body).toContain('deleted version v1 to make room');
   });
