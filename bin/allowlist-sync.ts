@@ -1,29 +1,21 @@
 import { hostname, homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IAMClient } from '@aws-sdk/client-iam';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { rollback, policyStatus, targetStatus } from '../lambda/admin';
 import { Alerter, recordAlertStateStore, snsPublisher } from '../lambda/alerts';
-import type { StateStore } from '../lambda/ports';
+import type { StateStore, Target } from '../lambda/ports';
 import { createDynamoClient, dynamoStateStore } from '../lambda/state/dynamodb-store';
 import { fileStateStore, stateFileBeside } from '../lambda/state/json-store';
-import { PlanOptions, isApprovable, managedPolicyShape } from '../lambda/allowlist';
-import { Env, conditionsFromEnv, guardsFromEnv } from '../lambda/config';
+import { PlanOptions, isApprovable } from '../lambda/allowlist';
+import { Env, conditionsFromEnv, guardsFromEnv, loadSdkSettings } from '../lambda/config';
+import { Shared, planOptionsOf } from '../lambda/compose';
 import { SyncError, describeError } from '../lambda/errors';
+import { TargetSpec } from '../lambda/kinds/kind';
+import { CliTargetOptions, parseCliTarget } from '../lambda/kinds/cli';
+import { kindOf } from '../lambda/kinds/registry';
 import { resultJson, resultText, rollbackJson, rollbackText, statusText } from '../lambda/report';
-import { fileSource } from '../lambda/sources/file';
-import { createOcmSource, ocmOptionsFromEnv } from '../lambda/sources/ocm';
-import { Source } from '../lambda/sources/source';
-import { staticSource } from '../lambda/sources/static';
-import { TRUST_POLICY_SIZE_LIMIT, trustPolicyShape } from '../lambda/allowlist/trust-policy';
-import { ssmListSource } from '../lambda/sources/ssm-list';
-import { fileTarget } from '../lambda/targets/file';
-import { ROLE_INLINE_POLICIES_SIZE_LIMIT, inlinePolicyTarget } from '../lambda/targets/inline-policy';
-import { trustPolicyTarget } from '../lambda/targets/trust-policy';
-import { createIamClient, managedPolicyTarget } from '../lambda/targets/managed-policy';
-import { Target } from '../lambda/targets/target';
+import { SOURCE_FORMS, parseSource } from '../lambda/sources/grammar';
 import { concurrentWriterReport } from '../lambda/sync-write';
 import { sync } from '../lambda/sync';
 
@@ -64,23 +56,9 @@ function usageError(message: string): SyncError {
   return new SyncError('usage', message, `Run "allowlist-sync --help" for usage.`);
 }
 
-function splitSpec(spec: string): [string, string] {
-  const colon = spec.indexOf(':');
-  return colon === -1 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
-}
-
-/** Builds a source from `kind:argument`; `ocm` reads its credentials as the Lambda does, or from OCM_* variables. */
-export function sourceFromSpec(spec: string, env: Env, ssm: () => SSMClient = () => new SSMClient({})): Source {
-  const [kind, arg] = splitSpec(spec);
-  if (kind === 'ssm' && arg) return ssmListSource(ssm(), arg);
-  if (kind === 'file' && arg) return fileSource(arg);
-  if (kind === 'static' && arg) return staticSource(arg, spec);
-  if (kind === 'ocm' && !arg) return createOcmSource(ocmOptionsFromEnv(env));
-  throw usageError(`Unknown source "${spec}": expected ocm, file:PATH, static:LIST or ssm:PARAMETER_NAME.`);
-}
-
 /** A target and how its document is shaped and bounded. */
 interface CliTarget {
+  spec: TargetSpec;
   target: Target;
   planOptions: PlanOptions;
   /** For `iam:` targets: the policy ARN (status shows its versions, rollback sets its default). */
@@ -89,28 +67,29 @@ interface CliTarget {
   path?: string;
 }
 
-/**
- * Builds a target from `kind:argument`: `iam:POLICY_ARN`, `iam-trust:ROLE` (needs --principal),
- * `iam-inline:ROLE/POLICY_NAME` or `file:PATH`, with the guards and conditions from the environment.
- */
-export function targetFromSpec(spec: string, iam: () => IAMClient, env: Env, principals: readonly string[] = []): CliTarget {
-  const [kind, arg] = splitSpec(spec);
-  const guards = guardsFromEnv(env);
-  const conditions = conditionsFromEnv(env);
-  const managed = { guards, shape: managedPolicyShape(conditions) };
-  if (kind === 'file' && arg) return { target: fileTarget(arg), planOptions: managed, path: arg };
-  if (kind === 'iam' && arg) return { target: managedPolicyTarget(iam(), arg), planOptions: managed, policyArn: arg };
-  if (kind === 'iam-trust' && arg) {
-    if (principals.length === 0) throw usageError('A trust policy target needs --principal ARN (repeatable): the principals the deny applies to.');
-    const sizeLimit = guards.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT;
-    return { target: trustPolicyTarget(iam(), arg, { sizeLimit }), planOptions: { guards: { ...guards, sizeLimit }, shape: trustPolicyShape(principals, conditions) } };
-  }
-  if (kind === 'iam-inline' && arg.includes('/')) {
-    const [role, policyName] = [arg.slice(0, arg.indexOf('/')), arg.slice(arg.indexOf('/') + 1)];
-    const sizeLimit = guards.sizeLimit ?? ROLE_INLINE_POLICIES_SIZE_LIMIT;
-    return { target: inlinePolicyTarget(iam(), role, policyName), planOptions: { ...managed, guards: { ...guards, sizeLimit } } };
-  }
-  throw usageError(`Unknown target "${spec}": expected iam:POLICY_ARN, iam-trust:ROLE, iam-inline:ROLE/POLICY_NAME or file:PATH.`);
+/** The target of `--target` (kinds/cli.ts), with the sources, guards and conditions of the flags and the environment. */
+function cliTarget(text: string, shared: Shared, options: CliTargetOptions): CliTarget {
+  const spec = parseCliTarget(text, options);
+  if (typeof spec === 'string') throw usageError(spec);
+  return {
+    spec,
+    target: kindOf(spec).target(spec, { iam: shared.iam }),
+    planOptions: planOptionsOf(spec),
+    ...(spec.kind === 'managed-policy' ? { policyArn: spec.policyArn } : {}),
+    ...(spec.kind === 'file' ? { path: spec.path } : {}),
+  };
+}
+
+/** The sources of `--source` and `--extra-cidrs` / EXTRA_CIDRS, as the grammar spells them, with their names. */
+function cliSources(values: SyncArgs, env: Env): { spelling: string; name: string }[] {
+  const sources = (values.source ?? []).map((spelling) => {
+    const parsed = parseSource(spelling);
+    if (typeof parsed === 'string') throw usageError(`Unknown source "${spelling}": expected ${SOURCE_FORMS}.`);
+    return { spelling, name: spelling };
+  });
+  const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
+  if (extra) sources.push({ spelling: `static:${extra}`, name: values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS' });
+  return sources;
 }
 
 const EXIT_CODES = { plan: { unchanged: 0, changes: 2, refused: 3, paused: 0 }, apply: { unchanged: 0, updated: 0, refused: 3, paused: 0 } } as const;
@@ -163,14 +142,13 @@ interface RunContext {
 }
 
 async function planOrApply(
-  { command, values, env, io, ssm, run }: { command: 'plan' | 'apply'; values: SyncArgs; env: Env; io: Io & { json?: boolean }; ssm: () => SSMClient; run: RunContext },
+  { command, values, env, io, shared, run }: { command: 'plan' | 'apply'; values: SyncArgs; env: Env; io: Io & { json?: boolean }; shared: Shared; run: RunContext },
   cli: CliTarget,
 ): Promise<number> {
   const { target, planOptions } = cli;
-  const sources = (values.source ?? []).map((spec) => sourceFromSpec(spec, env, ssm));
-  const extra = values['extra-cidrs'] ?? env.EXTRA_CIDRS;
-  if (extra) sources.push(staticSource(extra, values['extra-cidrs'] !== undefined ? 'static:--extra-cidrs' : 'static:EXTRA_CIDRS'));
-  if (sources.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
+  const specs = cliSources(values, env);
+  if (specs.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.');
+  const sources = specs.map((s) => shared.source(s.spelling, s.name));
   const announcer = cliAnnouncer(env, cli, run.state, values.source ?? []);
   const result = await sync({
     sources,
@@ -229,19 +207,18 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
     if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
     if (!values.target) throw usageError('--target is required.');
     if (!['plan', 'apply', 'status', 'rollback'].includes(command)) throw usageError(`Unknown command "${command}".`);
-    let ssm: SSMClient | undefined;
-    const ssmClient = (): SSMClient => (ssm ??= new SSMClient({}));
-    let iam: IAMClient | undefined;
-    const iamClient = (): IAMClient => (iam ??= createIamClient());
     const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
     if (!Number.isInteger(timeout) || timeout < 15 || timeout > 3600) throw usageError(`--timeout must be a whole number of seconds from 15 to 3600, got ${JSON.stringify(values.timeout)}.`);
-    const cli = targetFromSpec(values.target, iamClient, env, values.principal);
+    const shared = new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env) });
+    const sources = command === 'plan' || command === 'apply' ? cliSources(values, env).map((s) => s.spelling) : [];
+    const cli = cliTarget(values.target, shared, { principals: values.principal ?? [], sources, guards: guardsFromEnv(env), conditions: conditionsFromEnv(env) });
     const run: RunContext = { state: stateStoreFor(cli, env, values['state-table'], io.err), writer: cliWriter(), deadline: Date.now() + timeout * 1000 };
-    const shape = cli.planOptions.shape ?? managedPolicyShape(conditionsFromEnv(env));
+    const shape = kindOf(cli.spec).shape(cli.spec);
+    const iamClient = shared.iam;
     switch (command) {
       case 'plan':
       case 'apply':
-        return await planOrApply({ command, values, env, io: { ...io, json }, ssm: ssmClient, run }, cli);
+        return await planOrApply({ command, values, env, io: { ...io, json }, shared, run }, cli);
       case 'status': {
         const status = cli.policyArn ? await policyStatus(iamClient(), cli.policyArn, shape, run.state) : await targetStatus(cli.target, shape, run.state);
         io.out(json ? JSON.stringify(status, null, 2) : statusText(status));

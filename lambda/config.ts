@@ -1,9 +1,18 @@
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConditionOptions, GUARD_RANGES, Guards } from './allowlist';
 import { SyncError } from './errors';
-import { TargetSpec, parseTargetSpecs } from './target-config';
+import type { TargetSpec } from './kinds/kind';
+import { parseTargetSpecs } from './kinds/specs';
+import type { Env } from './ports';
+import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOptions, parseEndpoint } from './sources/ocm';
+import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
+import type { OcmLogger } from './sources/ocm-http';
+import { checkPolicyArn, checkTopicArn } from './validate';
 
-/** Environment variables, as `process.env` gives them. */
-export type Env = Record<string, string | undefined>;
+// The only reader of the environment: every variable the function (and the CLI) takes is read and validated here,
+// once, into typed settings. The single-target variables (POLICY_ARN...) become a one-item target list here only.
+
+export type { Env } from './ports';
 
 function configError(name: string, message: string): SyncError {
   return new SyncError('config', `Configuration error: ${name} ${message}.`, 'Fix the environment variable and run again.');
@@ -90,15 +99,19 @@ export function conditionsFromEnv(env: Env): ConditionOptions {
   };
 }
 
-const POLICY_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:policy\/[\w+=,.@/-]+$/;
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[\w-]+$/;
 
 /** The allowlist's name when ALLOWLIST_NAME is unset (the CDK construct's default too). */
 export const DEFAULT_ALLOWLIST_NAME = 'rosa-trusted-ips';
 
 /** True for a customer managed policy ARN as POLICY_ARN must hold. */
 export function isPolicyArn(value: string): boolean {
-  return POLICY_ARN.test(value);
+  return checkPolicyArn(value) === undefined;
+}
+
+function readTopic(env: Env): string | undefined {
+  const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;
+  if (alertTopicArn && checkTopicArn(alertTopicArn)) throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
+  return alertTopicArn;
 }
 
 /** Everything the Lambda function reads from its environment, validated once. */
@@ -122,10 +135,7 @@ export function loadHandlerConfig(env: Env): HandlerConfig {
   if (!isPolicyArn(policyArn)) {
     throw configError('POLICY_ARN', `must be an IAM policy ARN like arn:aws:iam::123456789012:policy/name, got ${JSON.stringify(policyArn)}`);
   }
-  const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;
-  if (alertTopicArn && !TOPIC_ARN.test(alertTopicArn)) {
-    throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
-  }
+  const alertTopicArn = readTopic(env);
   const allowlistName = env.ALLOWLIST_NAME?.trim() || DEFAULT_ALLOWLIST_NAME;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(allowlistName)) {
     throw configError('ALLOWLIST_NAME', `must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(allowlistName)}`);
@@ -187,9 +197,114 @@ export function loadDeploymentConfig(env: Env): DeploymentConfig {
     const config = loadHandlerConfig(env);
     return { ...shared, targets: [legacyTargetSpec(config)], ...(config.alertTopicArn ? { alertTopicArn: config.alertTopicArn } : {}), multi: false };
   }
-  const alertTopicArn = env.ALERT_TOPIC_ARN?.trim() || undefined;
-  if (alertTopicArn && !TOPIC_ARN.test(alertTopicArn)) {
-    throw configError('ALERT_TOPIC_ARN', `must be an SNS topic ARN, got ${JSON.stringify(alertTopicArn)}`);
-  }
+  const alertTopicArn = readTopic(env);
   return { ...shared, targets: parseTargetSpecs(list), ...(alertTopicArn ? { alertTopicArn } : {}), multi: true };
+}
+
+/** What the Lambda entry needs before anything else (Powertools' names): read without failing, always. */
+export interface EntrySettings {
+  allowlistName: string;
+  serviceName: string;
+  namespace: string;
+  /** `ALLOWLIST_TARGETS` is set: results per target, metrics per target. */
+  multi: boolean;
+  alertTopicArn?: string;
+  stateTable?: string;
+  policyArn?: string;
+  functionName?: string;
+}
+
+/** The entry's settings; invalid values are left to loadDeploymentConfig to report (which alerts them). */
+export function loadEntrySettings(env: Env): EntrySettings {
+  const allowlistName = env.ALLOWLIST_NAME?.trim() || DEFAULT_ALLOWLIST_NAME;
+  const value = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const optional = (name: string, key: keyof EntrySettings) => (value(name) ? { [key]: value(name) } : {});
+  return {
+    allowlistName,
+    serviceName: value('POWERTOOLS_SERVICE_NAME') ?? allowlistName,
+    namespace: value('POWERTOOLS_METRICS_NAMESPACE') ?? 'AllowlistSync',
+    multi: Boolean(value('ALLOWLIST_TARGETS')),
+    ...optional('ALERT_TOPIC_ARN', 'alertTopicArn'),
+    ...optional('STATE_TABLE', 'stateTable'),
+    ...optional('POLICY_ARN', 'policyArn'),
+    ...optional('AWS_LAMBDA_FUNCTION_NAME', 'functionName'),
+  };
+}
+
+/** What the SDK clients take from the environment themselves, so defaults only fill what is unset. */
+export interface SdkSettings {
+  retryModeSet: boolean;
+  maxAttemptsSet: boolean;
+  regionSet: boolean;
+}
+
+/** The SDK's own variables, as far as the tool's defaults must give way to them. */
+export function loadSdkSettings(env: Env): SdkSettings {
+  return { retryModeSet: Boolean(env.AWS_RETRY_MODE), maxAttemptsSet: Boolean(env.AWS_MAX_ATTEMPTS), regionSet: Boolean(env.AWS_REGION) };
+}
+
+/** Extra collaborators for `ocmOptionsFromEnv`. */
+export interface OcmEnvDeps {
+  /** SSM client for `OCM_CREDENTIALS_PARAMETER` (default: one from the ambient AWS config). */
+  ssmClient?: SSMClient;
+  /** How long SSM credentials are reused; default 5 minutes. */
+  credentialsMaxAgeMs?: number;
+  logger?: OcmLogger;
+}
+
+function envValue(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/**
+ * `OcmSourceOptions` from environment variables (Lambda and CLI). Credentials, first match wins:
+ * `OCM_CLIENT_ID` + `OCM_CLIENT_SECRET`, then `OCM_OFFLINE_TOKEN`, then the SSM parameter named by
+ * `OCM_CREDENTIALS_PARAMETER`. `OCM_API_URL` and `OCM_TOKEN_URL` override the commercial defaults.
+ * Throws `SyncError` naming the variable at fault; never echoes a secret.
+ */
+export function ocmOptionsFromEnv(env: Env, deps: OcmEnvDeps = {}): OcmSourceOptions {
+  const apiUrl = envValue(env, OCM_ENV.apiUrl) ?? OCM_DEFAULT_API_URL;
+  const tokenUrl = envValue(env, OCM_ENV.tokenUrl) ?? OCM_DEFAULT_TOKEN_URL;
+  parseEndpoint(apiUrl, OCM_ENV.apiUrl);
+  parseEndpoint(tokenUrl, OCM_ENV.tokenUrl);
+
+  const clientId = envValue(env, OCM_ENV.clientId);
+  const clientSecret = envValue(env, OCM_ENV.clientSecret);
+  const offlineToken = envValue(env, OCM_ENV.offlineToken);
+  const parameter = envValue(env, OCM_ENV.credentialsParameter);
+  let credentials: OcmCredentialProvider;
+  if (clientId || clientSecret) {
+    if (!clientId || !clientSecret) {
+      const missing = clientId ? OCM_ENV.clientSecret : OCM_ENV.clientId;
+      const present = clientId ? OCM_ENV.clientId : OCM_ENV.clientSecret;
+      throw new SyncError(
+        'ocm-credentials-missing',
+        `${present} is set but ${missing} is not; a Red Hat service account needs both.`,
+        `Set ${missing}, or unset ${present} to use ${OCM_ENV.offlineToken} or ${OCM_ENV.credentialsParameter}.`,
+      );
+    }
+    credentials = staticCredentialProvider(
+      { kind: 'service-account', clientId, clientSecret },
+      `environment variables ${OCM_ENV.clientId}/${OCM_ENV.clientSecret}`,
+    );
+  } else if (offlineToken) {
+    const origin = `environment variable ${OCM_ENV.offlineToken}`;
+    credentials = staticCredentialProvider(parseOcmCredentials(offlineToken, origin), origin);
+  } else if (parameter) {
+    credentials = ssmCredentialProvider({
+      parameterName: parameter,
+      client: deps.ssmClient,
+      maxAgeMs: deps.credentialsMaxAgeMs,
+      variableName: OCM_ENV.credentialsParameter,
+      logger: deps.logger,
+    });
+  } else {
+    throw new SyncError(
+      'ocm-credentials-missing',
+      `No OCM credentials configured: none of ${OCM_ENV.credentialsParameter}, ${OCM_ENV.clientId}/${OCM_ENV.clientSecret} or ${OCM_ENV.offlineToken} is set.`,
+      `Set ${OCM_ENV.credentialsParameter} to the name of an SSM SecureString holding {"clientId":"...","clientSecret":"..."} (preferred) or an offline token.`,
+    );
+  }
+  return { credentials, apiUrl, tokenUrl, logger: deps.logger };
 }

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, parsePolicy } from './allowlist';
 import type { Plan } from './allowlist';
-import type { AnnounceOptions } from './alerts/messages';
 import { entryTexts } from './alerts/messages';
 import { describeError } from './errors';
-import type { Announcement, AlertState, Log, StateStore, TargetRecord } from './ports';
+import type { Announcement, Announcer, AlertState, Log, TargetRecord } from './ports';
 
 // Nothing unannounced: an `updated` announcement is recorded before its write and cleared once published. A run
 // that finds one owed publishes it first, so a write is told even when the run that made it was killed right
@@ -58,12 +57,6 @@ export function withOwed(owed: readonly Announcement[] | undefined, next: Announ
   return kept;
 }
 
-/** What can publish an announcement (the Alerter). */
-export interface Announcer {
-  readonly enabled: boolean;
-  announce(announcement: Announcement, options?: AnnounceOptions): Promise<void>;
-}
-
 /** The document in force when a run starts, to judge whether an owed write happened. */
 export interface InForce {
   versionId?: string;
@@ -113,4 +106,3 @@ export function outboxPatch(left: readonly Announcement[]): { outbox: Announceme
   return { outbox: left.length > 0 ? [...left] : null };
 }
 
-export type { StateStore };

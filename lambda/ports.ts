@@ -1,8 +1,9 @@
-// The interfaces every layer shares. Ground floor: imports nothing of ours but other ports.
+// The interfaces every layer shares: the ground floor, with the pure domain (lambda/allowlist). It imports only
+// domain types and the state record's types; everything else imports it, never the other way round.
 
-export type { CurrentPolicy, Target, WriteRequest, WriteResult } from './targets/target';
-export { TargetRefusedError } from './targets/target';
-export type { FetchOptions, RawEntry, Source, SourceResult } from './sources/source';
+import type { Plan } from './allowlist/plan';
+import type { AlertState, Announcement, Lease, TargetRecord } from './state/types';
+
 export type * from './state/types';
 
 /** Environment variables, as `process.env` gives them. */
@@ -26,4 +27,152 @@ export type MetricUnitName = 'Count' | 'Milliseconds';
 /** The little the run needs of Powertools Metrics. */
 export interface MetricsSink {
   addMetric(name: string, unit: MetricUnitName, value: number): void;
+}
+
+// --- Targets: where a policy document lives ---------------------------------------------------------------
+
+/** The policy as it stands now in the target. */
+export interface CurrentPolicy {
+  /** The document text (possibly URL-encoded), or undefined when the target holds no policy yet. */
+  document?: string;
+  /** The target's version id of that document (IAM `v3`), if it has versions. */
+  versionId?: string;
+  /** The target's own size budget for this document, when it is not the managed policy's (e.g. an inline policy's share of the role's 10,240). */
+  sizeLimit?: number;
+}
+
+/** What to write: a fully rendered document from a plan. */
+export interface WriteRequest {
+  /** The compact JSON policy document. */
+  document: string;
+  /** The plan that produced it, for audit trails. */
+  planId: string;
+  /** The version the plan was computed against; a target may use it to detect a concurrent writer. */
+  baseVersionId?: string;
+  /** Versions that must survive any pruning (the removal guard's baseline, versions an owed announcement names). */
+  protect?: readonly string[];
+}
+
+/** What a write did. */
+export interface WriteResult {
+  /** The version id now in force (IAM `v4`), if the target has versions. */
+  versionId?: string;
+  /** The version id in force before the write. */
+  previousVersionId?: string;
+  /** Unversioned targets: the document replaced (decoded), for the state store's history; undefined when there was none. */
+  previousDocument?: string;
+  /** Versions deleted to make room (named in the announcement). */
+  deleted?: string[];
+  /** Versions or changes by someone else seen around the write (the run reports `concurrent-writer`, never silently). */
+  otherWriters?: string[];
+}
+
+/**
+ * Thrown by a target that refuses a document for a reason the operator must fix (e.g. IAM's size
+ * limit): the sync reports the plan as refused, not as a crash. Nothing was written.
+ */
+export class TargetRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetRefusedError';
+  }
+}
+
+/** Port: where the policy lives (a file, an IAM managed policy, a trust policy...). */
+export interface Target {
+  /** Human name, e.g. `iam:<policy ARN>` or `file:<path>`. */
+  readonly name: string;
+  /**
+   * The one-writer key of the document (a policy ARN, `trust:ROLE`, `inline:ROLE/POLICY`, `file:/abs/path`):
+   * two targets with the same key write the same document; the state store keeps one record per key.
+   */
+  readonly key: string;
+  /** True when the target keeps versions itself (a managed policy); else the state store keeps its history. */
+  readonly versioned: boolean;
+  /** Reads the current document; throws a SyncError when it cannot. */
+  read(): Promise<CurrentPolicy>;
+  /** Writes a new document atomically; throws SyncError on failure, TargetRefusedError on refusal. */
+  write(request: WriteRequest): Promise<WriteResult>;
+}
+
+// --- Sources: where allowlist entries come from --------------------------------------------------------------
+
+/** One allowlist entry exactly as a source gave it, before validation. */
+export interface RawEntry {
+  /** The text as received, e.g. `10.0.0.1`, `2001:DB8::/32`. */
+  value: string;
+  /** Where it came from, for error messages, e.g. `ocm`, `file:ips.json`, `static:EXTRA_CIDRS`. */
+  source: string;
+}
+
+/** What one source returned. */
+export interface SourceResult {
+  /** The source's name, as in `RawEntry.source`. */
+  source: string;
+  /** Every entry to allow, unvalidated. */
+  entries: RawEntry[];
+  /** Entries the source deliberately left out (e.g. OCM items with `enabled: false`). */
+  skipped: number;
+}
+
+/** How a run asks for entries. */
+export interface FetchOptions {
+  /** 2 for the second, fresh read of a run whose plan removes entries. */
+  read?: number;
+  /** Epoch ms: the source must answer (or fail) by then, leaving the run time to write and announce. */
+  deadline?: number;
+}
+
+/** Port: anything that yields allowlist entries (OCM, a file, a static list). */
+export interface Source {
+  /** Short name used in messages and results. */
+  readonly name: string;
+  /**
+   * Fetches the entries; throws a SyncError when the source cannot be read. `read` 2 asks for a second, fresh
+   * read in the same run (a plan that removes entries reads its sources twice and removes only what both lack).
+   */
+  fetch(options?: FetchOptions): Promise<SourceResult>;
+}
+
+// --- What one sync run did, and who is told ---------------------------------------------------------------
+
+/** What one run did. `changes` means a dry run found changes; `updated` means they were written. */
+export interface SyncResult {
+  status: 'unchanged' | 'changes' | 'updated' | 'refused' | 'busy' | 'paused';
+  plan: Plan;
+  target: string;
+  /** Per source: how many entries it gave and how many it deliberately left out. */
+  sources: { source: string; entries: number; skipped: number }[];
+  warnings: string[];
+  /** True when a refused plan was applied because its id was approved. */
+  approved: boolean;
+  versionId?: string;
+  previousVersionId?: string;
+  /** Versions deleted to make room. */
+  deleted?: string[];
+  /** Another writer seen around the write: named, and the run reports it (`concurrent-writer`). */
+  otherWriters?: string[];
+  /** `busy`: who holds the lease. `paused`: who paused, and why. */
+  holder?: Lease;
+  pausedBy?: { by: string; reason: string; at: string };
+  /** Owed announcements of earlier writes this run published first. */
+  announcedLate?: number;
+  /** The target's record as this run loaded it (for the alerter: no second read). */
+  record?: TargetRecord;
+  /** `updated` whose announcement could not be published (it stays owed): the run still fails, after counting the write. */
+  unannounced?: Error;
+}
+
+/** How an announcement is being delivered: right after its write, or by a later run. */
+export interface AnnounceOptions {
+  /** Set when a later run delivers it: what is in force now, as that run found it. */
+  late?: { inForce: string; written: boolean };
+  /** The alert state before, to say what a recovery recovers from. */
+  previous?: AlertState;
+}
+
+/** What can publish an announcement (the Alerter). */
+export interface Announcer {
+  readonly enabled: boolean;
+  announce(announcement: Announcement, options?: AnnounceOptions): Promise<void>;
 }

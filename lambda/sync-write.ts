@@ -3,8 +3,7 @@ import { markApproved } from './allowlist/approval';
 import { nextBaseline } from './allowlist/baseline';
 import { SyncError, describeError } from './errors';
 import { announcementFor, outboxPatch, withOwed } from './outbox';
-import type { Announcer } from './outbox';
-import type { CurrentPolicy, Lease, Log, StateStore, Target, TargetPatch, TargetRecord, WriteResult } from './ports';
+import type { Announcer, CurrentPolicy, Lease, Log, StateStore, Target, TargetPatch, TargetRecord, WriteResult } from './ports';
 import { TargetRefusedError } from './ports';
 import { canonicalCurrent, refuse } from './sync-record';
 

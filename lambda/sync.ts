@@ -2,13 +2,13 @@ import { Plan, PlanOptions, normalize, plan } from './allowlist';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
-import type { AlertState, Lease, Log, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
+import type { AlertState, Announcer, Log, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
-import { Announcer, deliverOwed, outboxPatch, owes } from './outbox';
+import { deliverOwed, outboxPatch, owes } from './outbox';
 import { recordPatch, refuse } from './sync-record';
 import { writePlan } from './sync-write';
 
-export type { Log } from './ports';
+export type { Log, SyncResult } from './ports';
 
 /** Options of one sync run. */
 export interface SyncOptions {
@@ -31,33 +31,6 @@ export interface SyncOptions {
   /** Waits before trying a held lease again; then the run reports `busy`. Default 1 s and 2 s. */
   leaseWaitsMs?: readonly number[];
   now?: () => Date;
-}
-
-/** What one run did. `changes` means a dry run found changes; `updated` means they were written. */
-export interface SyncResult {
-  status: 'unchanged' | 'changes' | 'updated' | 'refused' | 'busy' | 'paused';
-  plan: Plan;
-  target: string;
-  /** Per source: how many entries it gave and how many it deliberately left out. */
-  sources: { source: string; entries: number; skipped: number }[];
-  warnings: string[];
-  /** True when a refused plan was applied because its id was approved. */
-  approved: boolean;
-  versionId?: string;
-  previousVersionId?: string;
-  /** Versions deleted to make room. */
-  deleted?: string[];
-  /** Another writer seen around the write: named, and the run reports it (`concurrent-writer`). */
-  otherWriters?: string[];
-  /** `busy`: who holds the lease. `paused`: who paused, and why. */
-  holder?: Lease;
-  pausedBy?: { by: string; reason: string; at: string };
-  /** Owed announcements of earlier writes this run published first. */
-  announcedLate?: number;
-  /** The target's record as this run loaded it (for the alerter: no second read). */
-  record?: TargetRecord;
-  /** `updated` whose announcement could not be published (it stays owed): the run still fails, after counting the write. */
-  unannounced?: Error;
 }
 
 /** Reads every source; `read` 2 is the second, fresh read of a plan that removes entries. */

@@ -22,8 +22,8 @@ import { TargetError, principalRef, validateTargets } from './targets';
 import type { AllowlistTargetProps } from './targets';
 import { GUARD_RANGES } from '../lambda/allowlist/guards';
 import type { TargetSpec } from '../lambda/target-config';
-import * as v from './validate';
-import type { LogLevel, PrincipalKind, PrincipalRef } from './validate';
+import * as v from '../lambda/validate';
+import type { LogLevel, PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /** The payload EventBridge Scheduler sends; the handler tells scheduled runs from manual ones by it. */
 export const SCHEDULE_PAYLOAD = { source: 'allowlist-sync.schedule' } as const;

@@ -9,7 +9,7 @@ import type { AlarmTiming } from './schedule';
 import { TargetAlarms } from './sync-alarms';
 import { principalRef } from './targets';
 import type { AllowlistTargetKind, AllowlistTargetProps } from './targets';
-import type { PrincipalKind, PrincipalRef } from './validate';
+import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /** What the function may do to each kind of target: reads, and writes on that one resource only. */
 export const TARGET_ACTIONS: Record<AllowlistTargetKind, { readonly read: string[]; readonly write: string[] }> = {

@@ -6,8 +6,8 @@ import { alarmTiming, resolveSchedule } from './schedule';
 import type { ResolvedSchedule } from './schedule';
 import { TargetError, validateTargets } from './targets';
 import type { AllowlistTargetProps } from './targets';
-import * as v from './validate';
-import type { LogLevel, PrincipalKind } from './validate';
+import * as v from '../lambda/validate';
+import type { LogLevel, PrincipalKind } from '../lambda/validate';
 
 /**
  * CDK context (cdk.json "context", or `-c key=value`) -> typed, validated props.

@@ -9,4 +9,4 @@ export * from './schedule';
 export * from './sync-alarms';
 export * from './sync-function';
 export * from './targets';
-export * from './validate';
+export * from '../lambda/validate';

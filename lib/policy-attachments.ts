@@ -2,7 +2,7 @@ import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { PrincipalKind, PrincipalRef } from './validate';
+import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /** Props of {@link PolicyAttachments}. */
 export interface PolicyAttachmentsProps {

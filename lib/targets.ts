@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { GUARD_RANGES as DOMAIN_GUARD_RANGES } from '../lambda/allowlist/guards';
-import * as v from './validate';
-import type { PrincipalKind, PrincipalRef } from './validate';
+import * as v from '../lambda/validate';
+import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /**
  * Additional targets of one deployment: their props, and the validation shared by the construct

@@ -1,5 +1,5 @@
 /**
- * lambda/run.ts without the Lambda wrapper: parseEvent, buildRuntime (clients injected, tuning) and runSync
+ * lambda/run.ts without the Lambda wrapper: parseEvent, compose.ts's buildRuntime (clients injected, tuning) and runSync
  * (metrics, alerts, result) over FakeIam and a mocked SNS, with EXTRA_CIDRS as the source unless OCM is the point.
  */
 import {
@@ -19,8 +19,11 @@ import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
 import { SyncError } from '../lambda/errors';
 import type { StateStore } from '../lambda/ports';
 import { memoryStateStore } from '../lambda/state/json-store';
-import { MetricsSink, RunLog, RuntimeTuning, SyncRuntime, buildRuntime, parseEvent, runSync, runtimeTuning } from '../lambda/run';
-import type { Source } from '../lambda/sources/source';
+import { SyncRuntime, Tuning, buildRuntime } from '../lambda/compose';
+import { createHandler } from '../lambda/handler';
+import type { MetricsSink, RunLog } from '../lambda/ports';
+import { parseEvent, runSync } from '../lambda/run';
+import type { Source } from '../lambda/ports';
 import { FakeIam } from './helpers/fake-iam';
 import { FakeOcmServer, ocmError } from './helpers/ocm-server';
 
@@ -52,9 +55,9 @@ const log: RunLog = {
   error: (m, ...e) => logged.push(['error', m, Object.assign({}, ...e)]),
 };
 
-const FAST: RuntimeTuning = { confirmDelaysMs: [1, 1, 1], ocmHttp: { baseDelayMs: 1, maxDelayMs: 2 } };
+const FAST: Tuning = { confirmDelaysMs: [1, 1, 1], ocmHttp: { baseDelayMs: 1, maxDelayMs: 2 } };
 
-function runtime(env: Record<string, string | undefined> = {}, tuning: RuntimeTuning = FAST): SyncRuntime {
+function runtime(env: Record<string, string | undefined> = {}, tuning: Tuning = FAST): SyncRuntime {
   return buildRuntime(
     { POLICY_ARN: ARN, ALERT_TOPIC_ARN: TOPIC, ALLOWLIST_NAME: 'corp-vpn', OCM_ENABLED: 'false', EXTRA_CIDRS: CURRENT.join(','), ...env },
     log,
@@ -212,8 +215,18 @@ describe('buildRuntime', () => {
     }
   });
 
-  test('the module-level runtimeTuning is the default, and is empty (production settings) unless a test sets it', () => {
-    expect(runtimeTuning).toEqual({});
+  test('createHandler composes from the environment and clients it is given, once per container', async () => {
+    const env = { POLICY_ARN: ARN, ALERT_TOPIC_ARN: TOPIC, ALLOWLIST_NAME: 'corp-vpn', OCM_ENABLED: 'false', EXTRA_CIDRS: CURRENT.join(','), POWERTOOLS_METRICS_NAMESPACE: 'Test' };
+    const handler = createHandler({ env, clients: { iam, sns, ssm, state }, tuning: FAST });
+    const context = { functionName: 'sync-fn', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Parameters<typeof handler>[1];
+
+    await expect(handler({}, context)).resolves.toMatchObject({ status: 'unchanged' });
+    await expect(handler({}, context)).resolves.toMatchObject({ status: 'unchanged' });
+
+    expect(iamMock.send.callCount).toBeGreaterThan(0);
+    expect(iamMock.send.thisValues.every((client) => client === iam)).toBe(true);
+    // Not process.env: a handler built from its own environment reads nothing else.
+    expect(process.env.POLICY_ARN).toBeUndefined();
   });
 });
 

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
 import { SyncError } from '../lambda/errors';
 import { fileSource } from '../lambda/sources/file';
-import { Source } from '../lambda/sources/source';
+import { Source } from '../lambda/ports';
 import { staticSource } from '../lambda/sources/static';
 import { memoryStateStore } from '../lambda/state/json-store';
 import { Log, sync } from '../lambda/sync';
 import { fileTarget } from '../lambda/targets/file';
-import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../lambda/targets/target';
+import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../lambda/ports';
 
 const doc = (...entries: string[]): string => serializePolicy(renderDenyPolicy(entries));
 const spaced = (n: number): string[] => Array.from({ length: n }, (_, i) => `20.0.${i * 2}.0/24`);

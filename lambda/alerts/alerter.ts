@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import type { Announcement } from '../state/types';
-import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, AnnounceOptions, failureCode, failureMessage, renderAlert, renderAnnouncement } from './messages';
+import type { AnnounceOptions } from '../ports';
+import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, failureCode, failureMessage, renderAlert, renderAnnouncement } from './messages';
 import { AlertPublisher } from './publisher';
 import { AlertState, AlertStateStore, boundedKey } from './state';
 
@@ -113,6 +114,11 @@ export class Alerter {
   /** Publishes an alert that is not about one sync result (a pause, a resume). */
   async send(message: AlertMessage): Promise<void> {
     await this.publish(message);
+  }
+
+  /** Records that all is well again, telling nothing (the caller told it its own way). */
+  async markOk(): Promise<void> {
+    await this.options.store.save({ status: 'ok', at: (this.options.now ?? (() => new Date()))().toISOString() });
   }
 
   /** The alert state as stored (undefined when none, or when it cannot be read). */

@@ -1,9 +1,7 @@
 import { changeSummary, entryLines, hasAllow, statementLines } from '../allowlist/changes';
 import { isApprovable } from '../allowlist/plan';
 import { SyncError, describeError } from '../errors';
-import type { Announcement } from '../state/types';
-import type { SyncResult } from '../sync';
-import type { AlertState } from './state';
+import type { AlertState, AnnounceOptions, Announcement, SyncResult } from '../ports';
 
 /** What an alert is about. Also the `event` message attribute subscribers filter on. */
 export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed';
@@ -116,14 +114,6 @@ function header(context: AlertContext): string[] {
 
 function warningLines(result: SyncResult): string[] {
   return result.warnings.length > 0 ? ['', 'Warnings:', ...result.warnings.map((w) => `  * ${w}`)] : [];
-}
-
-/** How an announcement is being delivered: right after its write, or by a later run. */
-export interface AnnounceOptions {
-  /** Set when a later run delivers it: what is in force now, as that run found it. */
-  late?: { inForce: string; written: boolean };
-  /** The alert state before, to say what a recovery recovers from. */
-  previous?: AlertState;
 }
 
 function updated(context: AlertContext, a: Announcement, options: AnnounceOptions): AlertMessage {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { SyncError, describeError } from '../errors';
-import { RawEntry, Source, SourceResult } from './source';
+import { RawEntry, Source, SourceResult } from '../ports';
 
 /**
  * Reads entries from text in any of the accepted formats: OCM's list JSON (`{items:[{id,enabled}]}`, items

@@ -4,16 +4,10 @@
  * IP syntax is not checked here (the domain does that); only the shape of what OCM said.
  */
 import type { Dispatcher } from 'undici';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SyncError } from '../errors';
-import type { FetchOptions, RawEntry, Source, SourceResult } from './source';
+import type { FetchOptions, RawEntry, Source, SourceResult } from '../ports';
 import { OFFLINE_TOKEN_CLIENT_ID, OcmTokenManager, describeNonJson, parseJsonObject } from './ocm-auth';
-import {
-  parseOcmCredentials,
-  ssmCredentialProvider,
-  staticCredentialProvider,
-  type OcmCredentialProvider,
-} from './ocm-credentials';
+import type { OcmCredentialProvider } from './ocm-credentials';
 import {
   DEFAULT_OCM_HTTP_SETTINGS,
   OcmHttp,
@@ -403,70 +397,4 @@ function operationId(reply: HttpReply, body: Record<string, unknown> | undefined
 /** Builds an `OcmSource`. */
 export function createOcmSource(options: OcmSourceOptions): OcmSource {
   return new OcmSource(options);
-}
-
-/** Extra collaborators for `ocmOptionsFromEnv`. */
-export interface OcmEnvDeps {
-  /** SSM client for `OCM_CREDENTIALS_PARAMETER` (default: one from the ambient AWS config). */
-  ssmClient?: SSMClient;
-  /** How long SSM credentials are reused; default 5 minutes. */
-  credentialsMaxAgeMs?: number;
-  logger?: OcmLogger;
-}
-
-function envValue(env: Record<string, string | undefined>, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
-}
-
-/**
- * `OcmSourceOptions` from environment variables (Lambda and CLI). Credentials, first match wins:
- * `OCM_CLIENT_ID` + `OCM_CLIENT_SECRET`, then `OCM_OFFLINE_TOKEN`, then the SSM parameter named by
- * `OCM_CREDENTIALS_PARAMETER`. `OCM_API_URL` and `OCM_TOKEN_URL` override the commercial defaults.
- * Throws `SyncError` naming the variable at fault; never echoes a secret.
- */
-export function ocmOptionsFromEnv(env: Record<string, string | undefined>, deps: OcmEnvDeps = {}): OcmSourceOptions {
-  const apiUrl = envValue(env, OCM_ENV.apiUrl) ?? OCM_DEFAULT_API_URL;
-  const tokenUrl = envValue(env, OCM_ENV.tokenUrl) ?? OCM_DEFAULT_TOKEN_URL;
-  parseEndpoint(apiUrl, OCM_ENV.apiUrl);
-  parseEndpoint(tokenUrl, OCM_ENV.tokenUrl);
-
-  const clientId = envValue(env, OCM_ENV.clientId);
-  const clientSecret = envValue(env, OCM_ENV.clientSecret);
-  const offlineToken = envValue(env, OCM_ENV.offlineToken);
-  const parameter = envValue(env, OCM_ENV.credentialsParameter);
-  let credentials: OcmCredentialProvider;
-  if (clientId || clientSecret) {
-    if (!clientId || !clientSecret) {
-      const missing = clientId ? OCM_ENV.clientSecret : OCM_ENV.clientId;
-      const present = clientId ? OCM_ENV.clientId : OCM_ENV.clientSecret;
-      throw new SyncError(
-        'ocm-credentials-missing',
-        `${present} is set but ${missing} is not; a Red Hat service account needs both.`,
-        `Set ${missing}, or unset ${present} to use ${OCM_ENV.offlineToken} or ${OCM_ENV.credentialsParameter}.`,
-      );
-    }
-    credentials = staticCredentialProvider(
-      { kind: 'service-account', clientId, clientSecret },
-      `environment variables ${OCM_ENV.clientId}/${OCM_ENV.clientSecret}`,
-    );
-  } else if (offlineToken) {
-    const origin = `environment variable ${OCM_ENV.offlineToken}`;
-    credentials = staticCredentialProvider(parseOcmCredentials(offlineToken, origin), origin);
-  } else if (parameter) {
-    credentials = ssmCredentialProvider({
-      parameterName: parameter,
-      client: deps.ssmClient,
-      maxAgeMs: deps.credentialsMaxAgeMs,
-      variableName: OCM_ENV.credentialsParameter,
-      logger: deps.logger,
-    });
-  } else {
-    throw new SyncError(
-      'ocm-credentials-missing',
-      `No OCM credentials configured: none of ${OCM_ENV.credentialsParameter}, ${OCM_ENV.clientId}/${OCM_ENV.clientSecret} or ${OCM_ENV.offlineToken} is set.`,
-      `Set ${OCM_ENV.credentialsParameter} to the name of an SSM SecureString holding {"clientId":"...","clientSecret":"..."} (preferred) or an offline token.`,
-    );
-  }
-  return { credentials, apiUrl, tokenUrl, logger: deps.logger };
 }

@@ -1,6 +1,6 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SyncError, describeError } from '../errors';
-import { Source } from './source';
+import { Source } from '../ports';
 
 /**
  * The entries of a list as people keep it in a parameter: separated by commas, spaces or newlines, with

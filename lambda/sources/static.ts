@@ -1,4 +1,4 @@
-import { Source } from './source';
+import { Source } from '../ports';
 
 /** Splits a comma- or whitespace-separated list such as `EXTRA_CIDRS`. */
 export function splitList(list: string): string[] {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 import { SyncError, describeError } from '../errors';
-import { CurrentPolicy, Target, WriteRequest, WriteResult } from './target';
+import { CurrentPolicy, Target, WriteRequest, WriteResult } from '../ports';
 
 /** A policy document kept in a local JSON file, written atomically (temp file, fsync, rename). */
 export function fileTarget(path: string): Target {

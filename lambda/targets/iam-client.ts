@@ -24,6 +24,19 @@ function regionWithGlobalFallback(): () => Promise<string> {
     })());
 }
 
+/** Which of the SDK's own settings the environment already makes (the configuration module reads them). */
+export interface IamClientEnvironment {
+  retryModeSet: boolean;
+  maxAttemptsSet: boolean;
+  regionSet: boolean;
+}
+
+/** The SDK reads these itself; a client made without the configuration module only needs to know whether they are set. */
+function ambientSdkSettings(): IamClientEnvironment {
+  const env = globalThis.process?.env ?? {};
+  return { retryModeSet: Boolean(env.AWS_RETRY_MODE), maxAttemptsSet: Boolean(env.AWS_MAX_ATTEMPTS), regionSet: Boolean(env.AWS_REGION) };
+}
+
 /**
  * An IAM client configured for a job that makes a handful of control-plane calls per run.
  *
@@ -35,11 +48,11 @@ function regionWithGlobalFallback(): () => Promise<string> {
  * (see {@link isIamQuotaError}). The endpoint is never set here, so AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM keep
  * working.
  */
-export function createIamClient(overrides: IAMClientConfig = {}): IAMClient {
+export function createIamClient(overrides: IAMClientConfig = {}, sdk: IamClientEnvironment = ambientSdkSettings()): IAMClient {
   const config: IAMClientConfig = {};
-  if (!process.env.AWS_RETRY_MODE) config.retryMode = 'adaptive';
-  if (!process.env.AWS_MAX_ATTEMPTS) config.maxAttempts = 6;
-  if (!process.env.AWS_REGION) config.region = regionWithGlobalFallback();
+  if (!sdk.retryModeSet) config.retryMode = 'adaptive';
+  if (!sdk.maxAttemptsSet) config.maxAttempts = 6;
+  if (!sdk.regionSet) config.region = regionWithGlobalFallback();
   return new IAMClient({ ...config, ...overrides, extensions: [...(overrides.extensions ?? []), quotaErrorsNotRetried()] });
 }
 

@@ -6,7 +6,7 @@ import { isAwsError, isIamQuotaError } from './iam-client';
 import { decodePolicyDocument } from './managed-policy';
 import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
 import { sameDocument } from './trust-policy';
-import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
+import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
 /** IAM's limit for all inline policies of a role together, in characters not counting whitespace. */
 export const ROLE_INLINE_POLICIES_SIZE_LIMIT = 10240;
@@ -63,7 +63,7 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
 
   return {
     name,
-    key: `inline:${roleName}/${policyName}`,
+    key: `inline:${roleName.toLowerCase()}/${policyName}`,
     versioned: false,
 
     async read(): Promise<CurrentPolicy> {

@@ -15,7 +15,7 @@ import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { iamFailure, isAwsError, isIamQuotaError, tagRecord, uncertainWrite } from './iam-client';
-import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
+import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
 export { createIamClient } from './iam-client';
 

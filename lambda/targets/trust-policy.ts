@@ -6,7 +6,7 @@ import type { Log } from '../ports';
 import { isAwsError, isIamQuotaError } from './iam-client';
 import { decodePolicyDocument } from './managed-policy';
 import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
-import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from './target';
+import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
 /** True when two documents say the same (IAM may reformat what it stores). */
 export function sameDocument(a: string, b: string): boolean {
@@ -60,7 +60,7 @@ export function trustPolicyTarget(iam: IAMClient, roleName: string, options: Tru
 
   return {
     name,
-    key: `trust:${roleName}`,
+    key: `trust:${roleName.toLowerCase()}`,
     versioned: false,
 
     async read(): Promise<CurrentPolicy> {

@@ -27,7 +27,6 @@ import { FakeIam } from './fake-iam';
 import { FakeOcmServer, type FakeTrustedIp } from './ocm-server';
 
 type HandlerModule = typeof import('../../lambda/handler');
-type RunModule = typeof import('../../lambda/run');
 export type HandlerResult = import('../../lambda/run').HandlerResult;
 type OcmHttpSettings = import('../../lambda/sources/ocm-http').OcmHttpSettings;
 
@@ -215,12 +214,9 @@ export function baseEnv(): Record<string, string> {
 export function coldStart(env: Record<string, string | undefined> = {}, ocmHttp: Partial<OcmHttpSettings> = {}): Container {
   jest.resetModules();
   setEnv({ ...baseEnv(), ...env });
-  const run = jest.requireActual<RunModule>('../../lambda/run');
-  // The seam: tests through the handler cannot pass options, so the backoff is shortened here.
-  run.runtimeTuning.ocmHttp = { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2, ...ocmHttp };
-  run.runtimeTuning.confirmDelaysMs = [1, 1, 1];
-  run.runtimeTuning.leaseWaitsMs = [1, 1];
-  const { handler } = jest.requireActual<HandlerModule>('../../lambda/handler');
+  // Tests through the handler pass no clients (the SDK is mocked), only shorter waits and backoff.
+  const { createHandler } = jest.requireActual<HandlerModule>('../../lambda/handler');
+  const handler = createHandler({ tuning: { ocmHttp: { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 2, ...ocmHttp }, confirmDelaysMs: [1, 1, 1], leaseWaitsMs: [1, 1] } });
   const invoke = (event: unknown = SCHEDULED, remainingMs?: number) => handler(event, lambdaContext(remainingMs)) as Promise<HandlerResult>;
   return {
     invoke,

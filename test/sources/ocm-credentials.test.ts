@@ -2,7 +2,8 @@ import { GetParameterCommand, ParameterNotFound, SSMClient, SSMServiceException,
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SyncError } from '../../lambda/errors';
-import { OcmSource, ocmOptionsFromEnv } from '../../lambda/sources/ocm';
+import { ocmOptionsFromEnv } from '../../lambda/config';
+import { OcmSource } from '../../lambda/sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, type OcmCredentialProvider } from '../../lambda/sources/ocm-credentials';
 import type { OcmLogger } from '../../lambda/sources/ocm-http';
 import { FakeOcmServer } from '../helpers/ocm-server';

@@ -16,7 +16,7 @@ import { SyncError } from '../../lambda/errors';
 import { staticSource } from '../../lambda/sources/static';
 import { Log, sync } from '../../lambda/sync';
 import { ROLE_INLINE_POLICIES_SIZE_LIMIT, inlinePolicyTarget } from '../../lambda/targets/inline-policy';
-import { TargetRefusedError } from '../../lambda/targets/target';
+import { TargetRefusedError } from '../../lambda/ports';
 
 const ROLE = 'ManagedOpenShift-Support-Role';
 const POLICY = 'allowlist';

@@ -31,7 +31,7 @@ import {
   managedPolicyTarget,
   setDefaultPolicyVersion,
 } from '../../lambda/targets/managed-policy';
-import { TargetRefusedError } from '../../lambda/targets/target';
+import { TargetRefusedError } from '../../lambda/ports';
 
 const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
 const ENTRIES = ['3.20.58.12/32', '52.15.23.0/26'];

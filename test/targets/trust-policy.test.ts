@@ -17,7 +17,7 @@ import { normalize } from '../../lambda/allowlist/cidr';
 import { SyncError } from '../../lambda/errors';
 import { staticSource } from '../../lambda/sources/static';
 import { Log, sync } from '../../lambda/sync';
-import { TargetRefusedError } from '../../lambda/targets/target';
+import { TargetRefusedError } from '../../lambda/ports';
 import { trustPolicyTarget } from '../../lambda/targets/trust-policy';
 
 const ROLE = 'ManagedOpenShift-Support-Role';

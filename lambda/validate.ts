@@ -1,9 +1,11 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatCidr, parseEntry } from './allowlist/cidr';
+import { neverSeenReason } from './allowlist/never-seen';
 
 /**
- * Validators shared by the construct (which names props) and the context parser (which names
- * context keys). Each returns an explanation of what is wrong, or undefined when the value is fine,
- * so the caller can name the offending prop or key in its own words.
+ * The one set of rules for names, ARNs and entries, shared by the function's configuration, the target kinds, the
+ * CLI, the construct (which names props) and the context parser (which names context keys). Each returns an
+ * explanation of what is wrong, or undefined when the value is fine, so the caller can name the offending
+ * variable, field, prop or key in its own words. Pure: no I/O, no CDK.
  */
 
 const PARTITION = 'aws(?:-[a-z]+)*';
@@ -89,16 +91,27 @@ export function checkHttpsUrl(value: string): string | undefined {
   return url.protocol === 'https:' ? undefined : `"${value}" must be an https:// URL`;
 }
 
-/** IPv4 with an optional prefix (a bare address means /32), or IPv6 with a mandatory prefix. */
+/**
+ * An allowlist entry, read by the same parser as the sync (IPv4 with an optional prefix, IPv6 with a mandatory one
+ * here, where a bare IPv6 address is more likely a slip), and refused when `aws:SourceIp` could never match it.
+ */
 export function checkCidr(value: string): string | undefined {
-  const [address, prefix, ...rest] = value.split('/');
-  const bad = `"${value}" is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/32)`;
-  if (rest.length > 0 || !address) return bad;
-  const v4 = isIPv4(address);
-  if (!v4 && !isIPv6(address)) return bad;
-  if (prefix === undefined) return v4 ? undefined : `"${value}": an IPv6 address needs a prefix length (e.g. ${value}/128)`;
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (v4 ? 32 : 128)) return bad;
+  const parsed = parseEntry(value);
+  if (!parsed.ok) return `"${value}" is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/32): ${parsed.reason}`;
+  if (parsed.cidr.family === 6 && !value.includes('/') && !value.toLowerCase().startsWith('::ffff:')) {
+    return `"${value}": an IPv6 address needs a prefix length (e.g. ${value}/128)`;
+  }
+  const never = neverSeenReason(parsed.cidr);
+  if (never) return `"${value}" (${formatCidr(parsed.cidr)}) is ${never}: aws:SourceIp never sees it`;
   return undefined;
+}
+
+/** A target (or allowlist) name: alert subjects, metrics dimension, state keys. */
+export const TARGET_NAME = /^[\w.-]{1,64}$/;
+
+/** An IAM role name (not an ARN). */
+export function checkRoleName(value: string): string | undefined {
+  return new RegExp(`^${IAM_NAME_CHARS}{1,64}$`).test(value) ? undefined : `"${value}" is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)`;
 }
 
 export function checkMetricsNamespace(value: string): string | undefined {
@@ -108,7 +121,7 @@ export function checkMetricsNamespace(value: string): string | undefined {
 }
 
 export function checkAllowlistName(value: string): string | undefined {
-  return /^[\w.-]{1,64}$/.test(value) ? undefined : `"${value}" must be 1-64 of A-Z a-z 0-9 . _ -`;
+  return TARGET_NAME.test(value) ? undefined : `"${value}" must be 1-64 of A-Z a-z 0-9 . _ -`;
 }
 
 export function checkLogLevel(value: string): string | undefined {
@@ -143,4 +156,33 @@ export function parsePrincipal(kind: PrincipalKind, value: string): PrincipalRef
     return `"${value}" is not an IAM ${kind} name (1-${max} of A-Z a-z 0-9 +=,.@_-) or ${kind} ARN`;
   }
   return { name: value };
+}
+
+/** The candidate closest to `name` (by edit distance, case ignored), when it is plausibly what was meant. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let previous = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const kept = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+        previous = kept;
+      }
+    }
+    return row[b.length];
+  };
+  let best: { name: string; d: number } | undefined;
+  for (const candidate of candidates) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase());
+    if (!best || d < best.d) best = { name: candidate, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+/** `"X" is not a field (did you mean Y?)`, or the list of known fields when nothing is close. */
+export function unknownField(name: string, known: readonly string[], what: string): string {
+  const like = closest(name, known);
+  return `is not ${what}${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`;
 }

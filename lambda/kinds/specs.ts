@@ -1,0 +1,99 @@
+import { ConditionOptions, GUARD_RANGES, Guards } from '../allowlist';
+import { SyncError } from '../errors';
+import { isDeployableSource, parseSource } from '../sources/grammar';
+import { TARGET_NAME, unknownField } from '../validate';
+import type { KindName, TargetSpec, TargetSpecBase } from './kind';
+import { DEPLOYABLE_KINDS, KINDS, documentKey } from './registry';
+
+// ALLOWLIST_TARGETS: a JSON array of target specs, each validated by the common rules here and its kind's own,
+// with errors that name the target and the field, and one writer per document.
+
+const COMMON_FIELDS = ['name', 'kind', 'sources', 'guards', 'conditions', 'dryRun'] as const;
+const CONDITION_KEYS: readonly (keyof ConditionOptions)[] = ['viaAwsServiceExemption', 'kmsViaServiceExemption'];
+const GUARD_KEYS = Object.keys(GUARD_RANGES) as (keyof Guards)[];
+
+function problem(where: string, message: string): SyncError {
+  return new SyncError('config', `Configuration error: ALLOWLIST_TARGETS ${where} ${message}.`, 'Fix the target list and run again.');
+}
+
+function commonFields(spec: Record<string, unknown>, fail: (field: string, message: string) => never): Omit<TargetSpecBase, 'name'> {
+  if (!Array.isArray(spec.sources) || spec.sources.length === 0 || !spec.sources.every((s) => typeof s === 'string')) {
+    fail('sources', 'must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME"');
+  }
+  const sources = spec.sources as string[];
+  for (const source of sources) {
+    const parsed = parseSource(source);
+    if (typeof parsed === 'string' || !isDeployableSource(parsed)) fail('sources', 'must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME"');
+  }
+  const out: Omit<TargetSpecBase, 'name'> = { sources: [...sources] };
+  if (spec.guards !== undefined) {
+    if (typeof spec.guards !== 'object' || spec.guards === null || Array.isArray(spec.guards)) fail('guards', 'must be an object');
+    const guards: Partial<Guards> = {};
+    for (const [key, guard] of Object.entries(spec.guards as Record<string, unknown>)) {
+      if (!(GUARD_KEYS as readonly string[]).includes(key)) fail(`guards.${key}`, unknownField(key, GUARD_KEYS, 'a guard'));
+      const [min, max, integer] = GUARD_RANGES[key as keyof Guards];
+      if (typeof guard !== 'number' || !Number.isFinite(guard) || guard < min || guard > max || (integer && !Number.isInteger(guard))) {
+        fail(`guards.${key}`, `must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(guard)}`);
+      }
+      guards[key as keyof Guards] = guard as number;
+    }
+    out.guards = guards;
+  }
+  if (spec.conditions !== undefined) {
+    if (typeof spec.conditions !== 'object' || spec.conditions === null || Array.isArray(spec.conditions)) fail('conditions', 'must be an object');
+    const conditions: ConditionOptions = {};
+    for (const [key, value] of Object.entries(spec.conditions as Record<string, unknown>)) {
+      if (!(CONDITION_KEYS as readonly string[]).includes(key)) fail(`conditions.${key}`, unknownField(key, CONDITION_KEYS, 'a condition option'));
+      if (typeof value !== 'boolean') fail(`conditions.${key}`, 'must be true or false');
+      conditions[key as keyof ConditionOptions] = value as boolean;
+    }
+    out.conditions = conditions;
+  }
+  if (spec.dryRun !== undefined) {
+    if (typeof spec.dryRun !== 'boolean') fail('dryRun', 'must be true or false');
+    out.dryRun = spec.dryRun as boolean;
+  }
+  return out;
+}
+
+/** Validates one target spec; errors name the target and the field. */
+export function validateTargetSpec(value: unknown, index: number): TargetSpec {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw problem(`[${index}]`, 'is not an object');
+  const spec = value as Record<string, unknown>;
+  const where = `[${index}]${typeof spec.name === 'string' ? ` (${spec.name})` : ''}`;
+  const fail = (field: string, message: string): never => {
+    throw problem(where, `"${field}" ${message}`);
+  };
+  if (typeof spec.name !== 'string' || !TARGET_NAME.test(spec.name)) fail('name', 'must be 1 to 64 letters, digits, dots, dashes or underscores');
+  if (!(DEPLOYABLE_KINDS as readonly unknown[]).includes(spec.kind)) fail('kind', `must be ${DEPLOYABLE_KINDS.join(', ').replace(/, ([^,]+)$/, ' or $1')}`);
+  const kind = KINDS[spec.kind as KindName];
+  const known = [...COMMON_FIELDS, ...kind.fields.map(String)];
+  for (const field of Object.keys(spec)) if (!known.includes(field)) fail(field, unknownField(field, known, `a field of a ${kind.title} target`));
+  const common = commonFields(spec, fail);
+  // The kind checks its own fields; the union member is then exactly { name, kind, ...common, ...own }.
+  return { name: spec.name as string, kind: kind.kind, ...common, ...kind.validate(spec, fail) } as TargetSpec;
+}
+
+/** Parses `ALLOWLIST_TARGETS`: a JSON array of target specs with unique names, one writer per document. */
+export function parseTargetSpecs(text: string): TargetSpec[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw problem('', 'is not valid JSON');
+  }
+  if (!Array.isArray(value) || value.length === 0) throw problem('', 'must be a non-empty JSON array of targets');
+  const specs = value.map(validateTargetSpec);
+  const names = new Set<string>();
+  const documents = new Map<string, string>();
+  for (const spec of specs) {
+    if (names.has(spec.name)) throw problem(`(${spec.name})`, 'has a duplicate name');
+    names.add(spec.name);
+    // One writer per document: two targets on one document would undo each other every run.
+    const key = documentKey(spec);
+    const other = documents.get(key);
+    if (other) throw problem(`(${spec.name})`, `writes the same document as target ${other}`);
+    documents.set(key, spec.name);
+  }
+  return specs;
+}
