@@ -7,6 +7,7 @@ import { Clients, SyncRuntime, Tuning, composeConfigAlerter, composeRuntimes } f
 import { loadDeploymentConfig, loadEntrySettings } from './config';
 import type { Env } from './config';
 import { describeError } from './errors';
+import { METRIC } from './metric-names';
 import { HandlerResult, MultiTargetResult, parseEvent, runAll, runSync } from './run';
 
 /** What a container is built from: the environment, and (tests) clients and tuning. */
@@ -45,7 +46,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     await alerter()
       ?.notify({ error: err })
       .catch((alertErr: unknown) => {
-        metrics.addMetric('AlertPublishFailed', MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.alertPublishFailed, MetricUnit.Count, 1);
         logger.error('could not alert the configuration error', { error: describeError(alertErr) });
       });
   };

@@ -5,6 +5,7 @@ import { SyncError, describeError } from './errors';
 import type { MetricsSink, Source, SyncResult } from './ports';
 import { sync } from './sync';
 import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
+import { METRIC, MetricName } from './metric-names';
 
 // One invocation: the event, the targets it runs, their results. What the targets are is the composition root's.
 
@@ -66,22 +67,22 @@ export function parseEvent(event: unknown): RunRequest {
   return { dryRun: dryRun === true, ...(approve !== undefined ? { approve: approve as string } : {}), ...(target !== undefined ? { target: target as string } : {}) };
 }
 
-function count(metrics: MetricsSink, name: string, value: number): void {
+function count(metrics: MetricsSink, name: MetricName, value: number): void {
   metrics.addMetric(name, MetricUnit.Count, value);
 }
 
 function recordResult(metrics: MetricsSink, result: SyncResult): void {
   const { plan } = result;
-  count(metrics, 'SyncSucceeded', result.status === 'refused' ? 0 : 1);
-  count(metrics, 'Refused', result.status === 'refused' ? 1 : 0);
-  count(metrics, 'PolicyUpdated', result.status === 'updated' ? 1 : 0);
-  count(metrics, 'EntriesAdded', result.status === 'updated' ? plan.addedEntries.length : 0);
-  count(metrics, 'EntriesRemoved', result.status === 'updated' ? plan.removedEntries.length : 0);
-  if (result.otherWriters?.length) count(metrics, 'ConcurrentWriter', 1);
-  if (result.status === 'busy') count(metrics, 'Busy', 1);
-  count(metrics, 'AllowlistEntries', plan.entries.length);
-  count(metrics, 'PolicySizeChars', plan.documentSize);
-  count(metrics, 'PolicySizeHeadroom', plan.sizeLimit - plan.documentSize);
+  count(metrics, METRIC.syncSucceeded, result.status === 'refused' ? 0 : 1);
+  count(metrics, METRIC.refused, result.status === 'refused' ? 1 : 0);
+  count(metrics, METRIC.policyUpdated, result.status === 'updated' ? 1 : 0);
+  count(metrics, METRIC.entriesAdded, result.status === 'updated' ? plan.addedEntries.length : 0);
+  count(metrics, METRIC.entriesRemoved, result.status === 'updated' ? plan.removedEntries.length : 0);
+  if (result.otherWriters?.length) count(metrics, METRIC.concurrentWriter, 1);
+  if (result.status === 'busy') count(metrics, METRIC.busy, 1);
+  count(metrics, METRIC.allowlistEntries, plan.entries.length);
+  count(metrics, METRIC.policySizeChars, plan.documentSize);
+  count(metrics, METRIC.policySizeHeadroom, plan.sizeLimit - plan.documentSize);
 }
 
 /**
@@ -111,20 +112,20 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     });
     runtime.keepRecord?.(result.record);
   } catch (err) {
-    metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, Date.now() - started);
-    count(metrics, 'SyncSucceeded', 0);
+    metrics.addMetric(METRIC.syncDuration, MetricUnit.Milliseconds, Date.now() - started);
+    count(metrics, METRIC.syncSucceeded, 0);
     log.error('sync failed', { code: err instanceof SyncError ? err.code : 'error', error: describeError(err) });
     await alerter.notify({ error: err }).catch((alertErr: unknown) => {
-      count(metrics, 'AlertPublishFailed', 1);
+      count(metrics, METRIC.alertPublishFailed, 1);
       log.error('the failure alert could not be published either', { error: describeError(alertErr) });
     });
     throw err;
   }
-  metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, Date.now() - started);
+  metrics.addMetric(METRIC.syncDuration, MetricUnit.Milliseconds, Date.now() - started);
   recordResult(metrics, result);
   const { plan } = result;
   if (result.unannounced) {
-    count(metrics, 'AlertPublishFailed', 1);
+    count(metrics, METRIC.alertPublishFailed, 1);
     log.error('alert could not be published; the policy write (if any) stands', { error: describeError(result.unannounced), status: result.status });
     throw result.unannounced;
   }
@@ -138,7 +139,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   try {
     await alerter.notify({ result });
   } catch (err) {
-    count(metrics, 'AlertPublishFailed', 1);
+    count(metrics, METRIC.alertPublishFailed, 1);
     log.error('alert could not be published; the policy write (if any) stands', { error: describeError(err), status: result.status });
     throw err;
   }

@@ -2,47 +2,131 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { TargetSpec } from '../lambda/target-config';
+import type { TargetSpec } from '../lambda/kinds/kind';
+import { KINDS } from '../lambda/kinds/registry';
+import { formatSource } from '../lambda/sources/grammar';
 import { PLACEHOLDER_POLICY_DOCUMENT, POLICY_DESCRIPTION } from './placeholder-policy';
 import { PolicyAttachments } from './policy-attachments';
 import type { AlarmTiming } from './schedule';
 import { TargetAlarms } from './sync-alarms';
-import { principalRef } from './targets';
+import { attachmentsOf, principalRef } from './targets';
 import type { AllowlistTargetKind, AllowlistTargetProps } from './targets';
-import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
+import type { PrincipalRef } from '../lambda/validate';
 
-/** What the function may do to each kind of target: reads, and writes on that one resource only. */
-export const TARGET_ACTIONS: Record<AllowlistTargetKind, { readonly read: string[]; readonly write: string[] }> = {
-  // No tag actions: the alert state lives in the state table, never on the resource it protects.
-  'managed-policy': {
-    read: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
-    write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
-  },
-  'trust-policy': {
-    read: ['iam:GetRole'],
-    write: ['iam:UpdateAssumeRolePolicy'],
-  },
-  'inline-policy': {
-    read: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:ListRolePolicies'],
-    write: ['iam:PutRolePolicy'],
-  },
-};
+/** What the function may do to each kind of target (reads, and writes on that one resource only): the kinds' own. */
+export const TARGET_ACTIONS = Object.fromEntries(Object.entries(KINDS).filter(([, k]) => k.deployable).map(([name, k]) => [name, k.actions])) as Readonly<
+  Record<AllowlistTargetKind, { readonly read: readonly string[]; readonly write: readonly string[] }>
+>;
 
-/** What the function may do to the state table: its own items, nothing else (no scans, no table changes). */
-export const STATE_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
-
-/** The allowlist's sources as the function reads them: `ocm`, `static:CIDR,...`, `ssm:NAME`. */
+/** The allowlist's sources as the function reads them (lambda/sources/grammar.ts): `ocm`, `static:CIDR,...`, `ssm:NAME`. */
 export function sourcesOf(s: { ocm?: boolean; cidrs?: string[]; cidrsParameterName?: string }): string[] {
   return [
-    ...(s.ocm ? ['ocm'] : []),
-    ...(s.cidrs?.length ? [`static:${s.cidrs.join(',')}`] : []),
-    ...(s.cidrsParameterName ? [`ssm:${s.cidrsParameterName}`] : []),
+    ...(s.ocm ? [formatSource({ kind: 'ocm' })] : []),
+    ...(s.cidrs?.length ? [formatSource({ kind: 'static', entries: s.cidrs })] : []),
+    ...(s.cidrsParameterName ? [formatSource({ kind: 'ssm', parameterName: s.cidrsParameterName })] : []),
   ];
 }
 
 /** ARN of an SSM parameter of this stack's account and region, by name (with or without a leading slash). */
 export function parameterArn(scope: Construct, name: string): string {
   return Stack.of(scope).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') });
+}
+
+/** The Sids of the function's statements on one target. */
+export interface TargetSids {
+  readonly read: string;
+  readonly write: string;
+  readonly readCidrs: string;
+}
+
+/** How {@link addTargetResources} builds one target's resources. */
+export interface TargetResourceOptions {
+  /** The sync function's role: it gets exactly this target's permissions. */
+  readonly role: iam.IRole;
+  /** Sids of its statements. */
+  readonly sids: TargetSids;
+  /** What becomes of a created policy when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE */
+  readonly policyRemovalPolicy?: RemovalPolicy;
+}
+
+/** One target's resources, and what the function is told about it. */
+export interface TargetResources {
+  /** managed-policy: the policy's ARN. */
+  readonly policyArn?: string;
+  /** managed-policy: the created policy; undefined when adopted. */
+  readonly policy?: iam.CfnManagedPolicy;
+  /** managed-policy: attachments to existing principals, when any. */
+  readonly attachments?: PolicyAttachments;
+  /** trust-policy and inline-policy: the role's ARN. */
+  readonly roleArn?: string;
+  /** The target's spec in ALLOWLIST_TARGETS. */
+  readonly spec: TargetSpec;
+}
+
+/**
+ * One target's resources in `scope`, the same way for the main allowlist (target 0, in the AllowlistSync construct
+ * itself, so its logical IDs never change) and for every other target: its policy when the stack creates one (a
+ * constant placeholder, never updated, retained), its attachments, the function's permissions on it and nothing else.
+ */
+export function addTargetResources(scope: Construct, t: AllowlistTargetProps, options: TargetResourceOptions): TargetResources {
+  let resource: string;
+  let own: Pick<TargetResources, 'policyArn' | 'policy' | 'attachments' | 'roleArn'>;
+  let fields: { policyArn: string } | { roleName: string; principals: string[] } | { roleName: string; policyName: string };
+
+  if (t.kind === 'managed-policy') {
+    let policy: iam.CfnManagedPolicy | undefined;
+    let policyArn = t.existingPolicyArn;
+    if (!policyArn) {
+      // L1 on purpose: every property here is either constant or immutable (name, path), so no redeploy ever
+      // updates this resource and CloudFormation never writes a version over the function's. Attachments live in
+      // their own resources for the same reason.
+      policy = new iam.CfnManagedPolicy(scope, 'Policy', {
+        policyDocument: PLACEHOLDER_POLICY_DOCUMENT,
+        description: POLICY_DESCRIPTION,
+        managedPolicyName: t.policyName,
+        path: t.policyPath,
+      });
+      policy.applyRemovalPolicy(options.policyRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+      policyArn = policy.ref;
+    }
+    // Validated already (validateTarget / checkTarget): a failure here is a bug.
+    const principals = attachmentsOf(t, (field, problem) => {
+      throw new Error(`${field}: ${problem}`);
+    });
+    // Harmless before the first sync: the placeholder denies nothing.
+    const attachments = principals.length > 0 ? new PolicyAttachments(scope, 'Attachments', { policyArn, principals }) : undefined;
+    own = { policyArn, ...(policy ? { policy } : {}), ...(attachments ? { attachments } : {}) };
+    resource = policyArn;
+    fields = { policyArn };
+  } else {
+    const role = principalRef('role', t.roleName as string) as PrincipalRef;
+    const roleArn = role.arn ?? Stack.of(scope).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role.name });
+    own = { roleArn };
+    resource = roleArn;
+    fields = t.kind === 'trust-policy' ? { roleName: role.name, principals: t.principals ?? [] } : { roleName: role.name, policyName: t.policyName as string };
+  }
+
+  const actions = KINDS[t.kind].actions;
+  options.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: options.sids.read, actions: [...actions.read], resources: [resource] }));
+  options.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: options.sids.write, actions: [...actions.write], resources: [resource] }));
+  if (t.cidrsParameterName) {
+    options.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: options.sids.readCidrs, actions: ['ssm:GetParameter'], resources: [parameterArn(scope, t.cidrsParameterName)] }),
+    );
+  }
+
+  const guards = Object.fromEntries(Object.entries(t.guards ?? {}).filter(([, g]) => g !== undefined));
+  const conditions = Object.fromEntries(Object.entries(t.conditions ?? {}).filter(([, c]) => c !== undefined));
+  const spec = {
+    name: t.name,
+    kind: t.kind,
+    ...fields,
+    sources: sourcesOf(t),
+    ...(Object.keys(guards).length ? { guards } : {}),
+    ...(Object.keys(conditions).length ? { conditions } : {}),
+    ...(t.dryRun !== undefined ? { dryRun: t.dryRun } : {}),
+  } as TargetSpec;
+  return { ...own, spec };
 }
 
 /** Props of {@link AllowlistTarget}. */
@@ -61,11 +145,7 @@ export interface AllowlistTargetConstructProps {
   readonly timing: AlarmTiming;
 }
 
-/**
- * One additional target: its policy when the stack creates one (the same constant placeholder as the
- * main policy, never updated, retained), its attachments, the function's permissions on it and nothing
- * else, its alarms, and the spec the function reads from ALLOWLIST_TARGETS.
- */
+/** One additional target: its resources ({@link addTargetResources}) and its alarms. */
 export class AllowlistTarget extends Construct {
   /** The target's name. */
   public readonly targetName: string;
@@ -92,59 +172,15 @@ export class AllowlistTarget extends Construct {
     this.targetName = t.name;
     this.kind = t.kind;
     this.key = props.key;
-    let resource: string;
-    let spec: Pick<TargetSpec, 'policyArn' | 'roleName' | 'policyName' | 'principals'>;
-
-    if (t.kind === 'managed-policy') {
-      if (t.existingPolicyArn) {
-        this.policyArn = t.existingPolicyArn;
-      } else {
-        // As for the main policy: L1, constant document, immutable name and path, so no redeploy
-        // ever updates it and CloudFormation never writes a version over the function's.
-        this.policy = new iam.CfnManagedPolicy(this, 'Policy', {
-          policyDocument: PLACEHOLDER_POLICY_DOCUMENT,
-          description: POLICY_DESCRIPTION,
-          managedPolicyName: t.policyName,
-          path: t.policyPath,
-        });
-        this.policy.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
-        this.policyArn = this.policy.ref;
-      }
-      const principals: Array<{ kind: PrincipalKind; ref: PrincipalRef }> = [];
-      for (const [kind, list] of [['role', t.attachToRoles], ['user', t.attachToUsers], ['group', t.attachToGroups]] as const) {
-        for (const entry of list ?? []) principals.push({ kind, ref: principalRef(kind, entry) as PrincipalRef });
-      }
-      if (principals.length > 0) this.attachments = new PolicyAttachments(this, 'Attachments', { policyArn: this.policyArn, principals });
-      resource = this.policyArn;
-      spec = { policyArn: this.policyArn };
-    } else {
-      const role = principalRef('role', t.roleName as string) as PrincipalRef;
-      this.roleArn = role.arn ?? Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role.name });
-      resource = this.roleArn;
-      spec = t.kind === 'trust-policy' ? { roleName: role.name, principals: t.principals } : { roleName: role.name, policyName: t.policyName };
-    }
-
-    const actions = TARGET_ACTIONS[t.kind];
-    props.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: `Target${this.key}Read`, actions: actions.read, resources: [resource] }));
-    props.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: `Target${this.key}Write`, actions: actions.write, resources: [resource] }));
-    if (t.cidrsParameterName) {
-      props.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: `Target${this.key}ReadCidrs`, actions: ['ssm:GetParameter'], resources: [parameterArn(this, t.cidrsParameterName)] }),
-      );
-    }
-
+    const built = addTargetResources(this, t, {
+      role: props.role,
+      sids: { read: `Target${this.key}Read`, write: `Target${this.key}Write`, readCidrs: `Target${this.key}ReadCidrs` },
+    });
+    this.policyArn = built.policyArn;
+    this.policy = built.policy;
+    this.attachments = built.attachments;
+    this.roleArn = built.roleArn;
+    this.spec = built.spec;
     this.alarms = new TargetAlarms(this, 'Alarms', { topic: props.topic, namespace: props.namespace, targetName: t.name, timing: props.timing });
-
-    const guards = Object.fromEntries(Object.entries(t.guards ?? {}).filter(([, g]) => g !== undefined));
-    const conditions = Object.fromEntries(Object.entries(t.conditions ?? {}).filter(([, c]) => c !== undefined));
-    this.spec = {
-      name: t.name,
-      kind: t.kind,
-      ...spec,
-      sources: sourcesOf(t),
-      ...(Object.keys(guards).length ? { guards } : {}),
-      ...(Object.keys(conditions).length ? { conditions } : {}),
-      ...(t.dryRun !== undefined ? { dryRun: t.dryRun } : {}),
-    };
   }
 }

@@ -6,23 +6,14 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { AlarmTiming } from './schedule';
+import { METRIC, METRIC_NAMES } from '../lambda/metric-names';
+import type { MetricName } from '../lambda/metric-names';
 
-/** Names of the metrics the sync function emits (EMF, dimension `service` = allowlist name). */
-export const SYNC_METRICS = [
-  'SyncSucceeded',
-  'PolicyUpdated',
-  'Refused',
-  'EntriesAdded',
-  'EntriesRemoved',
-  'AllowlistEntries',
-  'PolicySizeChars',
-  'PolicySizeHeadroom',
-  'SyncDuration',
-  'AlertPublishFailed',
-] as const;
+/** Names of the metrics the sync function emits (EMF, dimension `service` = allowlist name): lambda/metric-names.ts. */
+export const SYNC_METRICS = METRIC_NAMES;
 
 /** One of {@link SYNC_METRICS}. */
-export type SyncMetricName = (typeof SYNC_METRICS)[number];
+export type SyncMetricName = MetricName;
 
 /** Props of {@link SyncAlarms}. */
 export interface SyncAlarmsProps {
@@ -142,7 +133,7 @@ function refusedAlarm(scope: Construct, props: AllowlistAlarmProps): Alarm {
     alarmDescription:
       `A guard refused to publish the new ${props.name} list (too few entries, too many removals, too broad a CIDR ` +
       `or too large a policy); the policy keeps its last good version. The alert e-mail says which guard and why.`,
-    metric: syncMetric(props, 'Refused'),
+    metric: syncMetric(props, METRIC.refused),
     threshold: 1,
     comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     evaluationPeriods: 1,
@@ -157,7 +148,7 @@ function staleAlarm(scope: Construct, props: AllowlistAlarmProps): Alarm {
     alarmDescription:
       `No successful ${props.name} sync for ${timing.stalenessThreshold.toHumanString()}; the policy may lag behind ` +
       'its source. Check the other alarms, the schedule and the function logs.',
-    metric: syncMetric(props, 'SyncSucceeded'),
+    metric: syncMetric(props, METRIC.syncSucceeded),
     threshold: 1,
     comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
     evaluationPeriods: timing.evaluationPeriods,

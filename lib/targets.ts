@@ -1,29 +1,28 @@
 import { Token } from 'aws-cdk-lib';
 import { GUARD_RANGES as DOMAIN_GUARD_RANGES } from '../lambda/allowlist/guards';
+import type { KindName } from '../lambda/kinds/kind';
+import { DEPLOYABLE_KINDS, KINDS } from '../lambda/kinds/registry';
 import * as v from '../lambda/validate';
 import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /**
- * Additional targets of one deployment: their props, and the validation shared by the construct
- * (which names props) and the context parser (which names the `targets` key). Kept free of
- * constructs so either can use it before anything is built.
+ * Targets of one deployment (the main allowlist is target 0): their props, and the validation shared by the
+ * construct (which names props) and the context parser (which names the `targets` key). Kept free of constructs
+ * so either can use it before anything is built. What a kind is (its size limit, its actions) is the kinds'
+ * registry's (lambda/kinds/), read here, never restated.
  */
 
-/** Where a target's allowlist lives. */
-export type AllowlistTargetKind = 'managed-policy' | 'trust-policy' | 'inline-policy';
+/** Where a target's allowlist lives: a kind the function can keep (lambda/kinds/registry.ts). */
+export type AllowlistTargetKind = Exclude<KindName, 'file'>;
 
-/** Every target kind. */
-export const TARGET_KINDS: readonly AllowlistTargetKind[] = ['managed-policy', 'trust-policy', 'inline-policy'];
+/** Every kind a deployment can keep. */
+export const TARGET_KINDS = DEPLOYABLE_KINDS as readonly AllowlistTargetKind[];
 
 /**
- * The largest document IAM takes for each kind: a managed policy 6,144; a role's trust policy 2,048 by
- * default, 4,096 at most once the quota is raised; a role's inline policies 10,240 in total.
+ * The largest document IAM takes for each kind, once its quota is raised as far as it goes (a managed policy
+ * 6,144; a role's trust policy 2,048 by default, 4,096 at most; a role's inline policies 10,240 in total).
  */
-export const TARGET_SIZE_LIMITS: Record<AllowlistTargetKind, number> = {
-  'managed-policy': 6144,
-  'trust-policy': 4096,
-  'inline-policy': 10240,
-};
+export const TARGET_SIZE_LIMITS = Object.fromEntries(TARGET_KINDS.map((k) => [k, KINDS[k].sizeLimit.max])) as Readonly<Record<AllowlistTargetKind, number>>;
 
 /** Guard overrides of one target; unset ones keep the function's defaults. */
 export interface AllowlistTargetGuards {
@@ -163,15 +162,63 @@ export function principalRef(kind: PrincipalKind, value: string): PrincipalRef |
   return literal(value) ? v.parsePrincipal(kind, value) : { name: value };
 }
 
+/** Says what is wrong with a field (undefined: the target as a whole) and stops. */
+export type FieldFail = (field: string | undefined, problem: string) => never;
+
+/** The principals a managed-policy target is attached to, parsed; a bad or repeated one fails, naming its field. */
+export function attachmentsOf(
+  target: Pick<AllowlistTargetProps, 'attachToRoles' | 'attachToUsers' | 'attachToGroups'>,
+  fail: FieldFail,
+): Array<{ kind: PrincipalKind; ref: PrincipalRef }> {
+  const out: Array<{ kind: PrincipalKind; ref: PrincipalRef }> = [];
+  for (const [principalKind, field] of ATTACH) {
+    const seen = new Set<string>();
+    for (const entry of target[field] ?? []) {
+      const ref = principalRef(principalKind, entry);
+      if (typeof ref === 'string') return fail(field, ref);
+      out.push({ kind: principalKind, ref });
+      if (!literal(ref.name)) continue;
+      // IAM names are unique regardless of case; a duplicate would attach twice and detach early.
+      if (seen.has(ref.name.toLowerCase())) fail(field, `"${ref.name}" is listed twice`);
+      seen.add(ref.name.toLowerCase());
+    }
+  }
+  return out;
+}
+
+/**
+ * The allowlist on the sync function's own role would lock it out of ever fixing what it keeps: no trust or inline
+ * policy on it, no managed policy attached to it. Any role named with the construct's prefix is its function role
+ * in some region, so all are refused (names built with a token keep their literal parts, so those are caught too).
+ */
+export function refuseOwnRole(target: Pick<AllowlistTargetProps, 'roleName' | 'attachToRoles'>, rolePrefix: string, fail: FieldFail): void {
+  const prefix = `${rolePrefix}-`.toLowerCase();
+  const roles: Array<[string, string]> = [
+    ...(target.roleName !== undefined ? [['roleName', target.roleName] as [string, string]] : []),
+    ...(target.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, string]),
+  ];
+  for (const [field, value] of roles) {
+    const ref = principalRef('role', value);
+    if (typeof ref === 'string' || !ref.name.toLowerCase().startsWith(prefix)) continue;
+    fail(field, `"${ref.name}" is the sync function's own role; an allowlist there would lock the function out of the policies it maintains`);
+  }
+}
+
 /** Validates one target, from code or from JSON; throws a {@link TargetError} naming the target and field. */
 export function validateTarget(value: unknown, index: number): AllowlistTargetProps {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TargetError(index, undefined, undefined, `expected an object, got ${JSON.stringify(value)}`);
   const t = value as Record<string, unknown>;
   const name = typeof t.name === 'string' && literal(t.name) && !v.checkAllowlistName(t.name) ? t.name : undefined;
-  const fail = (field: string | undefined, problem: string): never => {
+  return checkTarget(t, (field, problem) => {
     throw new TargetError(index, name, field, problem);
-  };
+  });
+}
 
+/**
+ * Checks one target, reporting through `fail`: the additional targets name `additionalTargets[i] ("name").field`,
+ * the main allowlist names its own props (its sources and guards are props of the construct).
+ */
+export function checkTarget(t: Record<string, unknown>, fail: FieldFail): AllowlistTargetProps {
   if (t.name === undefined) fail('name', 'is required');
   if (typeof t.name !== 'string') fail('name', `expected a string, got ${JSON.stringify(t.name)}`);
   if (!literal(t.name as string)) fail('name', 'must be a literal string (it names alarms and construct ids), not a token');
@@ -180,25 +227,8 @@ export function validateTarget(value: unknown, index: number): AllowlistTargetPr
   if (!TARGET_KINDS.includes(t.kind as AllowlistTargetKind)) fail('kind', `${JSON.stringify(t.kind)} is not one of ${TARGET_KINDS.join(', ')}`);
   const kind = t.kind as AllowlistTargetKind;
 
-  // Shape: known fields only, each of its type, each meant for this kind.
-  const known = Object.keys(FIELDS);
-  for (const [field, fieldValue] of Object.entries(t)) {
-    if (fieldValue === undefined) continue;
-    const spec = FIELDS[field as keyof AllowlistTargetProps];
-    if (!spec) {
-      const like = known.find((k) => k.toLowerCase() === field.toLowerCase());
-      fail(field, `is not a target field${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`);
-    }
-    if (!spec.kinds.includes(kind)) fail(field, `does not apply to ${kind} targets (only to ${spec.kinds.join(' and ')})`);
-    const ok =
-      spec.type === 'strings'
-        ? Array.isArray(fieldValue) && fieldValue.every((s) => typeof s === 'string')
-        : spec.type === 'object'
-          ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
-          : typeof fieldValue === spec.type;
-    if (!ok) fail(field, `expected ${spec.type === 'strings' ? 'a list of strings' : `a ${spec.type}`}, got ${JSON.stringify(fieldValue)}`);
-  }
-  const target = t as unknown as AllowlistTargetProps;
+  assertShape(t, kind, fail);
+  const target = t;
   const check = (field: string, s: string | undefined, checker: (s: string) => string | undefined) => {
     if (s === undefined || !literal(s)) return;
     const problem = checker(s);
@@ -215,20 +245,9 @@ export function validateTarget(value: unknown, index: number): AllowlistTargetPr
         if (target[field] !== undefined) fail(field, 'does not apply with existingPolicyArn (an adopted policy is not created by the stack)');
       }
     }
-    for (const [principalKind, field] of ATTACH) {
-      const seen = new Set<string>();
-      for (const entry of target[field] ?? []) {
-        const ref = principalRef(principalKind, entry);
-        if (typeof ref === 'string') fail(field, ref);
-        const { name: principal } = ref as PrincipalRef;
-        if (!literal(principal)) continue;
-        // IAM names are unique regardless of case; a duplicate would attach twice and detach early.
-        if (seen.has(principal.toLowerCase())) fail(field, `"${principal}" is listed twice`);
-        seen.add(principal.toLowerCase());
-      }
-    }
+    attachmentsOf(target, fail);
   } else {
-    if (target.roleName === undefined) fail('roleName', `is required for a ${kind} target (the role whose ${kind === 'trust-policy' ? 'trust policy' : 'inline policy'} holds the allowlist)`);
+    if (target.roleName === undefined) fail('roleName', `is required for a ${kind} target (the role whose ${KINDS[kind].title} holds the allowlist)`);
     const ref = principalRef('role', target.roleName as string);
     if (typeof ref === 'string') fail('roleName', ref);
   }
@@ -266,6 +285,27 @@ export function validateTarget(value: unknown, index: number): AllowlistTargetPr
   return target;
 }
 
+/** Known fields only, each of its type, each meant for this kind: then `t` is the props it claims to be. */
+function assertShape(t: Record<string, unknown>, kind: AllowlistTargetKind, fail: FieldFail): asserts t is Record<string, unknown> & AllowlistTargetProps {
+  const known = Object.keys(FIELDS);
+  for (const [field, fieldValue] of Object.entries(t)) {
+    if (fieldValue === undefined) continue;
+    const spec = FIELDS[field as keyof AllowlistTargetProps];
+    if (!spec) {
+      const like = known.find((k) => k.toLowerCase() === field.toLowerCase());
+      fail(field, `is not a target field${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`);
+    }
+    if (!spec.kinds.includes(kind)) fail(field, `does not apply to ${kind} targets (only to ${spec.kinds.join(' and ')})`);
+    const ok =
+      spec.type === 'strings'
+        ? Array.isArray(fieldValue) && fieldValue.every((s) => typeof s === 'string')
+        : spec.type === 'object'
+          ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
+          : typeof fieldValue === spec.type;
+    if (!ok) fail(field, `expected ${spec.type === 'strings' ? 'a list of strings' : `a ${spec.type}`}, got ${JSON.stringify(fieldValue)}`);
+  }
+}
+
 /**
  * Validates the whole list: each target, then what only the list shows. Names are unique (and not the
  * main allowlist's), and no two targets write the same document: one writer per policy.
@@ -279,21 +319,25 @@ export function validateTargets(value: unknown, main: MainTarget): AllowlistTarg
     if (owner !== undefined) throw new TargetError(index, name, field, `${what} is already ${owner}`);
     seen.set(key, `${index < 0 ? 'the main allowlist' : `target "${name}"`}'s`);
   };
+  // The one-writer keys are the kinds' own (lambda/kinds/), so the construct refuses what the function would.
   const claims = (t: AllowlistTargetProps, i: number) => {
     const out: Array<[string, string | undefined, string]> = [[`name:${t.name.toLowerCase()}`, 'name', `the name "${t.name}"`]];
     const role = t.roleName === undefined ? undefined : principalRef('role', t.roleName);
-    const roleName = typeof role === 'object' && literal(role.name) ? role.name.toLowerCase() : undefined;
+    const roleName = typeof role === 'object' && literal(role.name) ? role.name : undefined;
+    const base = { name: t.name, sources: [] };
     if (t.kind === 'managed-policy' && t.existingPolicyArn && literal(t.existingPolicyArn)) {
-      out.push([`policy:${t.existingPolicyArn}`, 'existingPolicyArn', `the policy ${t.existingPolicyArn}`]);
+      out.push([KINDS['managed-policy'].documentKey({ ...base, kind: t.kind, policyArn: t.existingPolicyArn }), 'existingPolicyArn', `the policy ${t.existingPolicyArn}`]);
     }
-    if (t.kind === 'trust-policy' && roleName) out.push([`trust:${roleName}`, 'roleName', `the trust policy of role "${t.roleName}"`]);
+    if (t.kind === 'trust-policy' && roleName) {
+      out.push([KINDS['trust-policy'].documentKey({ ...base, kind: t.kind, roleName, principals: [] }), 'roleName', `the trust policy of role "${t.roleName}"`]);
+    }
     if (t.kind === 'inline-policy' && roleName && t.policyName && literal(t.policyName)) {
-      out.push([`inline:${roleName}/${t.policyName}`, 'policyName', `the inline policy "${t.policyName}" of role "${t.roleName}"`]);
+      out.push([KINDS['inline-policy'].documentKey({ ...base, kind: t.kind, roleName, policyName: t.policyName }), 'policyName', `the inline policy "${t.policyName}" of role "${t.roleName}"`]);
     }
     return out.map(([key, field, what]) => ({ key, field, what, i }));
   };
   const mainClaims = [{ key: `name:${main.name.toLowerCase()}`, field: 'name', what: `the name "${main.name}"` }];
-  if (main.existingPolicyArn) mainClaims.push({ key: `policy:${main.existingPolicyArn}`, field: 'existingPolicyArn', what: `the policy ${main.existingPolicyArn}` });
+  if (main.existingPolicyArn) mainClaims.push({ key: main.existingPolicyArn, field: 'existingPolicyArn', what: `the policy ${main.existingPolicyArn}` });
   for (const c of mainClaims) claim(c.key, -1, main.name, c.field, c.what);
   targets.forEach((t, i) => {
     for (const c of claims(t, i)) claim(c.key, i, t.name, c.field, c.what);

@@ -24,7 +24,7 @@ import { SyncError } from '../lambda/errors';
 import { SyncRuntime, buildRuntimes } from '../lambda/compose';
 import type { MetricsSink, RunLog } from '../lambda/ports';
 import { runAll } from '../lambda/run';
-import { TargetSpec } from '../lambda/target-config';
+import type { InlinePolicySpec, ManagedPolicySpec, TargetSpec, TrustPolicySpec } from '../lambda/kinds/kind';
 import { FakeIam } from './helpers/fake-iam';
 import { FakeOcmServer } from './helpers/ocm-server';
 
@@ -46,7 +46,7 @@ const ssmMock = mockClient(ssm);
 let state: StateStore = memoryStateStore();
 const quiet: RunLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-const TARGETS: TargetSpec[] = [
+const TARGETS: [ManagedPolicySpec, TrustPolicySpec, InlinePolicySpec] = [
   { name: 'rosa-trusted-ips', kind: 'managed-policy', policyArn: POLICY_ARN, sources: [`static:${ROSA.join(',')}`] },
   {
     name: 'break-glass-vpn',
@@ -69,7 +69,7 @@ function metricsFor(name: string): MetricsSink {
   return { addMetric: (metric, _unit, value) => list.push([metric, value]) };
 }
 
-function runtimes(targets: TargetSpec[] = TARGETS, env: Record<string, string> = {}): SyncRuntime[] {
+function runtimes(targets: TargetSpec[] = [...TARGETS], env: Record<string, string> = {}): SyncRuntime[] {
   return buildRuntimes({ ALLOWLIST_TARGETS: JSON.stringify(targets), ALERT_TOPIC_ARN: TOPIC, ...env }, quiet, metricsFor, { iam, sns, ssm, state }, { confirmDelaysMs: [1] });
 }
 

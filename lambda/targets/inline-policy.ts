@@ -3,6 +3,7 @@ import { policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { isAwsError, isIamQuotaError } from './iam-client';
+import { listAll } from './paginate';
 import { decodePolicyDocument } from './managed-policy';
 import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
 import { sameDocument } from './trust-policy';
@@ -34,18 +35,11 @@ export function inlinePolicyTarget(iam: IAMClient, roleName: string, policyName:
   let budget: { room: number; others: Record<string, number> } | undefined;
 
   async function policyNames(): Promise<string[]> {
-    const names: string[] = [];
-    let marker: string | undefined;
     try {
-      do {
-        const page = await iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
-        names.push(...(page.PolicyNames ?? []));
-        marker = page.IsTruncated ? page.Marker : undefined;
-      } while (marker);
+      return await listAll('iam:ListRolePolicies', (Marker) => iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker })), (page) => page.PolicyNames);
     } catch (err) {
       throw roleFailure(err, 'iam:ListRolePolicies', roleName);
     }
-    return names;
   }
 
   /** The document of one inline policy as IAM gives it (URL-encoded), or undefined when there is none of that name. */

@@ -9,12 +9,12 @@ import {
   Policy,
   PolicyVersion,
   SetDefaultPolicyVersionCommand,
-  Tag,
 } from '@aws-sdk/client-iam';
 import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { iamFailure, isAwsError, isIamQuotaError, tagRecord, uncertainWrite } from './iam-client';
+import { listAll } from './paginate';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
 export { createIamClient } from './iam-client';
@@ -122,33 +122,20 @@ async function defaultVersionId(iam: IAMClient, policyArn: string): Promise<stri
 
 /** Every tag of a managed policy (ListPolicyTags, all pages). */
 export async function listPolicyTags(iam: IAMClient, policyArn: string): Promise<Record<string, string>> {
-  const tags: Tag[] = [];
-  let marker: string | undefined;
   try {
-    do {
-      const page = await iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn, Marker: marker }));
-      tags.push(...(page.Tags ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
+    const tags = await listAll('iam:ListPolicyTags', (Marker) => iam.send(new ListPolicyTagsCommand({ PolicyArn: policyArn, Marker })), (page) => page.Tags);
+    return tagRecord(tags);
   } catch (err) {
     throw iamFailure(err, 'iam:ListPolicyTags', policyArn);
   }
-  return tagRecord(tags);
 }
 
 async function listVersions(iam: IAMClient, policyArn: string): Promise<PolicyVersion[]> {
-  const versions: PolicyVersion[] = [];
-  let marker: string | undefined;
   try {
-    do {
-      const page = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn, Marker: marker }));
-      versions.push(...(page.Versions ?? []));
-      marker = page.IsTruncated ? page.Marker : undefined;
-    } while (marker);
+    return await listAll('iam:ListPolicyVersions', (Marker) => iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn, Marker })), (page) => page.Versions);
   } catch (err) {
     throw iamFailure(err, 'iam:ListPolicyVersions', policyArn);
   }
-  return versions;
 }
 
 /** The decoded document of one version of a managed policy. */

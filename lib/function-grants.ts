@@ -1,0 +1,71 @@
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+
+// What the sync function may do beyond its targets (allowlist-target.ts grants those), with the reason for each
+// cdk-nag finding a grant raises, one acknowledgement per finding.
+
+/** Publishing to the alert topic, and why its key's wildcard action is fine. */
+export function grantAlerts(role: iam.Role, topic: ITopic, topicEncrypted: boolean): void {
+  topic.grantPublish(role);
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!policy || !topicEncrypted) return;
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+    reason:
+      'Granted by topic.grantPublish on the alert topic key alone: publishing to an SSE-KMS topic needs ' +
+      'GenerateDataKey (and its WithoutPlaintext variant, hence the wildcard) on that key.',
+  });
+}
+
+/** The OCM credentials parameter and its key: only when some target takes the OCM list. */
+export function grantOcmCredentials(scope: Construct, role: iam.Role, parameterName: string, keyArn: string | undefined): void {
+  const stack = Stack.of(scope);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadOcmCredentials',
+      actions: ['ssm:GetParameter'],
+      resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: parameterName.replace(/^\//, '') })],
+    }),
+  );
+  const viaSsm = { 'kms:ViaService': `ssm.${stack.region}.amazonaws.com` };
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'DecryptOcmCredentials',
+      actions: ['kms:Decrypt'],
+      // The AWS managed key alias/aws/ssm has an ID nobody knows at synth time, and an alias ARN
+      // never matches a key in an IAM policy, so that case names all keys of this account and
+      // region and narrows them by condition: only through SSM, only the key behind the alias.
+      resources: [keyArn ?? stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+      conditions: keyArn ? { StringEquals: viaSsm } : { StringEquals: viaSsm, 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/aws/ssm'] } },
+    }),
+  );
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!policy || keyArn) return;
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+    reason:
+      'kms:Decrypt for the AWS managed key alias/aws/ssm, whose key ID is unknown at synth time; restricted by ' +
+      'kms:ViaService to SSM in this region and by kms:ResourceAliases to alias/aws/ssm, and ssm:GetParameter is ' +
+      'granted on one parameter only.',
+  });
+}
+
+/** LambdaInvoke's role invokes the function and any of its versions; say why that is fine. */
+export function acknowledgeSchedulerRole(scope: Construct, fn: IFunction): void {
+  const stack = Stack.of(scope);
+  const fnLogicalId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+  for (const child of stack.node.children) {
+    if (!child.node.id.startsWith('SchedulerRoleForTarget')) continue;
+    const policy = child.node.tryFindChild('DefaultPolicy');
+    if (!policy) continue;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${fnLogicalId}.Arn>:*]`,
+      reason:
+        'Added by the aws-scheduler-targets LambdaInvoke target (function.grantInvoke): lambda:InvokeFunction on the ' +
+        'sync function and its versions, nothing else.',
+    });
+  }
+}
