@@ -21,8 +21,16 @@ function shortestHosts(): string[] {
 function typicalHosts(count: number): string[] {
   const random = prng(7);
   const seen = new Set<number>();
-  while (seen.size < count) seen.add(((16 + Math.floor(random() * 200)) * 2 ** 24 + Math.floor(random() * 2 ** 23) * 2) >>> 0);
-  return [...seen].map((n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`);
+  const hosts: string[] = [];
+  while (hosts.length < count) {
+    const n = ((16 + Math.floor(random() * 200)) * 2 ** 24 + Math.floor(random() * 2 ** 23) * 2) >>> 0;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const host = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+    // Only addresses a public list can hold: the never-seen ranges (private, shared, documentation...) are dropped.
+    if (normalize([{ value: host, source: 'bench' }]).cidrs.length === 1) hosts.push(host);
+  }
+  return hosts;
 }
 
 /** The largest prefix of `hosts` whose plan is not refused for size (binary search; plan() sorts the entries). */

@@ -6,7 +6,7 @@ import { parseTargetSpecs } from './kinds/specs';
 import type { Env } from './ports';
 import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOptions, parseEndpoint } from './sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
-import type { OcmLogger } from './sources/ocm-http';
+import type { OcmLogger } from './sources/ocm-redact';
 import { checkPolicyArn, checkTopicArn } from './validate';
 
 // The only reader of the environment: every variable the function (and the CLI) takes is read and validated here,

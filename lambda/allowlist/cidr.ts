@@ -1,17 +1,9 @@
 import * as ipaddr from 'ipaddr.js';
 import { Ipv6Keys, aggregateIpv4, aggregateIpv6, fastIpv4Key, fastIpv6Key, packIpv4, wordsToBigint } from './fast-parse';
+import type { Cidr, Family } from './block';
 import { ipv4NeverSeen, ipv6NeverSeen, neverSeenReason } from './never-seen';
 
-/** An IP family: 4 or 6. */
-export type Family = 4 | 6;
-
-/** A canonical CIDR block: the network address (host bits clear) and its prefix length. */
-export interface Cidr {
-  readonly family: Family;
-  /** The first address of the block, as an unsigned integer. */
-  readonly network: bigint;
-  readonly prefix: number;
-}
+export type { Cidr, Family } from './block';
 
 /** An entry that could not be understood; `source` says where it came from. */
 export interface InvalidEntry {

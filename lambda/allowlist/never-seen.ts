@@ -1,4 +1,4 @@
-import type { Cidr, Family } from './cidr';
+import type { Cidr, Family } from './block';
 
 // Blocks `aws:SourceIp` can never see. Imports nothing at run time from cidr.ts, which uses it while normalizing.
 

@@ -13,7 +13,7 @@ const CONDITION_KEYS: readonly (keyof ConditionOptions)[] = ['viaAwsServiceExemp
 const GUARD_KEYS = Object.keys(GUARD_RANGES) as (keyof Guards)[];
 
 function problem(where: string, message: string): SyncError {
-  return new SyncError('config', `Configuration error: ALLOWLIST_TARGETS ${where} ${message}.`, 'Fix the target list and run again.');
+  return new SyncError('config', `Configuration error: ALLOWLIST_TARGETS ${where ? `${where} ` : ''}${message}.`, 'Fix the target list and run again.');
 }
 
 function commonFields(spec: Record<string, unknown>, fail: (field: string, message: string) => never): Omit<TargetSpecBase, 'name'> {

@@ -5,7 +5,8 @@
  */
 import { SyncError } from '../errors';
 import { registerCredentials, sameCredentials, type OcmCredentialProvider, type OcmCredentials } from './ocm-credentials';
-import { clip, displayUrl, type OcmHttp, type OcmLogger, type SecretRedactor, type HttpReply } from './ocm-http';
+import type { OcmHttp, HttpReply } from './ocm-http';
+import { clip, displayUrl, type OcmLogger, type SecretRedactor } from './ocm-redact';
 
 /** `client_id` of the legacy offline-token (refresh) grant on sso.redhat.com (ocm-sdk-go `DefaultClientID`). */
 export const OFFLINE_TOKEN_CLIENT_ID = 'cloud-services';

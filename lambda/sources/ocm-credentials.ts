@@ -4,7 +4,7 @@
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SyncError } from '../errors';
-import { silentLogger, type OcmLogger, type SecretRedactor } from './ocm-http';
+import { silentLogger, type OcmLogger, type SecretRedactor } from './ocm-redact';
 
 /** A Red Hat service account (preferred) or a legacy offline (refresh) token. */
 export type OcmCredentials =

@@ -8,20 +8,8 @@ import { SyncError } from '../errors';
 import type { FetchOptions, RawEntry, Source, SourceResult } from '../ports';
 import { OFFLINE_TOKEN_CLIENT_ID, OcmTokenManager, describeNonJson, parseJsonObject } from './ocm-auth';
 import type { OcmCredentialProvider } from './ocm-credentials';
-import {
-  DEFAULT_OCM_HTTP_SETTINGS,
-  OcmHttp,
-  SecretRedactor,
-  abortableSleep,
-  clip,
-  displayUrl,
-  redactingLogger,
-  silentLogger,
-  type HttpReply,
-  type OcmHttpSettings,
-  type OcmLogger,
-  type OcmRequestEvent,
-} from './ocm-http';
+import { DEFAULT_OCM_HTTP_SETTINGS, OcmHttp, abortableSleep, type HttpReply, type OcmHttpSettings, type OcmRequestEvent } from './ocm-http';
+import { SecretRedactor, clip, displayUrl, redactingLogger, silentLogger, type OcmLogger } from './ocm-redact';
 
 /** OCM API base of the commercial Red Hat cloud. */
 export const OCM_DEFAULT_API_URL = 'https://api.openshift.com';

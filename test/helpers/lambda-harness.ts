@@ -6,7 +6,7 @@
  * The handler keeps its runtime in module scope, so a "cold start" is `jest.resetModules()` and a fresh require of
  * lambda/handler (and everything it imports) with a new environment. The three SDK packages are pinned to the copies
  * mocked here (`jest.doMock`), so the mocks see the clients every container builds. Retries are shortened through
- * the `runtimeTuning` seam of lambda/run.ts. After every test, no secret may be found in any output.
+ * createHandler's `tuning` (lambda/handler.ts). After every test, no secret may be found in any output.
  */
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';

@@ -5,7 +5,7 @@ import { SyncError } from '../../lambda/errors';
 import { ocmOptionsFromEnv } from '../../lambda/config';
 import { OcmSource } from '../../lambda/sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, type OcmCredentialProvider } from '../../lambda/sources/ocm-credentials';
-import type { OcmLogger } from '../../lambda/sources/ocm-http';
+import type { OcmLogger } from '../../lambda/sources/ocm-redact';
 import { FakeOcmServer } from '../helpers/ocm-server';
 
 const NAME = '/allowlist-sync/ocm-credentials';

@@ -1,5 +1,6 @@
 import { decodeJwtExp } from '../../lambda/sources/ocm-auth';
-import { SecretRedactor, displayUrl, parseRetryAfter, redactingLogger } from '../../lambda/sources/ocm-http';
+import { parseRetryAfter } from '../../lambda/sources/ocm-http';
+import { SecretRedactor, displayUrl, redactingLogger } from '../../lambda/sources/ocm-redact';
 import { fakeJwt } from '../helpers/ocm-server';
 
 describe('parseRetryAfter', () => {

@@ -6,7 +6,7 @@
 import { SyncError } from '../../lambda/errors';
 import { OcmSource, type OcmSourceOptions } from '../../lambda/sources/ocm';
 import { staticCredentialProvider, type OcmCredentialProvider, type OcmCredentials } from '../../lambda/sources/ocm-credentials';
-import type { OcmLogger } from '../../lambda/sources/ocm-http';
+import type { OcmLogger } from '../../lambda/sources/ocm-redact';
 import { FakeOcmServer, json, type RecordedRequest, type Responder } from '../helpers/ocm-server';
 
 const CLIENT_ID = 'svc-allowlist-4f1c';
