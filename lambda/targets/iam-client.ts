@@ -24,17 +24,11 @@ function regionWithGlobalFallback(): () => Promise<string> {
     })());
 }
 
-/** Which of the SDK's own settings the environment already makes (the configuration module reads them). */
+/** Which of the SDK's own settings the environment already makes (the configuration module reads them: loadSdkSettings). */
 export interface IamClientEnvironment {
   retryModeSet: boolean;
   maxAttemptsSet: boolean;
   regionSet: boolean;
-}
-
-/** The SDK reads these itself; a client made without the configuration module only needs to know whether they are set. */
-function ambientSdkSettings(): IamClientEnvironment {
-  const env = globalThis.process?.env ?? {};
-  return { retryModeSet: Boolean(env.AWS_RETRY_MODE), maxAttemptsSet: Boolean(env.AWS_MAX_ATTEMPTS), regionSet: Boolean(env.AWS_REGION) };
 }
 
 /**
@@ -48,7 +42,7 @@ function ambientSdkSettings(): IamClientEnvironment {
  * (see {@link isIamQuotaError}). The endpoint is never set here, so AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_IAM keep
  * working.
  */
-export function createIamClient(overrides: IAMClientConfig = {}, sdk: IamClientEnvironment = ambientSdkSettings()): IAMClient {
+export function createIamClient(overrides: IAMClientConfig, sdk: IamClientEnvironment): IAMClient {
   const config: IAMClientConfig = {};
   if (!sdk.retryModeSet) config.retryMode = 'adaptive';
   if (!sdk.maxAttemptsSet) config.maxAttempts = 6;

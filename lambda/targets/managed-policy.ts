@@ -15,14 +15,13 @@ import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { iamFailure, isAwsError, isIamQuotaError, tagRecord, uncertainWrite } from './iam-client';
 import { listAll } from './paginate';
+import { checkPolicyArn } from '../validate';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
 export { createIamClient } from './iam-client';
 
 /** IAM keeps at most this many versions of a managed policy; creating one more fails with LimitExceeded. */
 export const MAX_POLICY_VERSIONS = 5;
-
-const POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\/[\w+=,.@/-]+$/;
 
 /** One version of a managed policy, as the CLI shows it. */
 export interface PolicyVersionInfo {
@@ -76,7 +75,7 @@ function isJson(text: string): boolean {
 }
 
 function checkArn(policyArn: string): void {
-  if (!POLICY_ARN.test(policyArn)) {
+  if (checkPolicyArn(policyArn) !== undefined) {
     throw new SyncError(
       'policy-arn-invalid',
       `${JSON.stringify(policyArn)} is not an IAM customer managed policy ARN.`,

@@ -16,6 +16,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { loadSdkSettings } from '../../lambda/config';
 import { SyncError } from '../../lambda/errors';
 import { createIamClient, iamFailure, isAwsError, isIamQuotaError } from '../../lambda/targets/iam-client';
 
@@ -74,7 +75,7 @@ async function standIn(...answers: Answer[]): Promise<StandIn> {
   return {
     actions,
     client(overrides = {}) {
-      const client = createIamClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, ...overrides });
+      const client = createIamClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, ...overrides }, loadSdkSettings(process.env));
       clients.push(client);
       return client;
     },

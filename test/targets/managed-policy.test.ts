@@ -22,6 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { normalize, plan, renderDenyPolicy, serializePolicy } from '../../lambda/allowlist';
+import { loadSdkSettings } from '../../lambda/config';
 import { SyncError } from '../../lambda/errors';
 import {
   createIamClient,
@@ -384,7 +385,7 @@ describe('the real SDK client', () => {
 
   test('createIamClient: adaptive retries, 6 attempts, us-east-1 only when no region is configured', async () => {
     isolateFromHost();
-    const client = createIamClient();
+    const client = createIamClient({}, loadSdkSettings(process.env));
     expect(((await client.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     expect(await client.config.maxAttempts()).toBe(6);
     expect(await client.config.region()).toBe('us-east-1');
@@ -392,19 +393,19 @@ describe('the real SDK client', () => {
     expect(client.config.endpoint).toBeUndefined();
 
     process.env.AWS_REGION = 'eu-west-1';
-    expect(await createIamClient().config.region()).toBe('eu-west-1');
+    expect(await createIamClient({}, loadSdkSettings(process.env)).config.region()).toBe('eu-west-1');
   });
 
   test('createIamClient: a region from the shared config profile wins over the fallback (GovCloud stays GovCloud)', async () => {
     isolateFromHost();
     writeFileSync(process.env.AWS_CONFIG_FILE as string, '[default]\nregion = us-gov-west-1\n');
-    expect(await createIamClient().config.region()).toBe('us-gov-west-1');
+    expect(await createIamClient({}, loadSdkSettings(process.env)).config.region()).toBe('us-gov-west-1');
   });
 
   test('Throttling is retried by the client itself (adaptive strategy, simulated clock)', async () => {
     isolateFromHost();
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
-    const client = createIamClient({ credentials: CREDENTIALS });
+    const client = createIamClient({ credentials: CREDENTIALS }, loadSdkSettings(process.env));
     const seen: string[] = [];
     // Sits where the response deserializer would be, so the retry middleware above it sees what IAM would give.
     client.middlewareStack.add(
@@ -456,7 +457,7 @@ describe('the real SDK client', () => {
     await once(server, 'listening');
     try {
       process.env.AWS_ENDPOINT_URL_IAM = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const client = createIamClient({ credentials: CREDENTIALS });
+      const client = createIamClient({ credentials: CREDENTIALS }, loadSdkSettings(process.env));
 
       const current = await managedPolicyTarget(client, ARN).read();
       client.destroy();
@@ -469,7 +470,7 @@ describe('the real SDK client', () => {
 
       delete process.env.AWS_ENDPOINT_URL_IAM;
       process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const generic = createIamClient({ credentials: CREDENTIALS });
+      const generic = createIamClient({ credentials: CREDENTIALS }, loadSdkSettings(process.env));
       const answer = await generic.send(new GetPolicyCommand({ PolicyArn: ARN }));
       generic.destroy();
       expect(answer.Policy).toMatchObject({ PolicyName: 'rosa-trusted-ips', DefaultVersionId: 'v3', AttachmentCount: 1 });
