@@ -44,6 +44,8 @@ export interface SyncRuntime {
   keepRecord?: (record: TargetRecord | undefined) => void;
   /** Waits before trying a held lease again. */
   leaseWaitsMs?: readonly number[];
+  /** Targets with the same lane run one after the other (the kind's `lane`: one role's policies); unset, its own. */
+  lane?: string;
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
@@ -177,6 +179,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
   return {
     name: spec.name,
     resource: kind.resource(spec),
+    ...(kind.lane ? { lane: kind.lane(spec) } : {}),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.

@@ -6,6 +6,7 @@ import type { MetricsSink, Source, SyncResult } from './ports';
 import { sync } from './sync';
 import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
 import { METRIC, MetricName } from './metric-names';
+import { runInLanes } from './lanes';
 
 // One invocation: the event, the targets it runs, their results. What the targets are is the composition root's.
 
@@ -170,6 +171,8 @@ export interface RunOptions {
   deadline?: number;
   /** The lease holder and announcement writer: `function:NAME/REQUEST_ID`. */
   writer?: string;
+  /** With several targets: how many run at once (default DEFAULT_CONCURRENCY). */
+  concurrency?: number;
 }
 
 /** The source, told to answer while there is still time to write and announce. */
@@ -182,8 +185,9 @@ function withDeadline(source: Source, deadline: number | undefined): Source {
 const SEVERITY: SyncResult['status'][] = ['unchanged', 'paused', 'changes', 'updated', 'busy', 'refused'];
 
 /**
- * One invocation over several targets, one after the other: a failing target never blocks the others. Each is
- * alerted on its own; when any failed, the invocation throws after all have run, naming them.
+ * One invocation over several targets, a few at once (targets on the same role one after the other): a failing
+ * target never blocks the others. Each is alerted on its own; when any failed, the invocation throws after all have
+ * run, naming them. Results are in the targets' order.
  */
 export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime[], options: Omit<RunOptions, 'beginRun'> = {}): Promise<MultiTargetResult> {
   const selected = request.target === undefined ? runtimes : runtimes.filter((r) => r.name === request.target);
@@ -194,15 +198,19 @@ export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime
     throw new SyncError('bad-event', 'An approval must name its target when there are several: send {"approve": "<planId>", "target": "<name>"} as the refusal alert shows.');
   }
   runtimes[0]?.beginRun?.();
+  // Targets overlap their waits on AWS (a bounded pool); targets on one role keep their order (runtime.lane).
+  const settled = await runInLanes(
+    selected,
+    (runtime, index) => runtime.lane ?? `#${index}`,
+    (runtime) => runSync(request, runtime, { ...options, beginRun: false }),
+    options.concurrency,
+  );
   const results: MultiTargetResult['targets'] = [];
   const failures: string[] = [];
-  for (const runtime of selected) {
-    try {
-      results.push({ target: runtime.name, ...(await runSync(request, runtime, { ...options, beginRun: false })) });
-    } catch (err) {
-      failures.push(`${runtime.name}: ${describeError(err)}`);
-    }
-  }
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'fulfilled') results.push({ target: selected[i].name, ...outcome.value });
+    else failures.push(`${selected[i].name}: ${describeError(outcome.reason)}`);
+  });
   if (failures.length > 0) {
     const done = results.map((r) => `${r.target} ${r.status}`).join(', ');
     throw new SyncError('targets-failed', `${failures.length} of ${selected.length} targets failed: ${failures.join(' | ')}${done ? ` (the others: ${done})` : ''}.`);

@@ -24,5 +24,6 @@ export const inlinePolicyKind: TargetKind<'inline-policy'> = {
   formatCli: (spec) => `iam-inline:${spec.roleName}/${spec.policyName}`,
   shape: (spec) => managedPolicyShape(spec.conditions ?? {}),
   target: (spec, deps) => inlinePolicyTarget(deps.iam(), spec.roleName, spec.policyName, deps.log ? { log: deps.log } : {}),
+  lane: (spec) => `role:${spec.roleName.toLowerCase()}`,
   resource: (spec) => `role/${spec.roleName} inline policy ${spec.policyName}`,
 };

@@ -99,4 +99,9 @@ export interface TargetKind<K extends KindName> {
   target(spec: SpecOf<K>, deps: AdapterDeps): Target;
   /** What results and alerts name: a policy ARN, `role/NAME (trust policy)`. */
   resource(spec: SpecOf<K>): string;
+  /**
+   * Targets whose lanes are equal are written one after the other, never at once (two inline policies of one role
+   * share its 10,240-character budget). Without it, a target is its own lane.
+   */
+  lane?(spec: SpecOf<K>): string;
 }

@@ -29,5 +29,6 @@ export const trustPolicyKind: TargetKind<'trust-policy'> = {
   formatCli: (spec) => `iam-trust:${spec.roleName} ${spec.principals.map((p) => `--principal ${p}`).join(' ')}`,
   shape: (spec) => trustPolicyShape(spec.principals, spec.conditions ?? {}),
   target: (spec, deps) => trustPolicyTarget(deps.iam(), spec.roleName, { sizeLimit: spec.guards?.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT, ...(deps.log ? { log: deps.log } : {}) }),
+  lane: (spec) => `role:${spec.roleName.toLowerCase()}`,
   resource: (spec) => `role/${spec.roleName} (trust policy)`,
 };

@@ -122,3 +122,15 @@ describe('ALLOWLIST_TARGETS', () => {
     );
   });
 });
+
+describe('lanes', () => {
+  test('the policies of one role share a lane (written one after the other); managed policies have their own', () => {
+    const trust = KINDS['trust-policy'].lane?.({ name: 't', kind: 'trust-policy', roleName: 'BreakGlass', principals: ['arn:aws:iam::123456789012:root'], sources: ['ocm'] });
+    const inline = KINDS['inline-policy'].lane?.({ name: 'i', kind: 'inline-policy', roleName: 'breakglass', policyName: 'p', sources: ['ocm'] });
+    const other = KINDS['inline-policy'].lane?.({ name: 'o', kind: 'inline-policy', roleName: 'Vendor', policyName: 'p', sources: ['ocm'] });
+    expect(trust).toBe('role:breakglass');
+    expect(inline).toBe(trust);
+    expect(other).not.toBe(trust);
+    expect(KINDS['managed-policy'].lane).toBeUndefined();
+  });
+});
