@@ -1,9 +1,8 @@
 import { hostname, homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { rollback, policyStatus, targetStatus } from '../lambda/admin';
-import { Alerter, recordAlertStateStore, snsPublisher } from '../lambda/alerts';
+import { Alerter, lazySnsClient, recordAlertStateStore, snsPublisher } from '../lambda/alerts';
 import type { StateStore, Target } from '../lambda/ports';
 import { createDynamoClient, dynamoStateStore } from '../lambda/state/dynamodb-store';
 import { fileStateStore, stateFileBeside } from '../lambda/state/json-store';
@@ -122,7 +121,7 @@ function cliAnnouncer(env: Env, cli: CliTarget, state: StateStore, sources: read
   if (!topic) return undefined;
   return new Alerter({
     context: { allowlist: env.ALLOWLIST_NAME?.trim() || cli.target.name, policyArn: cli.policyArn ?? cli.target.name, cliTarget: cli.target.name, cliSources: sources },
-    publisher: snsPublisher(new SNSClient({}), topic),
+    publisher: snsPublisher(lazySnsClient(), topic),
     store: recordAlertStateStore(state, cli.target.key),
   });
 }

@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Alerter, AlertPublisher, AlertStateStore, MemoryAlertStateStore, recordAlertStateStore, snsPublisher } from './alerts';
+import { Alerter, AlertPublisher, AlertStateStore, MemoryAlertStateStore, lazySnsClient, recordAlertStateStore, snsPublisher } from './alerts';
 import { DeploymentConfig, EntrySettings, Env, SdkSettings, loadDeploymentConfig, loadSdkSettings, ocmOptionsFromEnv } from './config';
 import type { KindName, SpecOf, TargetSpec } from './kinds/kind';
 import { kindOf } from './kinds/registry';
@@ -201,7 +201,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
 export function composeRuntimes(config: DeploymentConfig, deps: ComposeDeps): SyncRuntime[] {
   const clients = deps.clients ?? {};
   const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env) });
-  const publisher = snsPublisher(clients.sns ?? new SNSClient({}), config.alertTopicArn);
+  const publisher = snsPublisher(clients.sns ?? lazySnsClient(), config.alertTopicArn);
   return config.targets.map((spec) => targetRuntime(spec, config, shared, publisher, deps));
 }
 
@@ -241,7 +241,7 @@ export function composeConfigAlerter(entry: EntrySettings, deps: { clients?: Cli
     : memory;
   return new Alerter({
     context: { allowlist: entry.allowlistName, policyArn: entry.policyArn || '(POLICY_ARN unset)' },
-    publisher: snsPublisher(clients.sns ?? new SNSClient({}), entry.alertTopicArn),
+    publisher: snsPublisher(clients.sns ?? lazySnsClient(), entry.alertTopicArn),
     store,
     ...(deps.log ? { log: deps.log } : {}),
   });
