@@ -6,7 +6,11 @@
  * something in between, and following it could hand the bearer token or client secret to another server.
  * The error names the target so a person can fix OCM_API_URL / OCM_TOKEN_URL deliberately.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+// undici's dispatcher and request API only, not its main entry, which also loads fetch, WebSocket, the cache
+// and mock layers: half its size, and about 25 ms less of every cold start (bench/). Same Agent, same request.
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import dispatcherRequest from 'undici/lib/api/api-request.js';
 import { SyncError } from '../errors';
 import { displayUrl } from './ocm-redact';
 import type { OcmLogger, SecretRedactor } from './ocm-redact';
@@ -57,13 +61,13 @@ export const DEFAULT_OCM_HTTP_SETTINGS: Readonly<OcmHttpSettings> = Object.freez
   maxRetryAfterMs: 20_000,
 });
 
-const sharedAgents = new Map<number, Agent>();
+const sharedAgents = new Map<number, Dispatcher>();
 
 /**
  * The module-level keep-alive Agent, created on first use and reused across warm Lambda invocations
  * (one per connect timeout, since undici sets that on the Agent).
  */
-export function sharedOcmAgent(connectTimeoutMs = DEFAULT_OCM_HTTP_SETTINGS.connectTimeoutMs): Agent {
+export function sharedOcmAgent(connectTimeoutMs = DEFAULT_OCM_HTTP_SETTINGS.connectTimeoutMs): Dispatcher {
   let agent = sharedAgents.get(connectTimeoutMs);
   if (!agent) {
     // Keep-alive shorter than typical load-balancer idle timeouts, so a thawed Lambda rarely meets a
@@ -231,12 +235,13 @@ export class OcmHttp {
     const signal = call.signal ? AbortSignal.any([attemptTimeout, call.signal]) : attemptTimeout;
     let response: Dispatcher.ResponseData;
     try {
-      response = await request(call.url, {
+      response = await dispatcherRequest.call(this.deps.dispatcher ?? sharedOcmAgent(settings.connectTimeoutMs), {
+        origin: call.url.origin,
+        path: `${call.url.pathname}${call.url.search}`,
         method: call.method,
         headers: { 'user-agent': this.deps.userAgent, ...call.headers },
         body: call.body,
         signal,
-        dispatcher: this.deps.dispatcher ?? sharedOcmAgent(settings.connectTimeoutMs),
         headersTimeout: settings.headersTimeoutMs,
         bodyTimeout: settings.bodyTimeoutMs,
       });

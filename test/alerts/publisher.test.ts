@@ -36,6 +36,6 @@ describe('snsPublisher with a client made on first use', () => {
     }, TOPIC);
     const err = await publisher.publish(MESSAGE as never).catch((e: unknown) => e as Error & { code: string });
     expect(err).toMatchObject({ code: 'alert-publish-failed' });
-    expect(err.message).toMatch(new RegExp(`^Could not publish the "updated" alert to ${TOPIC}: .*no region`));
+    expect((err as Error).message).toMatch(new RegExp(`^Could not publish the "updated" alert to ${TOPIC}: .*no region`));
   });
 });

@@ -19,7 +19,8 @@ import 'aws-sdk-client-mock-jest';
 import * as powertoolsLogger from '@aws-lambda-powertools/logger';
 import * as powertoolsMetrics from '@aws-lambda-powertools/metrics';
 import * as ipaddr from 'ipaddr.js';
-import * as undici from 'undici';
+import undiciAgent from 'undici/lib/dispatcher/agent.js';
+import undiciRequest from 'undici/lib/api/api-request.js';
 import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist';
 import { dynamoStateStore } from '../../lambda/state/dynamodb-store';
 import { LocalDynamo } from './dynamodb';
@@ -278,7 +279,8 @@ export function installLambdaHarness(): void {
     // Libraries whose state lives in the objects the function creates (its keep-alive Agent is in
     // lambda/sources/ocm-http, Logger and Metrics in lambda/handler, all loaded afresh by every container):
     // sharing them only saves loading them again for each cold start.
-    jest.doMock('undici', () => undici);
+    jest.doMock('undici/lib/dispatcher/agent.js', () => undiciAgent);
+    jest.doMock('undici/lib/api/api-request.js', () => undiciRequest);
     jest.doMock('@aws-lambda-powertools/logger', () => powertoolsLogger);
     jest.doMock('@aws-lambda-powertools/metrics', () => powertoolsMetrics);
     jest.doMock('ipaddr.js', () => ipaddr);
