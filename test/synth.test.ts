@@ -33,6 +33,10 @@ describe('cdk synth (real, with esbuild bundling)', () => {
     // The AWS SDK is left to the runtime (bundleAwsSDK false): NODE_PATH plays the runtime's copy.
     const bundle = readFileSync(bundles[0], 'utf8');
     expect(bundle).toContain('require("@aws-sdk/client-iam")');
+    // Packages are required, never import()ed: ESM resolution ignores NODE_PATH, where the runtime keeps the SDK.
+    expect(bundle).not.toMatch(/\bimport\(\s*["'](?!node:)[^."']/);
+    // undici through its dispatcher and request modules only: its fetch and WebSocket layers are not bundled.
+    expect(bundle).not.toContain('WebSocketStream');
     const loaded = await run(process.execPath, ['-e', `const m = require(${JSON.stringify(bundles[0])}); process.stdout.write(typeof m.handler)`], {
       env: { ...process.env, NODE_PATH: join(root, 'node_modules') },
     });

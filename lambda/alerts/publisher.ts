@@ -18,8 +18,17 @@ export type SnsClientSource = SNSClient | (() => Promise<SNSClient>);
  * nothing (an unchanged run) neither loads it nor builds the client. Made once, then reused.
  */
 export function lazySnsClient(): () => Promise<SNSClient> {
-  let client: Promise<SNSClient> | undefined;
-  return () => (client ??= import('@aws-sdk/client-sns').then(({ SNSClient }) => new SNSClient({})));
+  let client: SNSClient | undefined;
+  return async () => (client ??= new (snsModule().SNSClient)({}));
+}
+
+/**
+ * The SDK's SNS module, loaded on first call. A `require`, not `import()`: the bundle is CommonJS and the SDK is the
+ * runtime's, found through NODE_PATH, which only `require` resolves (ESM resolution ignores NODE_PATH).
+ */
+function snsModule(): typeof import('@aws-sdk/client-sns') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns');
 }
 
 /**
@@ -33,7 +42,7 @@ export function snsPublisher(sns: SnsClientSource, topicArn: string | undefined)
     async publish(message: AlertMessage): Promise<void> {
       try {
         const client = typeof sns === 'function' ? await sns() : sns;
-        const { PublishCommand } = await import('@aws-sdk/client-sns');
+        const { PublishCommand } = snsModule();
         await client.send(
           new PublishCommand({
             TopicArn: topicArn,
