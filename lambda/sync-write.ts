@@ -85,14 +85,18 @@ export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
     log?.warn('another writer holds the lease; nothing written', { target: target.name, holder: lease.holder.holder, until: new Date(lease.holder.expiresAt).toISOString() });
     return { status: 'busy', plan: p, holder: lease.holder };
   }
+  // The last record update gives the lease back in the same request; any other way out gives it back here.
+  const held = { released: false };
   try {
-    return await writeUnderLease(step, writer, lease.record);
+    return await writeUnderLease(step, writer, lease.record, held);
   } finally {
-    await state.releaseLease(target.key, writer).catch((err: unknown) => log?.warn('could not release the lease; it expires by itself', { error: describeError(err) }));
+    if (!held.released) {
+      await state.releaseLease(target.key, writer).catch((err: unknown) => log?.warn('could not release the lease; it expires by itself', { error: describeError(err) }));
+    }
   }
 }
 
-async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord): Promise<WriteOutcome> {
+async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord, held: { released: boolean }): Promise<WriteOutcome> {
   const { target, state, plan: p, log } = step;
   const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`)];
   const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: decodeDocument(step.current.document), notes });
@@ -161,6 +165,9 @@ async function writeUnderLease(step: WriteStep, writer: string, record: TargetRe
     // No topic here (the CLI without ALERT_TOPIC_ARN): the function's next run announces it.
     Object.assign(patch, outboxPatch([...others, announcement]));
   }
+  // The record and the lease's release in one conditional request: still ours, or nothing changes.
+  patch.lease = null;
+  held.released = true;
   if (!(await state.update(target.key, patch, { leaseHolder: writer }))) log?.warn('the lease ran out before the record was updated; the next run announces this write', { target: target.name });
   log?.info('policy updated', { target: target.name, planId: p.planId, added: p.addedEntries, removed: p.removedEntries, versionId, previousVersionId, deleted: written.deleted, otherWriters: written.otherWriters });
   const changed = [`wrote ${versionId ?? 'the new document'} of ${target.name} (plan ${p.planId}); its announcement stays owed and is sent by the next run`];

@@ -75,6 +75,19 @@ describe.each(stores)('%s store', (_name, make) => {
     expect((await store.load(KEY)).lease).toBeUndefined();
   });
 
+  test('a last update can give the lease back in the same request, only while it is still ours', async () => {
+    const store = make();
+    await store.acquireLease(KEY, 'function:fn/req-1', 2_000, 1_000);
+    // Someone else's closing update neither writes nor frees the lease.
+    await expect(store.update(KEY, { revision: 9, lease: null }, { leaseHolder: 'cli:ana@laptop' })).resolves.toBe(false);
+    expect(await store.load(KEY)).toMatchObject({ lease: { holder: 'function:fn/req-1' } });
+    await expect(store.update(KEY, { revision: 3, lease: null }, { leaseHolder: 'function:fn/req-1' })).resolves.toBe(true);
+    const record = await store.load(KEY);
+    expect(record.revision).toBe(3);
+    expect(record.lease).toBeUndefined();
+    await expect(store.acquireLease(KEY, 'cli:ana@laptop', 60_000, 1_500)).resolves.toMatchObject({ ok: true });
+  });
+
   test('two writers racing for the lease: exactly one wins', async () => {
     const store = make();
     const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => store.acquireLease(KEY, `writer-${i}`, 10_000, 1_000)));
