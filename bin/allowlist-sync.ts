@@ -7,7 +7,7 @@ import type { StateStore, Target } from '../lambda/ports';
 import { createDynamoClient, dynamoStateStore } from '../lambda/state/dynamodb-store';
 import { fileStateStore, stateFileBeside } from '../lambda/state/json-store';
 import { PlanOptions, isApprovable } from '../lambda/allowlist';
-import { Env, conditionsFromEnv, guardsFromEnv, loadSdkSettings } from '../lambda/config';
+import { Env, conditionsFromEnv, filtersFromEnv, guardsFromEnv, loadSdkSettings } from '../lambda/config';
 import { Shared, planOptionsOf } from '../lambda/compose';
 import { SyncError, describeError } from '../lambda/errors';
 import { TargetSpec } from '../lambda/kinds/kind';
@@ -19,8 +19,10 @@ import { concurrentWriterReport } from '../lambda/sync-write';
 import { sync } from '../lambda/sync';
 
 const USAGE = `Usage:
-  allowlist-sync plan     --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--principal ARN...] [--json]
-  allowlist-sync apply    --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID] [--json]
+  allowlist-sync plan     --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--principal ARN...]
+                          [--include CIDRS] [--exclude CIDRS] [--json]
+  allowlist-sync apply    --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID]
+                          [--include CIDRS] [--exclude CIDRS] [--json]
   allowlist-sync status   --target SPEC [--json]
   allowlist-sync rollback --target SPEC [--to VERSION_ID] [--force] [--json]
 
@@ -39,8 +41,10 @@ Targets:  iam:POLICY_ARN (an IAM managed policy, with the caller's AWS credentia
           iam-inline:ROLE/POLICY_NAME (an inline deny policy on the role), file:PATH (a JSON file)
 Guards and conditions come from the same environment variables as the Lambda function:
   MIN_ENTRIES, MAX_REMOVAL_FRACTION, BROADEST_IPV4_PREFIX, BROADEST_IPV6_PREFIX, EXTRA_CIDRS,
-  VIA_AWS_SERVICE_EXEMPTION, KMS_VIA_SERVICE_EXEMPTION; SIZE_LIMIT overrides a target's size limit (a raised
-  trust policy quota, say)
+  VIA_AWS_SERVICE_EXEMPTION, KMS_VIA_SERVICE_EXEMPTION, VPC_EXEMPTION (VPC and VPC endpoint ids whose requests
+  are exempt); SIZE_LIMIT overrides a target's size limit (a raised trust policy quota, say)
+Subsets:  --include CIDRS keeps only the sources' addresses inside these blocks, --exclude CIDRS drops those inside
+          them (or INCLUDE_CIDRS / EXCLUDE_CIDRS); the plan names what they leave out
 
 Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply and rollback 0 unchanged or
 applied, 3 refused, 1 error; status 0, 1 error.`;
@@ -191,6 +195,8 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         approve: { type: 'string' },
         to: { type: 'string' },
         principal: { type: 'string', multiple: true },
+        include: { type: 'string' },
+        exclude: { type: 'string' },
         'state-table': { type: 'string' },
         timeout: { type: 'string' },
         force: { type: 'boolean', default: false },
@@ -210,7 +216,8 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
     if (!Number.isInteger(timeout) || timeout < 15 || timeout > 3600) throw usageError(`--timeout must be a whole number of seconds from 15 to 3600, got ${JSON.stringify(values.timeout)}.`);
     const shared = new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env) });
     const sources = command === 'plan' || command === 'apply' ? cliSources(values, env).map((s) => s.spelling) : [];
-    const cli = cliTarget(values.target, shared, { principals: values.principal ?? [], sources, guards: guardsFromEnv(env), conditions: conditionsFromEnv(env) });
+    const filters = filtersFromEnv({ ...env, ...(values.include !== undefined ? { INCLUDE_CIDRS: values.include } : {}), ...(values.exclude !== undefined ? { EXCLUDE_CIDRS: values.exclude } : {}) });
+    const cli = cliTarget(values.target, shared, { principals: values.principal ?? [], sources, guards: guardsFromEnv(env), conditions: conditionsFromEnv(env), filters });
     const run: RunContext = { state: stateStoreFor(cli, env, values['state-table'], io.err), writer: cliWriter(), deadline: Date.now() + timeout * 1000 };
     const shape = kindOf(cli.spec).shape(cli.spec);
     const iamClient = shared.iam;

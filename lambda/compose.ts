@@ -149,7 +149,8 @@ export class Shared {
 /** The guards and shape a target's plans use: its kind's size limit unless the spec raises it. */
 export function planOptionsOf<K extends KindName>(spec: SpecOf<K>): PlanOptions {
   const kind = kindOf(spec);
-  return { guards: { ...spec.guards, sizeLimit: spec.guards?.sizeLimit ?? kind.sizeLimit.default }, shape: kind.shape(spec) };
+  const filters = spec.include !== undefined || spec.exclude !== undefined ? { filters: { ...(spec.include ? { include: spec.include } : {}), ...(spec.exclude ? { exclude: spec.exclude } : {}) } } : {};
+  return { guards: { ...spec.guards, sizeLimit: spec.guards?.sizeLimit ?? kind.sizeLimit.default }, shape: kind.shape(spec), ...filters };
 }
 
 /** One target's runtime. */

@@ -7,7 +7,8 @@ import type { Env } from './ports';
 import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOptions, parseEndpoint } from './sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
 import type { OcmLogger } from './sources/ocm-redact';
-import { checkPolicyArn, checkTopicArn } from './validate';
+import { splitList } from './sources/static';
+import { checkFilterCidr, checkPolicyArn, checkTopicArn, checkVpcExemptionId } from './validate';
 
 // The only reader of the environment: every variable the function (and the CLI) takes is read and validated here,
 // once, into typed settings. The single-target variables (POLICY_ARN...) become a one-item target list here only.
@@ -91,12 +92,36 @@ export function readNumber(env: Env, name: string, min: number, max: number): nu
   return value;
 }
 
-/** Condition exemptions from `VIA_AWS_SERVICE_EXEMPTION` (default on) and `KMS_VIA_SERVICE_EXEMPTION` (default off). */
+/** A comma- or space-separated list, each item checked; undefined when unset (an empty value is unset). */
+function readList(env: Env, name: string, check: (item: string) => string | undefined): string[] | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const items = splitList(raw);
+  for (const item of items) {
+    const problem = check(item);
+    if (problem) throw configError(name, `holds ${problem}`);
+  }
+  return items;
+}
+
+/**
+ * Condition exemptions from `VIA_AWS_SERVICE_EXEMPTION` (default on), `KMS_VIA_SERVICE_EXEMPTION` (default off)
+ * and `VPC_EXEMPTION` (VPC and VPC endpoint ids, default none).
+ */
 export function conditionsFromEnv(env: Env): ConditionOptions {
+  const vpcExemption = readList(env, 'VPC_EXEMPTION', checkVpcExemptionId);
   return {
     viaAwsServiceExemption: readBool(env, 'VIA_AWS_SERVICE_EXEMPTION', true),
     kmsViaServiceExemption: readBool(env, 'KMS_VIA_SERVICE_EXEMPTION', false),
+    ...(vpcExemption ? { vpcExemption } : {}),
   };
+}
+
+/** The single target's subset of its sources: `INCLUDE_CIDRS` and `EXCLUDE_CIDRS`. */
+export function filtersFromEnv(env: Env): { include?: string[]; exclude?: string[] } {
+  const include = readList(env, 'INCLUDE_CIDRS', checkFilterCidr);
+  const exclude = readList(env, 'EXCLUDE_CIDRS', checkFilterCidr);
+  return { ...(include ? { include } : {}), ...(exclude ? { exclude } : {}) };
 }
 
 
@@ -126,6 +151,8 @@ export interface HandlerConfig {
   ocmEnabled: boolean;
   guards: Partial<Guards>;
   conditions: ConditionOptions;
+  /** `INCLUDE_CIDRS` / `EXCLUDE_CIDRS`. */
+  filters: { include?: string[]; exclude?: string[] };
   functionName?: string;
 }
 
@@ -152,6 +179,7 @@ export function loadHandlerConfig(env: Env): HandlerConfig {
     ocmEnabled,
     guards: guardsFromEnv(env),
     conditions: conditionsFromEnv(env),
+    filters: filtersFromEnv(env),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
   };
 }
@@ -178,6 +206,7 @@ export function legacyTargetSpec(config: HandlerConfig): TargetSpec {
     sources: [...(config.ocmEnabled ? ['ocm'] : []), ...(config.extraCidrs ? [`static:${config.extraCidrs}`] : [])],
     guards: config.guards,
     conditions: config.conditions,
+    ...config.filters,
   };
 }
 

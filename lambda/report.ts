@@ -1,5 +1,5 @@
 import type { PolicyStatus, RollbackResult, TargetStatus } from './admin';
-import { changeSummary, entryLines, hasAllow, isApprovable, statementLines } from './allowlist';
+import { changeSummary, entryLines, filterLines, hasAllow, isApprovable, statementLines } from './allowlist';
 import { SyncResult } from './sync';
 
 /** The one JSON object printed by `--json` and returned by the handler's core. */
@@ -23,6 +23,7 @@ export function resultJson(result: SyncResult): Record<string, unknown> {
     adoption: plan.adoption,
     currentKind: plan.currentKind,
     statementChanges: plan.statementChanges,
+    ...(plan.filtered ? { filtered: plan.filtered } : {}),
     documentSize: plan.documentSize,
     sizeLimit: plan.sizeLimit,
     sources: result.sources,
@@ -62,6 +63,8 @@ export function resultText(result: SyncResult): string {
   for (const line of statementLines(plan)) lines.push(`  ! ${line}`);
   if (plan.addedEntries.length + plan.removedEntries.length > 0) lines.push(`Changes: ${changeSummary(plan)}`);
   for (const line of entryLines(plan)) lines.push(`  ${line.sign} ${line.entry} (${line.note})`);
+  const filtered = filterLines(plan);
+  if (filtered.length > 0) lines.push(`Filtered (include/exclude): ${plan.filtered?.length} of the sources' entries`, ...filtered.map((l) => `  ~ ${l}`));
   for (const warning of result.warnings) lines.push(`Warning: ${warning}`);
   if (plan.refusals.length > 0) {
     lines.push('Reasons:');

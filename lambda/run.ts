@@ -7,6 +7,7 @@ import { sync } from './sync';
 import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
 import { METRIC, MetricName } from './metric-names';
 import { runInLanes } from './lanes';
+import type { FilteredEntry } from './allowlist';
 
 // One invocation: the event, the targets it runs, their results. What the targets are is the composition root's.
 
@@ -36,6 +37,8 @@ export interface HandlerResult {
   otherWriters?: string[];
   /** `busy`: who holds the lease, until when. */
   holder?: { holder: string; until: string };
+  /** What the target's include / exclude filters left out of its sources' entries. */
+  filtered?: FilteredEntry[];
 }
 
 /** What the function returns for several targets: each one's result, and the worst status. */
@@ -161,6 +164,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     ...(result.deleted?.length ? { deleted: result.deleted } : {}),
     ...(result.otherWriters?.length ? { otherWriters: result.otherWriters } : {}),
     ...(result.holder ? { holder: { holder: result.holder.holder, until: new Date(result.holder.expiresAt).toISOString() } } : {}),
+    ...(plan.filtered?.length ? { filtered: plan.filtered } : {}),
   };
 }
 

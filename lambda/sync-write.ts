@@ -1,4 +1,4 @@
-import { Baseline, Guards, Plan, statementLines } from './allowlist';
+import { Baseline, Guards, Plan, filterLines, statementLines } from './allowlist';
 import { markApproved } from './allowlist/approval';
 import { nextBaseline } from './allowlist/baseline';
 import { SyncError, describeError } from './errors';
@@ -98,7 +98,7 @@ export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
 
 async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord, held: { released: boolean }): Promise<WriteOutcome> {
   const { target, state, plan: p, log } = step;
-  const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`)];
+  const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`), ...filterLines(p).map((l) => `filtered (include/exclude) ${l}`)];
   const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: decodeDocument(step.current.document), notes });
   const outbox = withOwed(record.outbox, owed);
   // Recorded before the write: if this process dies after it, the next run announces it.

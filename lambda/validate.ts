@@ -1,5 +1,6 @@
 import { formatCidr, parseEntry } from './allowlist/cidr';
 import { neverSeenReason } from './allowlist/never-seen';
+import { VPC_EXEMPTION_ID } from './allowlist/policy';
 
 /**
  * The one set of rules for names, ARNs and entries, shared by the function's configuration, the target kinds, the
@@ -104,6 +105,17 @@ export function checkCidr(value: string): string | undefined {
   const never = neverSeenReason(parsed.cidr);
   if (never) return `"${value}" (${formatCidr(parsed.cidr)}) is ${never}: aws:SourceIp never sees it`;
   return undefined;
+}
+
+/** A CIDR for an include / exclude filter: any valid block (a filter allows nothing by itself). */
+export function checkFilterCidr(value: string): string | undefined {
+  const parsed = parseEntry(value);
+  return parsed.ok ? undefined : `"${value}" is not a CIDR (e.g. 203.0.113.0/24 or 2001:db8::/32): ${parsed.reason}`;
+}
+
+/** A VPC id (`vpc-0abc...`) or VPC endpoint id (`vpce-0abc...`) for the VPC exemption. */
+export function checkVpcExemptionId(value: string): string | undefined {
+  return VPC_EXEMPTION_ID.test(value) ? undefined : `"${value}" is not a VPC id (vpc-0123456789abcdef0) or VPC endpoint id (vpce-0123456789abcdef0)`;
 }
 
 /** A target (or allowlist) name: alert subjects, metrics dimension, state keys. */

@@ -66,6 +66,16 @@ export interface AllowlistSyncProps {
   readonly approvalMaxAgeHours?: number;
   /** Exempt KMS calls made through AWS services from the IP condition (KMS_VIA_SERVICE_EXEMPTION). @default - the function's default */
   readonly kmsViaServiceExemption?: boolean;
+  /**
+   * VPC ids and VPC endpoint ids whose requests are exempt from the deny (VPC_EXEMPTION): requests through a VPC
+   * endpoint carry no `aws:SourceIp`, so without this they are denied even from a trusted network. Whoever can
+   * use a listed VPC or endpoint is then trusted. @default - none
+   */
+  readonly vpcExemption?: string[];
+  /** Keep only the sources' addresses inside these CIDRs (INCLUDE_CIDRS). @default - all */
+  readonly includeCidrs?: string[];
+  /** Leave out the sources' addresses inside these CIDRs (EXCLUDE_CIDRS). @default - none */
+  readonly excludeCidrs?: string[];
 
   /** How often to sync: a Duration in whole minutes, or 'rate(...)' / 'cron(...)'. @default Duration.minutes(15) */
   readonly schedule?: Duration | string;

@@ -124,6 +124,8 @@ export function addTargetResources(scope: Construct, t: AllowlistTargetProps, op
     sources: sourcesOf(t),
     ...(Object.keys(guards).length ? { guards } : {}),
     ...(Object.keys(conditions).length ? { conditions } : {}),
+    ...(t.include !== undefined ? { include: t.include } : {}),
+    ...(t.exclude !== undefined ? { exclude: t.exclude } : {}),
     ...(t.dryRun !== undefined ? { dryRun: t.dryRun } : {}),
   } as TargetSpec;
   return { ...own, spec };

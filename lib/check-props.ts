@@ -24,6 +24,9 @@ const MAIN_FIELDS: Readonly<Record<string, string>> = {
   ocm: 'ocmEnabled',
   cidrs: 'extraCidrs',
   'conditions.kmsViaServiceExemption': 'kmsViaServiceExemption',
+  'conditions.vpcExemption': 'vpcExemption',
+  include: 'includeCidrs',
+  exclude: 'excludeCidrs',
 };
 
 /** The main allowlist as a managed-policy target. */
@@ -49,7 +52,9 @@ export function mainTarget(props: AllowlistSyncProps, allowlistName: string): Al
     cidrs: props.extraCidrs,
     cidrsParameterName: props.cidrsParameterName,
     guards: set(guards),
-    conditions: set({ kmsViaServiceExemption: props.kmsViaServiceExemption }),
+    conditions: set({ kmsViaServiceExemption: props.kmsViaServiceExemption, vpcExemption: props.vpcExemption }),
+    include: props.includeCidrs,
+    exclude: props.excludeCidrs,
     dryRun: props.dryRun,
     existingPolicyArn: props.existingPolicyArn,
     policyName: props.policyName,

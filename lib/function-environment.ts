@@ -54,6 +54,9 @@ export function functionEnvironment(scope: Construct, props: AllowlistSyncProps,
     BASELINE_WINDOW_DAYS: props.baselineWindowDays?.toString(),
     APPROVAL_MAX_AGE_HOURS: props.approvalMaxAgeHours?.toString(),
     KMS_VIA_SERVICE_EXEMPTION: props.kmsViaServiceExemption === undefined ? undefined : String(props.kmsViaServiceExemption),
+    VPC_EXEMPTION: props.vpcExemption?.length ? props.vpcExemption.join(',') : undefined,
+    INCLUDE_CIDRS: props.includeCidrs?.length ? props.includeCidrs.join(',') : undefined,
+    EXCLUDE_CIDRS: props.excludeCidrs?.length ? props.excludeCidrs.join(',') : undefined,
     POWERTOOLS_LOG_LEVEL: props.logLevel,
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) environment[key] = value;

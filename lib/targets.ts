@@ -52,6 +52,12 @@ export interface AllowlistTargetConditions {
   readonly viaAwsServiceExemption?: boolean;
   /** `Null kms:ViaService true`: KMS calls made through another service stay allowed. @default false */
   readonly kmsViaServiceExemption?: boolean;
+  /**
+   * VPC ids (`vpc-...`) and VPC endpoint ids (`vpce-...`) whose requests are exempt from the deny (requests
+   * through a VPC endpoint carry no `aws:SourceIp`). Whoever can use a listed VPC or endpoint is then trusted.
+   * @default - none
+   */
+  readonly vpcExemption?: string[];
 }
 
 /**
@@ -74,6 +80,10 @@ export interface AllowlistTargetProps {
   readonly guards?: AllowlistTargetGuards;
   /** Condition options of the deny statement. @default - viaAwsServiceExemption on, kmsViaServiceExemption off */
   readonly conditions?: AllowlistTargetConditions;
+  /** Keep only the sources' addresses inside these CIDRs (a subset of a shared list, e.g. for a 2,048-character trust policy). @default - all */
+  readonly include?: string[];
+  /** Leave out the sources' addresses inside these CIDRs. @default - none */
+  readonly exclude?: string[];
   /** Plan and alert, never write this target. @default false */
   readonly dryRun?: boolean;
 
@@ -136,6 +146,8 @@ const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: reado
   cidrsParameterName: { type: 'string', kinds: ALL },
   guards: { type: 'object', kinds: ALL },
   conditions: { type: 'object', kinds: ALL },
+  include: { type: 'strings', kinds: ALL },
+  exclude: { type: 'strings', kinds: ALL },
   dryRun: { type: 'boolean', kinds: ALL },
   existingPolicyArn: { type: 'string', kinds: ['managed-policy'] },
   policyName: { type: 'string', kinds: ['managed-policy', 'inline-policy'] },
@@ -148,7 +160,7 @@ const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: reado
 };
 // One table of ranges for the function, the CLI and the construct.
 const GUARD_RANGES: Readonly<Record<keyof AllowlistTargetGuards, readonly [min: number, max: number, integer: boolean]>> = DOMAIN_GUARD_RANGES;
-const CONDITIONS: ReadonlyArray<keyof AllowlistTargetConditions> = ['viaAwsServiceExemption', 'kmsViaServiceExemption'];
+const CONDITIONS: ReadonlyArray<keyof AllowlistTargetConditions> = ['viaAwsServiceExemption', 'kmsViaServiceExemption', 'vpcExemption'];
 const ATTACH: ReadonlyArray<[PrincipalKind, 'attachToRoles' | 'attachToUsers' | 'attachToGroups']> = [
   ['role', 'attachToRoles'],
   ['user', 'attachToUsers'],
@@ -280,8 +292,15 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   for (const [key, condition] of Object.entries(target.conditions ?? {})) {
     if (condition === undefined) continue;
     if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `is not a condition option (${CONDITIONS.join(', ')})`);
+    if (key === 'vpcExemption') {
+      if (!Array.isArray(condition) || !condition.every((id) => typeof id === 'string')) fail(`conditions.${key}`, `expected a list of VPC or VPC endpoint ids, got ${JSON.stringify(condition)}`);
+      for (const id of condition as string[]) check(`conditions.${key}`, id, v.checkVpcExemptionId);
+      continue;
+    }
     if (typeof condition !== 'boolean') fail(`conditions.${key}`, `expected true or false, got ${JSON.stringify(condition)}`);
   }
+  for (const field of ['include', 'exclude'] as const) for (const cidr of target[field] ?? []) check(field, cidr, v.checkFilterCidr);
+  if (target.include !== undefined && target.include.length === 0) fail('include', 'is empty, which keeps nothing: leave it unset to keep every address of the sources');
   return target;
 }
 

@@ -101,6 +101,32 @@ describe('allowlist-sync CLI', () => {
     expect((await readFile(policy)).equals(written)).toBe(true);
   });
 
+  it('--include / --exclude keep a subset of the sources, named in the plan; a filter leaving nothing is refused (3)', async () => {
+    const source = join(dir, 'ocm.json');
+    const policy = join(dir, 'policy.json');
+    await copyFile(OCM_FIXTURE, source);
+    const args = ['--source', `file:${source}`, '--target', `file:${policy}`];
+
+    const subset = await cli(['plan', ...args, '--include', '3.0.0.0/8', '--exclude', '3.132.0.0/16', '--json']);
+    expect(subset.code).toBe(2);
+    const report = json(subset) as JsonReport & { filtered: { entry: string; reason: string }[] };
+    expect(report.entries).toEqual(['3.20.58.12/32', '3.21.130.171/32']);
+    expect(report.filtered).toEqual(expect.arrayContaining([expect.objectContaining({ entry: '3.132.100.80/28', reason: 'inside exclude' }), expect.objectContaining({ entry: '52.15.23.0/26', reason: 'not inside include' })]));
+    const human = await cli(['plan', ...args, '--include', '3.0.0.0/8', '--exclude', '3.132.0.0/16']);
+    expect(human.stdout).toContain('Filtered (include/exclude): 4 of the sources\' entries');
+    expect(human.stdout).toContain('  ~ excluded: 3.132.100.80/28');
+
+    const nothing = await cli(['apply', ...args, '--include', '198.51.100.0/24']);
+    expect(nothing.code).toBe(3);
+    expect(nothing.stdout).toContain('include/exclude filters leave nothing');
+    // Nothing written (the refusal is recorded in the state file beside it).
+    expect(await readdir(dir)).not.toContain('policy.json');
+
+    const bad = await cli(['plan', ...args, '--exclude', 'office']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('EXCLUDE_CIDRS holds "office" is not a CIDR');
+  });
+
   it('refuses a mass removal (3) leaving the target byte-identical, then applies it when approved', async () => {
     const source = join(dir, 'ips.txt');
     const policy = join(dir, 'policy.json');

@@ -1,4 +1,4 @@
-import { conditionsFromEnv, guardsFromEnv, readBool, readFraction, readInt, readRequired } from '../lambda/config';
+import { conditionsFromEnv, filtersFromEnv, guardsFromEnv, loadDeploymentConfig, readBool, readFraction, readInt, readRequired } from '../lambda/config';
 import { SyncError } from '../lambda/errors';
 
 const HINT = 'Fix the environment variable and run again.';
@@ -128,5 +128,30 @@ describe('readers', () => {
         `Configuration error: POLICY_ARN is required (the policy to keep). ${HINT}`,
       );
     }
+  });
+});
+
+describe('VPC_EXEMPTION, INCLUDE_CIDRS, EXCLUDE_CIDRS', () => {
+  it('read as lists (comma or space separated), unset when empty', () => {
+    expect(conditionsFromEnv({ VPC_EXEMPTION: 'vpc-0123456789abcdef0, vpce-01234567' }).vpcExemption).toEqual(['vpc-0123456789abcdef0', 'vpce-01234567']);
+    expect(conditionsFromEnv({ VPC_EXEMPTION: ' ' })).not.toHaveProperty('vpcExemption');
+    expect(filtersFromEnv({ INCLUDE_CIDRS: '3.0.0.0/8 52.0.0.0/8', EXCLUDE_CIDRS: '52.1.0.0/16' })).toEqual({ include: ['3.0.0.0/8', '52.0.0.0/8'], exclude: ['52.1.0.0/16'] });
+    expect(filtersFromEnv({})).toEqual({});
+  });
+
+  it.each([
+    ['VPC_EXEMPTION', 'vpc-123', () => conditionsFromEnv({ VPC_EXEMPTION: 'vpc-123' }), '"vpc-123" is not a VPC id (vpc-0123456789abcdef0) or VPC endpoint id (vpce-0123456789abcdef0)'],
+    ['VPC_EXEMPTION', 'sg-0123456789abcdef0', () => conditionsFromEnv({ VPC_EXEMPTION: 'sg-0123456789abcdef0' }), '"sg-0123456789abcdef0" is not a VPC id'],
+    ['INCLUDE_CIDRS', '3.0.0.0/33', () => filtersFromEnv({ INCLUDE_CIDRS: '3.0.0.0/33' }), '"3.0.0.0/33" is not a CIDR'],
+    ['EXCLUDE_CIDRS', 'office', () => filtersFromEnv({ EXCLUDE_CIDRS: 'office' }), '"office" is not a CIDR'],
+  ])('%s=%j is refused, naming the variable and the item', (name, _value, read, problem) => {
+    const message = configError(read).message;
+    expect(message.startsWith(`Configuration error: ${name} holds ${problem}`)).toBe(true);
+  });
+
+  it('reach the single target: INCLUDE_CIDRS / EXCLUDE_CIDRS and VPC_EXEMPTION in its spec', () => {
+    const config = loadDeploymentConfig({ POLICY_ARN: 'arn:aws:iam::123456789012:policy/x', OCM_ENABLED: 'false', EXTRA_CIDRS: '3.0.0.0/24', INCLUDE_CIDRS: '3.0.0.0/8', VPC_EXEMPTION: 'vpce-01234567' });
+    expect(config.targets[0]).toMatchObject({ include: ['3.0.0.0/8'], conditions: { vpcExemption: ['vpce-01234567'] } });
+    expect(config.targets[0]).not.toHaveProperty('exclude');
   });
 });

@@ -166,6 +166,24 @@ describe('several targets', () => {
     );
   });
 
+  it('a target\'s include/exclude keeps its subset of a shared list, named in the result and the alert; leaving nothing is refused', async () => {
+    const targets: TargetSpec[] = TARGETS.map((t) => (t.name === 'vendor' ? { ...t, exclude: [VENDOR[0]] } : t));
+    const result = await runAll({ dryRun: false }, runtimes(targets));
+    const vendor = result.targets.find((t) => t.target === 'vendor');
+    expect(vendor?.status).toBe('updated');
+    expect(vendor?.entries).not.toContain(VENDOR[0]);
+    expect(vendor?.filtered).toEqual([expect.objectContaining({ reason: 'inside exclude' })]);
+    expect(inline).not.toContain(VENDOR[0].replace(/\/32$/, ''));
+    const body = snsMock.commandCalls(PublishCommand).map((c) => c.args[0].input.Message ?? '').find((m) => m.includes('vendor')) ?? '';
+    expect(body).toContain('filtered (include/exclude) excluded:');
+
+    const none = TARGETS.map((t) => (t.name === 'vendor' ? { ...t, include: ['198.51.100.0/24'] } : t));
+    const refused = await runAll({ dryRun: false }, runtimes(none));
+    const vendorRefused = refused.targets.find((t) => t.target === 'vendor');
+    expect(vendorRefused).toMatchObject({ status: 'refused', approvable: false });
+    expect(vendorRefused?.reasons.join()).toContain("include/exclude filters leave nothing");
+  });
+
   it('refuses per target: a catch-all in one list leaves the others applied', async () => {
     const targets = TARGETS.map((t) => (t.name === 'vendor' ? { ...t, sources: ['static:0.0.0.0/0'] } : t));
     const result = await runAll({ dryRun: false }, runtimes(targets));

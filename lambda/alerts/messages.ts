@@ -1,4 +1,4 @@
-import { changeSummary, entryLines, hasAllow, statementLines } from '../allowlist/changes';
+import { changeSummary, entryLines, filterLines, hasAllow, statementLines } from '../allowlist/changes';
 import { isApprovable } from '../allowlist/plan';
 import { SyncError, describeError } from '../errors';
 import type { AlertState, AnnounceOptions, Announcement, SyncResult } from '../ports';
@@ -175,6 +175,7 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
     `Would change: ${changeSummary(plan)}`,
     ...listLines('Would add', '+', texts.added),
     ...listLines('Would remove', '-', texts.removed),
+    ...(plan.filtered?.length ? ['', `Filtered out by the target's include/exclude (${plan.filtered.length} entries):`, ...filterLines(plan).map((l) => `  ~ ${ellipsize(l, 300)}`)] : []),
     ...warningLines(result),
     '',
   ];

@@ -80,3 +80,17 @@ export function statementLines(plan: Pick<Plan, 'statementChanges'>): string[] {
 export function hasAllow(plan: Pick<Plan, 'statementChanges'>): boolean {
   return plan.statementChanges.some((c) => c.allow);
 }
+
+/** How many filter lines a report shows before `and N more`. */
+const FILTER_LINES = 20;
+
+/** Lines about what the target's include / exclude filters left out of its sources' list, at most 20 and a count. */
+export function filterLines(plan: Pick<Plan, 'filtered'>): string[] {
+  const filtered = plan.filtered ?? [];
+  const lines = filtered.slice(0, FILTER_LINES).map((f) => {
+    const whole = f.left.length === 1 && f.left[0] === f.entry;
+    return `${f.reason === 'inside exclude' ? 'excluded' : 'not included'}: ${whole ? f.entry : `${f.left.join(', ')} of ${f.entry}`}`;
+  });
+  if (filtered.length > FILTER_LINES) lines.push(`and ${filtered.length - FILTER_LINES} more`);
+  return lines;
+}

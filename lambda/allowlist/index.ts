@@ -10,3 +10,4 @@ export * from './approval';
 export * from './baseline';
 export * from './changes';
 export * from './rollback';
+export * from './filters';

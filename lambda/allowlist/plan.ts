@@ -16,6 +16,7 @@ import {
 } from './policy';
 import { DEFAULT_GUARDS, Guards, Refusal, guardRefusals } from './guards';
 import { StatementChange, statementChanges } from './statements';
+import { EntryFilters, FilteredEntry, applyFilters, hasFilters } from './filters';
 
 export { DEFAULT_GUARDS, GUARD_RANGES, isApprovable, removalMeasure } from './guards';
 export type { Guards, Refusal } from './guards';
@@ -69,6 +70,8 @@ export interface PlanOptions {
   shape?: PolicyShape;
   /** The baseline in force (already chosen for the window); without one, removals are measured against the current document only. */
   baseline?: Baseline;
+  /** The target's subset of what its sources give (`include` / `exclude`). */
+  filters?: EntryFilters;
 }
 
 /**
@@ -115,6 +118,8 @@ export interface Plan {
   baseVersionId?: string;
   /** The baseline the removal guard measured against, when one was given. */
   baselineVersionId?: string;
+  /** What the target's include / exclude filters left out of the sources' entries (when it has filters). */
+  filtered?: FilteredEntry[];
 }
 
 function hash(parts: readonly (string | null)[]): string {
@@ -154,9 +159,19 @@ function kindOf(document: PolicyDocument | undefined, unreadable: boolean, index
  * Computes what syncing `desired` into `current` means, and whether it is safe.
  * Pure: no I/O. The tool owns the whole document, so any difference from the rendered one is a change.
  */
-export function plan(current: CurrentDocument, desired: NormalizedEntries, options: PlanOptions = {}): Plan {
+export function plan(current: CurrentDocument, given: NormalizedEntries, options: PlanOptions = {}): Plan {
   const shape = options.shape ?? managedPolicyShape();
   const refusals: Refusal[] = [];
+  // The target's subset of the sources' list: what it leaves out is named in the plan; leaving nothing is refused.
+  const filtering = hasFilters(options.filters) ? applyFilters(given.cidrs, options.filters) : undefined;
+  const desired = filtering ? { ...given, cidrs: filtering.kept } : given;
+  if (filtering && given.cidrs.length > 0 && desired.cidrs.length === 0) {
+    refusals.push({
+      code: 'filtered-everything',
+      approvable: false,
+      message: `the target's include/exclude filters leave nothing of the ${given.cidrs.length} entries its sources give: fix the filters (or the sources)`,
+    });
+  }
 
   let currentDocument: PolicyDocument | undefined;
   let unreadable = false;
@@ -222,6 +237,7 @@ export function plan(current: CurrentDocument, desired: NormalizedEntries, optio
     reasons: refusals.map((r) => r.message),
     ...(current.versionId !== undefined ? { baseVersionId: current.versionId } : {}),
     ...(options.baseline?.versionId !== undefined && !adoption ? { baselineVersionId: options.baseline.versionId } : {}),
+    ...(filtering ? { filtered: filtering.filtered } : {}),
   };
 }
 

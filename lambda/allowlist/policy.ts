@@ -23,7 +23,17 @@ export interface ConditionOptions {
   viaAwsServiceExemption?: boolean;
   /** `Null kms:ViaService true`: KMS calls made through another service stay allowed. Default off. */
   kmsViaServiceExemption?: boolean;
+  /**
+   * VPC ids (`vpc-...`) and VPC endpoint ids (`vpce-...`) whose requests are exempt. A request through a VPC
+   * endpoint carries no `aws:SourceIp`, so the deny applies to it even from a trusted network; listed here, it
+   * is let through by `StringNotEqualsIfExists` on `aws:SourceVpc` / `aws:SourceVpce`, and every other request
+   * stays under the IP rule. Whoever can send requests through a listed VPC or endpoint is then trusted.
+   */
+  vpcExemption?: readonly string[];
 }
+
+/** A VPC id or a VPC endpoint id, as `vpcExemption` takes them. */
+export const VPC_EXEMPTION_ID = /^(vpc|vpce)-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
 
 /**
  * How an entry is written into a document: an IPv4 host without its `/32`, which `aws:SourceIp` assumes;
@@ -39,6 +49,14 @@ export function renderCondition(entries: readonly string[], options: ConditionOp
   const condition: Statement = { NotIpAddress: { 'aws:SourceIp': entries.map(documentForm) } };
   if (options.viaAwsServiceExemption ?? true) condition.Bool = { 'aws:ViaAWSService': 'false' };
   if (options.kmsViaServiceExemption) condition.Null = { 'kms:ViaService': 'true' };
+  const vpcs = (options.vpcExemption ?? []).filter((id) => id.startsWith('vpc-'));
+  const endpoints = (options.vpcExemption ?? []).filter((id) => id.startsWith('vpce-'));
+  if (vpcs.length + endpoints.length > 0) {
+    condition.StringNotEqualsIfExists = {
+      ...(vpcs.length ? { 'aws:SourceVpc': vpcs } : {}),
+      ...(endpoints.length ? { 'aws:SourceVpce': endpoints } : {}),
+    };
+  }
   return condition;
 }
 

@@ -14,6 +14,8 @@ export interface CliTargetOptions {
   sources: string[];
   guards: Partial<Guards>;
   conditions: ConditionOptions;
+  /** `--include` / `--exclude` (or INCLUDE_CIDRS / EXCLUDE_CIDRS): the target's subset of its sources. */
+  filters?: { include?: string[]; exclude?: string[] };
 }
 
 /** The spec of a `--target`, or what is wrong with it. */
@@ -26,5 +28,5 @@ export function parseCliTarget(text: string, options: CliTargetOptions): TargetS
   const own = kind.parseCli(text.slice(colon + 1), { principals: options.principals });
   if (typeof own === 'string') return own;
   // The kind's own fields plus the common ones make exactly that kind's member of the union.
-  return { name: text, kind: kind.kind, sources: options.sources, guards: options.guards, conditions: options.conditions, ...own } as TargetSpec;
+  return { name: text, kind: kind.kind, sources: options.sources, guards: options.guards, conditions: options.conditions, ...options.filters, ...own } as TargetSpec;
 }

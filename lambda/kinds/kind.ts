@@ -15,6 +15,10 @@ export interface TargetSpecBase {
   /** Guard overrides; `sizeLimit` also raises a trust policy's default 2,048 when the account's quota is higher. */
   guards?: Partial<Guards>;
   conditions?: ConditionOptions;
+  /** Only the addresses of the sources inside these blocks (a subset of a shared list). */
+  include?: string[];
+  /** None of the addresses of the sources inside these blocks. */
+  exclude?: string[];
   /** Plan and alert, never write. */
   dryRun?: boolean;
 }

@@ -1,15 +1,15 @@
 import { ConditionOptions, GUARD_RANGES, Guards } from '../allowlist';
 import { SyncError } from '../errors';
 import { isDeployableSource, parseSource } from '../sources/grammar';
-import { TARGET_NAME, unknownField } from '../validate';
+import { TARGET_NAME, checkFilterCidr, checkVpcExemptionId, unknownField } from '../validate';
 import type { KindName, TargetSpec, TargetSpecBase } from './kind';
 import { DEPLOYABLE_KINDS, KINDS, documentKey } from './registry';
 
 // ALLOWLIST_TARGETS: a JSON array of target specs, each validated by the common rules here and its kind's own,
 // with errors that name the target and the field, and one writer per document.
 
-const COMMON_FIELDS = ['name', 'kind', 'sources', 'guards', 'conditions', 'dryRun'] as const;
-const CONDITION_KEYS: readonly (keyof ConditionOptions)[] = ['viaAwsServiceExemption', 'kmsViaServiceExemption'];
+const COMMON_FIELDS = ['name', 'kind', 'sources', 'guards', 'conditions', 'include', 'exclude', 'dryRun'] as const;
+const CONDITION_KEYS: readonly (keyof ConditionOptions)[] = ['viaAwsServiceExemption', 'kmsViaServiceExemption', 'vpcExemption'];
 const GUARD_KEYS = Object.keys(GUARD_RANGES) as (keyof Guards)[];
 
 function problem(where: string, message: string): SyncError {
@@ -44,16 +44,33 @@ function commonFields(spec: Record<string, unknown>, fail: (field: string, messa
     const conditions: ConditionOptions = {};
     for (const [key, value] of Object.entries(spec.conditions as Record<string, unknown>)) {
       if (!(CONDITION_KEYS as readonly string[]).includes(key)) fail(`conditions.${key}`, unknownField(key, CONDITION_KEYS, 'a condition option'));
+      if (key === 'vpcExemption') {
+        conditions.vpcExemption = stringList(value, `conditions.${key}`, 'VPC or VPC endpoint ids', checkVpcExemptionId, fail);
+        continue;
+      }
       if (typeof value !== 'boolean') fail(`conditions.${key}`, 'must be true or false');
-      conditions[key as keyof ConditionOptions] = value as boolean;
+      conditions[key as 'viaAwsServiceExemption' | 'kmsViaServiceExemption'] = value as boolean;
     }
     out.conditions = conditions;
+  }
+  for (const key of ['include', 'exclude'] as const) {
+    if (spec[key] !== undefined) out[key] = stringList(spec[key], key, 'CIDR blocks', checkFilterCidr, fail);
   }
   if (spec.dryRun !== undefined) {
     if (typeof spec.dryRun !== 'boolean') fail('dryRun', 'must be true or false');
     out.dryRun = spec.dryRun as boolean;
   }
   return out;
+}
+
+/** A list of strings each `check` accepts (an empty list is a list: `include: []` keeps nothing, and says so). */
+function stringList(value: unknown, field: string, what: string, check: (s: string) => string | undefined, fail: (field: string, message: string) => never): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail(field, `must be a list of ${what}`);
+  for (const item of value) {
+    const problem = check(item);
+    if (problem) fail(field, problem);
+  }
+  return [...value];
 }
 
 /** Validates one target spec; errors name the target and the field. */

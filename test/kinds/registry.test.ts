@@ -134,3 +134,29 @@ describe('lanes', () => {
     expect(KINDS['managed-policy'].lane).toBeUndefined();
   });
 });
+
+describe('include, exclude and the VPC exemption in ALLOWLIST_TARGETS', () => {
+  const base = { name: 'vpn', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/vpn', sources: ['ocm'] };
+
+  test('are read into the spec as given', () => {
+    const [spec] = parseTargetSpecs(JSON.stringify([{ ...base, include: ['3.0.0.0/8'], exclude: ['3.1.0.0/16'], conditions: { vpcExemption: ['vpc-0123456789abcdef0'] } }]));
+    expect(spec).toMatchObject({ include: ['3.0.0.0/8'], exclude: ['3.1.0.0/16'], conditions: { vpcExemption: ['vpc-0123456789abcdef0'] } });
+  });
+
+  test.each([
+    [{ include: '3.0.0.0/8' }, '"include" must be a list of CIDR blocks'],
+    [{ exclude: ['3.0.0.0/99'] }, '"exclude" "3.0.0.0/99" is not a CIDR'],
+    [{ conditions: { vpcExemption: ['vpc-1'] } }, '"conditions.vpcExemption" "vpc-1" is not a VPC id'],
+    [{ conditions: { vpcExemption: 'vpce-01234567' } }, '"conditions.vpcExemption" must be a list of VPC or VPC endpoint ids'],
+    [{ inclde: ['3.0.0.0/8'] }, 'inclde'],
+  ])('%j is refused naming the target and the field', (extra, problem) => {
+    let message = '';
+    try {
+      parseTargetSpecs(JSON.stringify([{ ...base, ...extra }]));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('ALLOWLIST_TARGETS [0] (vpn)');
+    expect(message).toContain(problem);
+  });
+});

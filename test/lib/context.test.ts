@@ -179,6 +179,9 @@ describe('parseContext', () => {
     ['syncOnDeploy', { syncOnDeploy: 1 }, /expected true or false/],
     ['extraCidrs', { extraCidrs: '10.0.0.0/33' }, /not a CIDR/],
     ['extraCidrs', { extraCidrs: '2001:db8::1' }, /IPv6 address needs a prefix length/],
+    ['vpcExemption', { vpcExemption: 'vpc-1' }, /is not a VPC id/],
+    ['includeCidrs', { includeCidrs: '3.0.0.0/99' }, /not a CIDR/],
+    ['excludeCidrs', { excludeCidrs: 'office' }, /not a CIDR/],
     ['ocmApiUrl', { ocmApiUrl: 'http://api.openshift.com' }, /must be an https:\/\/ URL/],
     ['ocmTokenUrl', { ocmTokenUrl: 'not a url' }, /not a URL/],
     ['ocmCredentialsParameterName', { ocmCredentialsParameterName: 'aws-secret' }, /reserves/],
@@ -203,5 +206,15 @@ describe('parseContext', () => {
     expect((error as ContextError).key).toBe(key);
     expect((error as Error).message).toMatch(new RegExp(`^Invalid context "${key}": `));
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('subsets and the VPC exemption from context', () => {
+  it('are read as lists (command line strings or cdk.json arrays)', () => {
+    expect(parse({ vpcExemption: 'vpce-0123456789abcdef0,vpc-0123456789abcdef0', includeCidrs: ['3.0.0.0/8'], excludeCidrs: '52.94.0.0/16' }).sync).toMatchObject({
+      vpcExemption: ['vpce-0123456789abcdef0', 'vpc-0123456789abcdef0'],
+      includeCidrs: ['3.0.0.0/8'],
+      excludeCidrs: ['52.94.0.0/16'],
+    });
   });
 });

@@ -39,6 +39,9 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   baselineWindowDays: 'mutable',
   approvalMaxAgeHours: 'mutable',
   kmsViaServiceExemption: 'mutable',
+  vpcExemption: 'mutable',
+  includeCidrs: 'mutable',
+  excludeCidrs: 'mutable',
   schedule: 'mutable',
   stalenessThreshold: 'mutable',
   retryAttempts: 'mutable',
@@ -58,7 +61,15 @@ const mutable = (Object.keys(PROP_KINDS) as Array<keyof AllowlistSyncProps>).fil
 // Every mutable prop changed at once: FULL (created topic) and the existing-topic/cron variant.
 const adoptedButCreated: AllowlistSyncProps = { ...ADOPTED, existingPolicyArn: undefined };
 // Static-only main allowlist plus several targets: the main policy must not notice them.
-const staticWithTargets: AllowlistSyncProps = { ocmEnabled: false, extraCidrs: ['203.0.113.0/24'], cidrsParameterName: '/office/cidrs', additionalTargets: TARGETS };
+const staticWithTargets: AllowlistSyncProps = {
+  ocmEnabled: false,
+  extraCidrs: ['203.0.113.0/24'],
+  cidrsParameterName: '/office/cidrs',
+  additionalTargets: TARGETS,
+  includeCidrs: ['203.0.113.0/24'],
+  excludeCidrs: ['203.0.113.128/25'],
+  vpcExemption: ['vpce-0123456789abcdef0'],
+};
 const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets];
 
 const baseline = synth();

@@ -338,6 +338,22 @@ describe('cdk-nag AwsSolutions with targets', () => {
   });
 });
 
+describe('include, exclude and the VPC exemption', () => {
+  test('reach the function: in each target\'s spec, and for the main allowlist as its variables and its spec', () => {
+    const s = synth({
+      includeCidrs: ['3.0.0.0/8'],
+      excludeCidrs: ['3.1.0.0/16'],
+      vpcExemption: ['vpce-0123456789abcdef0'],
+      additionalTargets: [{ ...VPN, include: ['52.0.0.0/8'], conditions: { vpcExemption: ['vpc-0123456789abcdef0'] } } as AllowlistTargetProps],
+    });
+    const vars = env(s);
+    expect(vars).toMatchObject({ INCLUDE_CIDRS: '3.0.0.0/8', EXCLUDE_CIDRS: '3.1.0.0/16', VPC_EXEMPTION: 'vpce-0123456789abcdef0' });
+    const [main, vpn] = targetsEnv(s) as Record<string, unknown>[];
+    expect(main).toMatchObject({ include: ['3.0.0.0/8'], exclude: ['3.1.0.0/16'], conditions: { vpcExemption: ['vpce-0123456789abcdef0'] } });
+    expect(vpn).toMatchObject({ name: 'office-vpn', include: ['52.0.0.0/8'], conditions: { vpcExemption: ['vpc-0123456789abcdef0'] } });
+  });
+});
+
 describe('synthesis fails on targets that cannot work, naming the target and the field', () => {
   const build = (props: AllowlistSyncProps) => () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -358,6 +374,12 @@ describe('synthesis fails on targets that cannot work, naming the target and the
     [targets(vpn({ roleName: 'bad/role' })), /\.roleName: "bad\/role" is not an IAM role name/],
     [targets(vpn({ principals: [] })), /\.principals: must list at least one principal ARN/],
     [targets(vpn({ principals: ['alice'] })), /\.principals: "alice" is not an IAM principal ARN/],
+    [targets(vpn({ include: ['3.0.0.0/40'] })), /\[0\] \("office-vpn"\)\.include: "3\.0\.0\.0\/40" is not a CIDR/],
+    [targets(vpn({ include: [] })), /\[0\] \("office-vpn"\)\.include: is empty, which keeps nothing/],
+    [targets(vpn({ exclude: 'x' as unknown as string[] })), /\.exclude: expected a list of strings/],
+    [targets(vpn({ conditions: { vpcExemption: ['vpc-1'] } })), /\.conditions\.vpcExemption: "vpc-1" is not a VPC id/],
+    [{ vpcExemption: ['subnet-0123456789abcdef0'] }, /invalid vpcExemption: "subnet-0123456789abcdef0" is not a VPC id/],
+    [{ includeCidrs: ['office'] }, /invalid includeCidrs: "office" is not a CIDR/],
     [targets({ ...VENDOR, policyName: undefined }), /\[0\] \("acme-vendor"\)\.policyName: is required for an inline-policy target/],
     [targets({ ...VENDOR, principals: [BREAK_GLASS_PRINCIPAL] }), /\.principals: does not apply to inline-policy targets \(only to trust-policy\)/],
     [targets({ ...CI, roleName: 'X' }), /\[0\] \("ci"\)\.roleName: does not apply to managed-policy targets/],
