@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { aggregation } from './aggregation';
 import { bundleSize } from './bundle-size';
 import { coldInit } from './cold-init';
+import { fanOut } from './fan-out';
 import { memory } from './memory';
 import { policyCapacity } from './policy-capacity';
 import { roundTrips } from './round-trips';
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
     rows.push(...trips.rows);
     process.stderr.write('bench: memory...\n');
     rows.push(...(await memory(stage, 5, trips.warmReport.maxRssKb)));
+    process.stderr.write('bench: fan-out (1, 5, 20, 50 targets)...\n');
+    rows.push(...(await fanOut(stage)));
   } finally {
     await stage.close();
   }
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
   console.log(
     `Load average ${loadBefore} before, ${load()} after; calibration loop ${nsPerLoop.toFixed(2)} ns/iteration; bench took ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
-  console.log('(The Lambda runs nodejs24.x on ARM64; times here are this machine\'s. MB = 10^6 bytes.)');
+  console.log('(The Lambda runs nodejs24.x on ARM64; times here are this machine\'s. MB = 10^6 bytes, MiB = 2^20 bytes.)');
   console.log('');
   printTable(rows);
 }

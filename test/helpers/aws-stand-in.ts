@@ -5,9 +5,12 @@
  *        CreatePolicyVersion, DeletePolicyVersion, SetDefaultPolicyVersion, ListPolicyTags, TagPolicy, UntagPolicy
  *   SSM  JSON 1.1: GetParameter
  *   SNS  query protocol: Publish
- * It keeps just enough state (one managed policy, one parameter) to play a whole sync, records every request so
- * a benchmark can count round trips, and keeps what was published. `beforeAnswer` runs once a call has been
+ * It keeps just enough state (managed policies by ARN, one parameter) to play a whole sync, records every request
+ * so a benchmark can count round trips, and keeps what was published. `beforeAnswer` runs once a call has been
  * handled and before its answer is sent: a test kills a process there to stop it right after a write.
+ * The primary policy (`policyArn`) always exists; `reset`, `defaultDocument` and `tags` are about it. More are
+ * added with `setPolicy` (a benchmark with many targets) and read with `policy`. `latencyMs` (default 0) delays
+ * every request before it is handled, to model AWS's latency.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +26,31 @@ interface Version {
   id: string;
   document: string;
   created: Date;
+}
+
+/** One managed policy's state. Version ids keep counting across resets (v1, v2, ... per policy). */
+interface ManagedPolicy {
+  arn: string;
+  versions: Version[];
+  defaultId: string;
+  nextVersion: number;
+  tags: Map<string, string>;
+}
+
+/** What the stand-in holds for one policy (copies). */
+export interface PolicyView {
+  defaultDocument: string;
+  defaultVersionId: string;
+  versionCount: number;
+  tags: Record<string, string>;
+}
+
+/** Options of `AwsStandIn.start`. */
+export interface AwsStandInOptions {
+  policyArn: string;
+  parameter: { name: string; value: string };
+  /** Milliseconds every request waits before it is handled; default 0. */
+  latencyMs?: number;
 }
 
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
@@ -66,19 +94,24 @@ export class AwsStandIn {
   beforeAnswer: ((call: AwsCall) => void) | undefined;
   readonly policyArn: string;
   parameter: { name: string; value: string };
-  tags = new Map<string, string>();
-  private versions: Version[] = [];
-  private defaultId = '';
-  private nextVersion = 1;
+  /** Milliseconds every request waits before it is handled (0: at once). */
+  latencyMs: number;
+  private readonly policies = new Map<string, ManagedPolicy>();
   private server!: Server;
   private port = 0;
 
-  private constructor(options: { policyArn: string; parameter: { name: string; value: string } }) {
+  private constructor(options: AwsStandInOptions) {
     this.policyArn = options.policyArn;
     this.parameter = options.parameter;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.policies.set(options.policyArn, AwsStandIn.emptyPolicy(options.policyArn));
   }
 
-  static async start(options: { policyArn: string; parameter: { name: string; value: string } }): Promise<AwsStandIn> {
+  private static emptyPolicy(arn: string): ManagedPolicy {
+    return { arn, versions: [], defaultId: '', nextVersion: 1, tags: new Map() };
+  }
+
+  static async start(options: AwsStandInOptions): Promise<AwsStandIn> {
     const standIn = new AwsStandIn(options);
     standIn.server = createServer((req, res) => void standIn.handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -94,16 +127,56 @@ export class AwsStandIn {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Replaces the policy's versions with one default version holding `document` (plain JSON), and sets tags. */
-  reset(document: string, tags: Record<string, string> = {}): void {
-    this.versions = [];
-    this.addVersion(document, true);
-    this.tags = new Map(Object.entries(tags));
+  private get primary(): ManagedPolicy {
+    return this.policies.get(this.policyArn) as ManagedPolicy;
   }
 
-  /** The default version's document (plain JSON). */
+  /** The primary policy's tags. */
+  get tags(): Map<string, string> {
+    return this.primary.tags;
+  }
+
+  set tags(tags: Map<string, string>) {
+    this.primary.tags = tags;
+  }
+
+  /** Replaces the primary policy's versions with one default version holding `document` (plain JSON), and sets tags. */
+  reset(document: string, tags: Record<string, string> = {}): void {
+    this.setPolicy(this.policyArn, document, tags);
+  }
+
+  /**
+   * Makes the policy `arn` exist (creating it if new) with one default version holding `document` and these tags.
+   * Version ids go on from the policy's earlier ones.
+   */
+  setPolicy(arn: string, document: string, tags: Record<string, string> = {}): void {
+    const policy = this.policies.get(arn) ?? AwsStandIn.emptyPolicy(arn);
+    this.policies.set(arn, policy);
+    policy.versions = [];
+    this.addVersion(policy, document, true);
+    policy.tags = new Map(Object.entries(tags));
+  }
+
+  /** Forgets every policy but the primary one (which keeps its state). */
+  removeOtherPolicies(): void {
+    for (const arn of this.policies.keys()) if (arn !== this.policyArn) this.policies.delete(arn);
+  }
+
+  /** The state of the policy `arn`, or undefined when the stand-in has no such policy. */
+  policy(arn: string): PolicyView | undefined {
+    const p = this.policies.get(arn);
+    if (!p) return undefined;
+    return {
+      defaultDocument: p.versions.find((v) => v.id === p.defaultId)?.document ?? '',
+      defaultVersionId: p.defaultId,
+      versionCount: p.versions.length,
+      tags: Object.fromEntries(p.tags),
+    };
+  }
+
+  /** The primary policy's default version's document (plain JSON). */
   get defaultDocument(): string {
-    return this.versions.find((v) => v.id === this.defaultId)?.document ?? '';
+    return this.policy(this.policyArn)?.defaultDocument ?? '';
   }
 
   async close(): Promise<void> {
@@ -111,15 +184,16 @@ export class AwsStandIn {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private addVersion(document: string, setDefault: boolean): Version {
-    const version = { id: `v${this.nextVersion++}`, document, created: new Date() };
-    this.versions.push(version);
-    if (setDefault) this.defaultId = version.id;
+  private addVersion(policy: ManagedPolicy, document: string, setDefault: boolean): Version {
+    const version = { id: `v${policy.nextVersion++}`, document, created: new Date() };
+    policy.versions.push(version);
+    if (setDefault) policy.defaultId = version.id;
     return version;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([a-z0-9-]+)\/aws4_request/.exec(req.headers.authorization ?? '')?.[1];
     const target = req.headers['x-amz-target'];
     if (scope === 'ssm' || (typeof target === 'string' && target.startsWith('AmazonSSM.'))) {
@@ -178,69 +252,70 @@ export class AwsStandIn {
     res.end(`<ErrorResponse xmlns="${IAM_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
   }
 
-  private tagsXml(): string {
-    return [...this.tags].map(([k, v]) => `<member><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></member>`).join('');
+  private tagsXml(policy: ManagedPolicy): string {
+    return [...policy.tags].map(([k, v]) => `<member><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></member>`).join('');
   }
 
-  private versionXml(v: Version, withDocument: boolean): string {
+  private versionXml(policy: ManagedPolicy, v: Version, withDocument: boolean): string {
     return (
       (withDocument ? `<Document>${encodeURIComponent(v.document)}</Document>` : '') +
-      `<VersionId>${v.id}</VersionId><IsDefaultVersion>${v.id === this.defaultId}</IsDefaultVersion><CreateDate>${v.created.toISOString()}</CreateDate>`
+      `<VersionId>${v.id}</VersionId><IsDefaultVersion>${v.id === policy.defaultId}</IsDefaultVersion><CreateDate>${v.created.toISOString()}</CreateDate>`
     );
   }
 
   private iam(action: string, form: URLSearchParams, res: ServerResponse): void {
     this.calls.push({ service: 'iam', action });
     const arn = form.get('PolicyArn');
-    if (arn !== this.policyArn) return this.iamError(res, 404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+    const policy = arn === null ? undefined : this.policies.get(arn);
+    if (!policy) return this.iamError(res, 404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
     const ok = (result = ''): void => {
       res.writeHead(200, { 'content-type': 'text/xml' });
       res.end(queryResponse(IAM_NS, action, result));
     };
     const versionId = form.get('VersionId');
-    const version = this.versions.find((v) => v.id === versionId);
+    const version = policy.versions.find((v) => v.id === versionId);
     switch (action) {
       case 'GetPolicy': {
-        const tags = this.tags.size > 0 ? `<Tags>${this.tagsXml()}</Tags>` : '';
-        const name = this.policyArn.slice(this.policyArn.lastIndexOf('/') + 1);
+        const tags = policy.tags.size > 0 ? `<Tags>${this.tagsXml(policy)}</Tags>` : '';
+        const name = policy.arn.slice(policy.arn.lastIndexOf('/') + 1);
         return ok(
-          `<Policy><PolicyName>${name}</PolicyName><DefaultVersionId>${this.defaultId}</DefaultVersionId><PolicyId>ANPABENCHSTANDIN</PolicyId>` +
-            `<Path>/</Path><Arn>${this.policyArn}</Arn><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable>` +
+          `<Policy><PolicyName>${name}</PolicyName><DefaultVersionId>${policy.defaultId}</DefaultVersionId><PolicyId>ANPABENCHSTANDIN</PolicyId>` +
+            `<Path>/</Path><Arn>${policy.arn}</Arn><AttachmentCount>1</AttachmentCount><IsAttachable>true</IsAttachable>` +
             `<CreateDate>2024-01-01T00:00:00Z</CreateDate><UpdateDate>2024-01-01T00:00:00Z</UpdateDate>${tags}</Policy>`,
         );
       }
       case 'GetPolicyVersion':
         if (!version) return this.iamError(res, 404, 'NoSuchEntity', `Policy version ${versionId} does not exist.`);
-        return ok(`<PolicyVersion>${this.versionXml(version, true)}</PolicyVersion>`);
+        return ok(`<PolicyVersion>${this.versionXml(policy, version, true)}</PolicyVersion>`);
       case 'ListPolicyVersions':
-        return ok(`<Versions>${this.versions.map((v) => `<member>${this.versionXml(v, false)}</member>`).join('')}</Versions><IsTruncated>false</IsTruncated>`);
+        return ok(`<Versions>${policy.versions.map((v) => `<member>${this.versionXml(policy, v, false)}</member>`).join('')}</Versions><IsTruncated>false</IsTruncated>`);
       case 'CreatePolicyVersion': {
-        if (this.versions.length >= 5) {
+        if (policy.versions.length >= 5) {
           return this.iamError(res, 409, 'LimitExceeded', 'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.');
         }
-        const created = this.addVersion(form.get('PolicyDocument') ?? '', form.get('SetAsDefault') === 'true');
+        const created = this.addVersion(policy, form.get('PolicyDocument') ?? '', form.get('SetAsDefault') === 'true');
         this.beforeAnswer?.({ service: 'iam', action });
-        return ok(`<PolicyVersion>${this.versionXml(created, false)}</PolicyVersion>`);
+        return ok(`<PolicyVersion>${this.versionXml(policy, created, false)}</PolicyVersion>`);
       }
       case 'DeletePolicyVersion':
         if (!version) return this.iamError(res, 404, 'NoSuchEntity', `Policy version ${versionId} does not exist.`);
-        if (version.id === this.defaultId) return this.iamError(res, 409, 'DeleteConflict', 'Cannot delete the default version.');
-        this.versions = this.versions.filter((v) => v !== version);
+        if (version.id === policy.defaultId) return this.iamError(res, 409, 'DeleteConflict', 'Cannot delete the default version.');
+        policy.versions = policy.versions.filter((v) => v !== version);
         return ok();
       case 'SetDefaultPolicyVersion':
         if (!version) return this.iamError(res, 404, 'NoSuchEntity', `Policy version ${versionId} does not exist.`);
-        this.defaultId = version.id;
+        policy.defaultId = version.id;
         return ok();
       case 'ListPolicyTags':
-        return ok(`<Tags>${this.tagsXml()}</Tags><IsTruncated>false</IsTruncated>`);
+        return ok(`<Tags>${this.tagsXml(policy)}</Tags><IsTruncated>false</IsTruncated>`);
       case 'TagPolicy': {
         const keys = members(form, 'Tags', 'Key');
         const values = members(form, 'Tags', 'Value');
-        keys.forEach((k, i) => this.tags.set(k, values[i] ?? ''));
+        keys.forEach((k, i) => policy.tags.set(k, values[i] ?? ''));
         return ok();
       }
       case 'UntagPolicy':
-        for (const key of members(form, 'TagKeys')) this.tags.delete(key);
+        for (const key of members(form, 'TagKeys')) policy.tags.delete(key);
         return ok();
       default:
         return this.iamError(res, 400, 'InvalidAction', `stand-in: ${action} is not supported`);
