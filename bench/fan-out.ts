@@ -5,10 +5,11 @@
  * the table); checked: every target ended `updated`. The figure is the invocation alone (the handler call, inside
  * the process) and the ratio N=20 / N=1. Twice: with the stand-ins answering at once, where what is left is CPU
  * (the function's and the stand-ins', on the same 2 cores), and with every AWS request (IAM, SNS, DynamoDB) made to
- * wait LATENCY_MS first, a modest stand-in for AWS's own latency, where the function's lanes (5 targets at once,
+ * wait LATENCY_MS first, a modest stand-in for AWS's own latency, where the function's lanes (DEFAULT_CONCURRENCY targets at once,
  * lambda/lanes.ts) overlap the waits. Each run starts from fresh policies and an empty table; the N and the
  * latencies are interleaved round by round.
  */
+import { DEFAULT_CONCURRENCY } from '../lambda/lanes';
 import { managedPolicyShape, normalize, plan } from '../lambda/allowlist';
 import { coldStart } from './processes';
 import { Row, median, ms, passIf, spread } from './stats';
@@ -102,7 +103,7 @@ export async function fanOut(stage: Stage, rounds = 5): Promise<Row[]> {
       note: ok
         ? undefined
         : `${latency === 0 ? 'no latency' : `${latency} ms latency`}: 20 targets take ${ratio.toFixed(1)}× one (${ms(median(of(20)) - median(of(1)))} more), ` +
-          `${((median(of(20)) - median(of(1))) / 19).toFixed(1)} ms per extra target; the function runs 5 targets at once (lambda/lanes.ts)`,
+          `${((median(of(20)) - median(of(1))) / 19).toFixed(1)} ms per extra target; the function runs ${DEFAULT_CONCURRENCY} targets at once (lambda/lanes.ts)`,
     });
     for (const n of COUNTS) {
       rows.push({ figure: `  ${n} target${n === 1 ? '' : 's'}, ${latency === 0 ? 'no latency' : `+${latency} ms`}`, measured: ms(median(of(n))), spread: `${spread(of(n), ms)}; ${requests.get(n)} requests` });

@@ -195,6 +195,8 @@ export interface DeploymentConfig {
   multi: boolean;
   /** `STATE_TABLE`: the DynamoDB table of the state store; unset, state lives in the container's memory. */
   stateTable?: string;
+  /** `TARGET_CONCURRENCY`: how many targets run at once (1 to 50); unset, the run's default (lanes.ts). */
+  concurrency?: number;
 }
 
 /** The single-target variables as a target spec. */
@@ -216,7 +218,9 @@ export function loadDeploymentConfig(env: Env): DeploymentConfig {
   if (stateTable && !/^[A-Za-z0-9_.-]{3,255}$/.test(stateTable)) {
     throw configError('STATE_TABLE', `must be a DynamoDB table name (3 to 255 of letters, digits, _ . -), got ${JSON.stringify(stateTable)}`);
   }
+  const concurrency = readInt(env, 'TARGET_CONCURRENCY', 1, 50);
   const shared = {
+    ...(concurrency !== undefined ? { concurrency } : {}),
     dryRun: readBool(env, 'DRY_RUN', false),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
     ...(stateTable ? { stateTable } : {}),

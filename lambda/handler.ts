@@ -38,6 +38,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     return m;
   };
   let runtimes: SyncRuntime[] | undefined;
+  let concurrency: number | undefined;
   let configAlerter: Alerter | undefined;
   const alerter = (): Alerter | undefined => (configAlerter ??= composeConfigAlerter(entry, { clients: options.clients, log: logger }));
 
@@ -70,20 +71,28 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     metrics.captureColdStartMetric();
     try {
       const request = parseEvent(event);
+      // A cold start tells a fixed configuration error while the run goes on (it never fails the run).
+      let told: Promise<void> | undefined;
       if (!runtimes) {
         try {
-          runtimes = composeRuntimes(loadDeploymentConfig(env), { env, log: logger, metricsFor, clients: options.clients, tuning: options.tuning });
+          const config = loadDeploymentConfig(env);
+          concurrency = config.concurrency;
+          runtimes = composeRuntimes(config, { env, log: logger, metricsFor, clients: options.clients, tuning: options.tuning });
         } catch (err) {
           logger.error('configuration error', { error: err instanceof Error ? err.message : String(err) });
           await alertConfigFailure(err);
           throw err;
         }
-        await tellConfigFixed();
+        told = tellConfigFixed();
       }
       // The whole run ends before the function's timeout: the fetch and the write get budgets from what remains.
       const run = { deadline: Date.now() + context.getRemainingTimeInMillis(), writer: `function:${context.functionName}/${context.awsRequestId}` };
       // The single-target configuration keeps its original result shape.
-      return entry.multi ? await runAll(request, runtimes, run) : await runSync(request, runtimes[0], run);
+      try {
+        return entry.multi ? await runAll(request, runtimes, { ...run, ...(concurrency !== undefined ? { concurrency } : {}) }) : await runSync(request, runtimes[0], run);
+      } finally {
+        await told;
+      }
     } finally {
       metrics.publishStoredMetrics();
       for (const m of targetMetrics.values()) m.publishStoredMetrics();

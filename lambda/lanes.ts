@@ -1,8 +1,12 @@
 // Running several targets (and, with the fleet, accounts) at once, bounded: independent work overlaps its waits on
 // AWS, work on one resource stays in order.
 
-/** How many lanes run at once by default: IAM's API rate is shared by the whole account, so a few, not all. */
-export const DEFAULT_CONCURRENCY = 5;
+/**
+ * How many lanes run at once by default (`TARGET_CONCURRENCY` sets it, 1 to 50). IAM's API rate is shared by the
+ * whole account, so not all at once; 10 keeps 20 targets within two rounds of requests (bench: fan-out), and the
+ * client's adaptive retries slow down by themselves if IAM throttles.
+ */
+export const DEFAULT_CONCURRENCY = 10;
 
 /**
  * Runs `work` for every item, at most `concurrency` lanes at once; items with the same lane key run one after the

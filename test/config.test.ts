@@ -155,3 +155,14 @@ describe('VPC_EXEMPTION, INCLUDE_CIDRS, EXCLUDE_CIDRS', () => {
     expect(config.targets[0]).not.toHaveProperty('exclude');
   });
 });
+
+describe('TARGET_CONCURRENCY', () => {
+  const base = { ALLOWLIST_TARGETS: JSON.stringify([{ name: 'a', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/a', sources: ['ocm'] }]) };
+  it('sets how many targets run at once; unset leaves the default', () => {
+    expect(loadDeploymentConfig({ ...base, TARGET_CONCURRENCY: '3' }).concurrency).toBe(3);
+    expect(loadDeploymentConfig(base)).not.toHaveProperty('concurrency');
+  });
+  it.each(['0', '51', 'many'])('%j is refused, naming the variable', (value) => {
+    expect(configError(() => loadDeploymentConfig({ ...base, TARGET_CONCURRENCY: value })).message).toContain('TARGET_CONCURRENCY must be');
+  });
+});

@@ -1,17 +1,13 @@
 /**
- * The HTTP plumbing the OCM source shares between Red Hat SSO and the OCM API: one keep-alive undici
- * Agent, bounded time and size, retries only where they are safe, no redirects, no secrets in messages.
+ * The HTTP plumbing the OCM source shares between Red Hat SSO and the OCM API: keep-alive connections
+ * (http-transport.ts), bounded time and size, retries only where they are safe, no redirects, no secrets in messages.
  *
  * Redirects are refused, same host included: neither endpoint redirects, so a 3xx means a wrong URL or
  * something in between, and following it could hand the bearer token or client secret to another server.
  * The error names the target so a person can fix OCM_API_URL / OCM_TOKEN_URL deliberately.
  */
-// undici's dispatcher and request API only, not its main entry, which also loads fetch, WebSocket, the cache
-// and mock layers: half its size, and about 25 ms less of every cold start (bench/). Same Agent, same request.
-import type { Dispatcher } from 'undici';
-import Agent from 'undici/lib/dispatcher/agent.js';
-import dispatcherRequest from 'undici/lib/api/api-request.js';
 import { SyncError } from '../errors';
+import { TIMEOUT_CODES, type TransportRequest, type TransportResponse, exchange } from './http-transport';
 import { displayUrl } from './ocm-redact';
 import type { OcmLogger, SecretRedactor } from './ocm-redact';
 
@@ -28,7 +24,7 @@ export interface OcmRequestEvent {
 
 /** Time, size and retry limits; every field has a production default and may be shortened in tests. */
 export interface OcmHttpSettings {
-  /** TCP+TLS connect timeout (applies to the Agent, so only when the Agent is created here). */
+  /** TCP+TLS connect timeout of a new connection (a reused keep-alive connection is connected already). */
   connectTimeoutMs: number;
   /** Time allowed between sending the request and the complete response headers. */
   headersTimeoutMs: number;
@@ -60,23 +56,6 @@ export const DEFAULT_OCM_HTTP_SETTINGS: Readonly<OcmHttpSettings> = Object.freez
   maxDelayMs: 5_000,
   maxRetryAfterMs: 20_000,
 });
-
-const sharedAgents = new Map<number, Dispatcher>();
-
-/**
- * The module-level keep-alive Agent, created on first use and reused across warm Lambda invocations
- * (one per connect timeout, since undici sets that on the Agent).
- */
-export function sharedOcmAgent(connectTimeoutMs = DEFAULT_OCM_HTTP_SETTINGS.connectTimeoutMs): Dispatcher {
-  let agent = sharedAgents.get(connectTimeoutMs);
-  if (!agent) {
-    // Keep-alive shorter than typical load-balancer idle timeouts, so a thawed Lambda rarely meets a
-    // dead socket; if it does, the retry below absorbs it.
-    agent = new Agent({ connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
-    sharedAgents.set(connectTimeoutMs, agent);
-  }
-  return agent;
-}
 
 /** Milliseconds to wait for a `Retry-After` value (delta seconds or HTTP date); undefined if unusable. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
@@ -112,7 +91,8 @@ export interface HttpCall {
 /** What the HTTP layer needs from its owner; everything but the settings is injectable for tests. */
 export interface OcmHttpDeps {
   settings: OcmHttpSettings;
-  dispatcher?: Dispatcher;
+  /** The exchange itself; default Node's HTTP client over keep-alive agents (http-transport.ts). Tests inject faults here. */
+  transport?: (request: TransportRequest) => Promise<TransportResponse>;
   logger: OcmLogger;
   redactor: SecretRedactor;
   onRequest?: (event: OcmRequestEvent) => void;
@@ -146,11 +126,6 @@ export function peerLabel(kind: OcmRequestEvent['kind']): string {
   return kind === 'token' ? 'Red Hat SSO' : 'OCM';
 }
 
-/** Drops a body we will not read, closing its socket (the abort error it emits is expected). */
-function discard(response: Dispatcher.ResponseData): void {
-  response.body.on('error', () => undefined);
-  response.body.destroy();
-}
 
 type Failure =
   | { type: 'reply'; reply: HttpReply }
@@ -233,24 +208,24 @@ export class OcmHttp {
     const { settings } = this.deps;
     const attemptTimeout = AbortSignal.timeout(settings.requestTimeoutMs);
     const signal = call.signal ? AbortSignal.any([attemptTimeout, call.signal]) : attemptTimeout;
-    let response: Dispatcher.ResponseData;
+    let response: TransportResponse;
     try {
-      response = await dispatcherRequest.call(this.deps.dispatcher ?? sharedOcmAgent(settings.connectTimeoutMs), {
-        origin: call.url.origin,
-        path: `${call.url.pathname}${call.url.search}`,
+      response = await (this.deps.transport ?? exchange)({
+        url: call.url,
         method: call.method,
         headers: { 'user-agent': this.deps.userAgent, ...call.headers },
-        body: call.body,
+        ...(call.body !== undefined ? { body: call.body } : {}),
         signal,
-        headersTimeout: settings.headersTimeoutMs,
-        bodyTimeout: settings.bodyTimeoutMs,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        headersTimeoutMs: settings.headersTimeoutMs,
+        bodyTimeoutMs: settings.bodyTimeoutMs,
       });
     } catch (err) {
       return this.classify(err, attemptTimeout, call);
     }
     const headers = response.headers as HttpReply['headers'];
     if (response.statusCode >= 300 && response.statusCode < 400) {
-      discard(response);
+      response.discard();
       throw this.redirectError(call, response.statusCode, headers.location);
     }
     try {
@@ -262,20 +237,19 @@ export class OcmHttp {
     }
   }
 
-  private async readCapped(response: Dispatcher.ResponseData, call: HttpCall): Promise<Buffer> {
+  private async readCapped(response: TransportResponse, call: HttpCall): Promise<Buffer> {
     const cap = this.deps.settings.maxResponseBytes;
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > cap) {
-      discard(response);
+      response.discard();
       throw this.tooLargeError(call, `declares ${declared} bytes`);
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of response.body) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    for await (const buf of response.body) {
       size += buf.length;
       if (size > cap) {
-        discard(response);
+        response.discard();
         throw this.tooLargeError(call, `sent more than ${cap} bytes`);
       }
       chunks.push(buf);
@@ -319,9 +293,9 @@ export class OcmHttp {
     const s = this.deps.settings;
     if (call.signal?.aborted) return { type: 'timeout', detail: 'whole-fetch deadline reached' };
     if (attemptTimeout.aborted) return { type: 'timeout', detail: `no complete answer within ${s.requestTimeoutMs} ms` };
-    if (code === 'UND_ERR_CONNECT_TIMEOUT') return { type: 'timeout', detail: `connect timed out after ${s.connectTimeoutMs} ms` };
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return { type: 'timeout', detail: `no response headers within ${s.headersTimeoutMs} ms` };
-    if (code === 'UND_ERR_BODY_TIMEOUT') return { type: 'timeout', detail: `body stalled for ${s.bodyTimeoutMs} ms` };
+    if (code === TIMEOUT_CODES.connect) return { type: 'timeout', detail: `connect timed out after ${s.connectTimeoutMs} ms` };
+    if (code === TIMEOUT_CODES.headers) return { type: 'timeout', detail: `no response headers within ${s.headersTimeoutMs} ms` };
+    if (code === TIMEOUT_CODES.body) return { type: 'timeout', detail: `body stalled for ${s.bodyTimeoutMs} ms` };
     const message = err instanceof Error ? err.message : String(err);
     const detail = this.deps.redactor.redact(code && !message.includes(code) ? `${message} (${code})` : message);
     return { type: 'network', detail, cause: err };

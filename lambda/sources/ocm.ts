@@ -3,12 +3,11 @@
  * (`GET /api/clusters_mgmt/v1/trusted_ip_addresses`), read page by page, checked strictly.
  * IP syntax is not checked here (the domain does that); only the shape of what OCM said.
  */
-import type { Dispatcher } from 'undici';
 import { SyncError } from '../errors';
 import type { FetchOptions, RawEntry, Source, SourceResult } from '../ports';
 import { OFFLINE_TOKEN_CLIENT_ID, OcmTokenManager, describeNonJson, parseJsonObject } from './ocm-auth';
 import type { OcmCredentialProvider } from './ocm-credentials';
-import { DEFAULT_OCM_HTTP_SETTINGS, OcmHttp, abortableSleep, type HttpReply, type OcmHttpSettings, type OcmRequestEvent } from './ocm-http';
+import { DEFAULT_OCM_HTTP_SETTINGS, OcmHttp, abortableSleep, type HttpReply, type OcmHttpDeps, type OcmHttpSettings, type OcmRequestEvent } from './ocm-http';
 import { SecretRedactor, clip, displayUrl, redactingLogger, silentLogger, type OcmLogger } from './ocm-redact';
 
 /** OCM API base of the commercial Red Hat cloud. */
@@ -60,8 +59,8 @@ export interface OcmSourceOptions {
   http?: Partial<OcmHttpSettings>;
   /** Bound on one whole `fetch()` including token, pages and retries; default 90 s. */
   fetchTimeoutMs?: number;
-  /** undici dispatcher; default a module-level keep-alive Agent shared across warm invocations. */
-  dispatcher?: Dispatcher;
+  /** The HTTP exchange; default Node's client over module-level keep-alive agents shared across warm invocations. */
+  transport?: OcmHttpDeps['transport'];
   logger?: OcmLogger;
   /** Called before every HTTP attempt (token and API, retries included): count round trips with it. */
   onRequest?: (event: OcmRequestEvent) => void;
@@ -134,7 +133,7 @@ export class OcmSource implements Source {
     const redactor = this.redactor;
     this.http = new OcmHttp({
       settings: { ...DEFAULT_OCM_HTTP_SETTINGS, ...options.http },
-      dispatcher: options.dispatcher,
+      ...(options.transport ? { transport: options.transport } : {}),
       logger: this.logger,
       redactor,
       onRequest: options.onRequest,

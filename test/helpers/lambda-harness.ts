@@ -19,8 +19,6 @@ import 'aws-sdk-client-mock-jest';
 import * as powertoolsLogger from '@aws-lambda-powertools/logger';
 import * as powertoolsMetrics from '@aws-lambda-powertools/metrics';
 import * as ipaddr from 'ipaddr.js';
-import undiciAgent from 'undici/lib/dispatcher/agent.js';
-import undiciRequest from 'undici/lib/api/api-request.js';
 import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist';
 import { dynamoStateStore } from '../../lambda/state/dynamodb-store';
 import { LocalDynamo } from './dynamodb';
@@ -276,11 +274,9 @@ export function installLambdaHarness(): void {
     jest.doMock('@aws-sdk/client-iam', () => iamSdk);
     jest.doMock('@aws-sdk/client-sns', () => snsSdk);
     jest.doMock('@aws-sdk/client-ssm', () => ssmSdk);
-    // Libraries whose state lives in the objects the function creates (its keep-alive Agent is in
-    // lambda/sources/ocm-http, Logger and Metrics in lambda/handler, all loaded afresh by every container):
+    // Libraries whose state lives in the objects the function creates (its keep-alive agents are in
+    // lambda/sources/http-transport, Logger and Metrics in lambda/handler, all loaded afresh by every container):
     // sharing them only saves loading them again for each cold start.
-    jest.doMock('undici/lib/dispatcher/agent.js', () => undiciAgent);
-    jest.doMock('undici/lib/api/api-request.js', () => undiciRequest);
     jest.doMock('@aws-lambda-powertools/logger', () => powertoolsLogger);
     jest.doMock('@aws-lambda-powertools/metrics', () => powertoolsMetrics);
     jest.doMock('ipaddr.js', () => ipaddr);
