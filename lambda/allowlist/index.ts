@@ -11,3 +11,5 @@ export * from './baseline';
 export * from './changes';
 export * from './rollback';
 export * from './filters';
+export * from './evaluate';
+export * from './proof';

@@ -1,0 +1,399 @@
+// The explicit-Deny part of IAM policy evaluation, for the condition semantics this tool writes and reads. Pure: a
+// document and a request context in, a decision out. A document is compiled once (value lists parsed, patterns made
+// regular expressions), so it answers many requests cheaply: proof.ts asks it tens of thousands of questions.
+// Three-valued: what the evaluator does not understand (an operator, a key, a value, a shape) is "unknown", never
+// quietly false. A statement's parts combine as Kleene AND (a definite false decides; else any unknown makes the
+// statement unknown), so a statement counts as not denying only when that is certain.
+import { Family, lastAddress, parseEntry } from './cidr';
+import { fastIpv4Key, fastIpv6 } from './fast-parse';
+import { JsonValue, PolicyDocument, Statement, asObject } from './policy';
+
+/** A request as the deny sees it. An absent field is a key absent from the request context. */
+export interface RequestContext {
+  /** `service:Action`, e.g. `s3:GetObject`. */
+  action: string;
+  /** The calling principal's ARN; also `aws:PrincipalArn`. */
+  principal?: string;
+  /** `aws:SourceIp`: absent for requests through a VPC endpoint. */
+  sourceIp?: string;
+  /** `aws:ViaAWSService`, present in every request. */
+  viaAwsService: boolean;
+  /** `aws:SourceVpc`, `aws:SourceVpce` (requests through a VPC endpoint), `kms:ViaService` (KMS called by a service). */
+  sourceVpc?: string;
+  sourceVpce?: string;
+  kmsViaService?: string;
+}
+
+/** Whether an explicit Deny applies; `statement` is the index of the first statement that decides it. */
+export type Decision = { denied: false } | { denied: true; statement: number; sid?: string } | { denied: 'unknown'; statement: number; sid?: string; reason: string };
+
+/** One IP address: IPv4-mapped IPv6 addresses are IPv4. */
+export type SourceAddress = { family: Family; value: bigint };
+
+/** A document compiled for evaluation. */
+export interface DenyEvaluator {
+  evaluate(request: RequestContext): Decision;
+  /** Like `evaluate`, with `aws:SourceIp` already parsed (`undefined`: absent); `request.sourceIp` is not read. */
+  evaluateAt(address: SourceAddress | undefined, request: RequestContext): Decision;
+  /** Like `evaluateAt`, IPv4 as a number or IPv6 as a bigint (the proof's hot path: no BigInt per IPv4 probe). */
+  evaluateFast(address: FastAddress | undefined, request: RequestContext): Decision;
+}
+
+/** Parses a request's `aws:SourceIp` (an address, no prefix). Throws on anything else. */
+export function parseSourceAddress(text: string): SourceAddress {
+  const key = text.includes('/') ? -1 : fastIpv4Key(text);
+  if (key >= 0) return { family: 4, value: BigInt(Math.floor(key / 64)) };
+  const parsed = text.includes('/') ? undefined : parseEntry(text);
+  if (!parsed?.ok) throw new Error(`the request's sourceIp ${JSON.stringify(text)} is not an IP address`);
+  return { family: parsed.cidr.family, value: parsed.cidr.network };
+}
+
+/** The index of the range holding `value` in sorted, disjoint ranges, or -1. */
+function search<T extends number | bigint>(firsts: readonly T[], lasts: readonly T[], value: T): number {
+  let low = 0;
+  let high = firsts.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (firsts[mid] <= value) low = mid + 1;
+    else high = mid - 1;
+  }
+  return high >= 0 && lasts[high] >= value ? high : -1;
+}
+
+/** An address inside the evaluator: IPv4 as a plain number, so the hot path makes no BigInt. */
+export type FastAddress = { family: 4; value: number } | { family: 6; value: bigint };
+
+const fast = (address: SourceAddress): FastAddress => (address.family === 4 ? { family: 4, value: Number(address.value) } : { family: 6, value: address.value });
+
+function open<T>(ranges: { firsts: T[]; lasts: T[] }, first: T, last: T): void {
+  ranges.firsts.push(first);
+  ranges.lasts.push(last);
+}
+
+/** Sorted, merged address ranges of both families, searched in O(log n). */
+export class AddressRanges {
+  private constructor(
+    private readonly v4: { firsts: number[]; lasts: number[] },
+    private readonly v6: { firsts: bigint[]; lasts: bigint[] },
+  ) {}
+
+  /** The ranges of blocks as written (policy values, entries), or why one is not a block. IPv4 takes no BigInt. */
+  static parse(texts: readonly string[]): AddressRanges | { reason: string } {
+    const keys = new Float64Array(texts.length); // IPv4 as network * 64 + prefix: sorts natively (see fast-parse.ts)
+    let count = 0;
+    const v6: { first: bigint; last: bigint }[] = [];
+    for (const text of texts) {
+      const key = fastIpv4Key(text);
+      if (key >= 0) {
+        keys[count++] = key;
+        continue;
+      }
+      const block = parseBlock(text);
+      if ('reason' in block) return block;
+      if (block.family === 4) keys[count++] = Number(block.first) * 64 + 32 - Math.round(Math.log2(Number(block.last - block.first) + 1));
+      else v6.push(block);
+    }
+    const sorted = keys.subarray(0, count).sort();
+    const v4 = { firsts: [] as number[], lasts: [] as number[] };
+    for (const key of sorted) {
+      const first = Math.floor(key / 64);
+      const last = first + 2 ** (32 - (key - first * 64)) - 1;
+      const end = v4.lasts.length - 1;
+      if (end >= 0 && first <= v4.lasts[end] + 1) v4.lasts[end] = Math.max(v4.lasts[end], last);
+      else open(v4, first, last);
+    }
+    const ranges = { firsts: [] as bigint[], lasts: [] as bigint[] };
+    for (const { first, last } of v6.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))) {
+      const end = ranges.lasts.length - 1;
+      if (end >= 0 && first <= ranges.lasts[end] + 1n) ranges.lasts[end] = last > ranges.lasts[end] ? last : ranges.lasts[end];
+      else open(ranges, first, last);
+    }
+    return new AddressRanges(v4, ranges);
+  }
+
+  /** The index of the merged range holding the address, or -1. */
+  indexOf(address: FastAddress): number {
+    return address.family === 4 ? search(this.v4.firsts, this.v4.lasts, address.value) : search(this.v6.firsts, this.v6.lasts, address.value);
+  }
+
+  contains(address: SourceAddress): boolean {
+    return this.indexOf(fast(address)) !== -1;
+  }
+
+  /** The merged range holding the address, or undefined. */
+  rangeOf(address: SourceAddress): { first: bigint; last: bigint } | undefined {
+    const { firsts, lasts } = address.family === 4 ? this.v4 : this.v6;
+    const i = this.indexOf(fast(address));
+    return i === -1 ? undefined : { first: BigInt(firsts[i]), last: BigInt(lasts[i]) };
+  }
+}
+
+/** The address range of a block as written in a policy or a list, or why it is not one. */
+export function parseBlock(text: string): { family: Family; first: bigint; last: bigint } | { reason: string } {
+  const key = fastIpv4Key(text);
+  if (key >= 0) {
+    const network = Math.floor(key / 64);
+    const first = BigInt(network);
+    return { family: 4, first, last: first + (1n << BigInt(32 - (key - network * 64))) - 1n };
+  }
+  if (text.includes(':') && !text.includes('/')) {
+    // IAM: "If you specify an IP address without the associated routing prefix, IAM uses the default prefix value of
+    // /32" — for IPv6 that is not the address alone, so the evaluator does not guess.
+    return { reason: `the IPv6 address ${JSON.stringify(text)} has no prefix, which IAM reads as /32` };
+  }
+  const v6 = fastIpv6(text);
+  if (v6) return { family: 6, first: v6.network, last: v6.network + (1n << BigInt(128 - v6.prefix)) - 1n };
+  const parsed = parseEntry(text);
+  if (!parsed.ok) return { reason: `${JSON.stringify(text)} is not an IP address or block (${parsed.reason})` };
+  return { family: parsed.cidr.family, first: parsed.cidr.network, last: lastAddress(parsed.cidr) };
+}
+
+type Unknown = { unknown: string };
+type Truth = boolean | Unknown;
+type Resolved = { request: RequestContext; address: FastAddress | undefined };
+type Test = (r: Resolved) => Truth;
+type KeyValue = string | FastAddress;
+type KeyKind = 'ip' | 'bool' | 'string' | 'arn';
+type Matcher = (value: KeyValue) => boolean;
+
+const unknown = (reason: string): Unknown => ({ unknown: reason });
+const always = (truth: Truth): Test => () => truth;
+
+/** Kleene AND: a definite false wins, else the first unknown, else true. */
+function all(tests: readonly Test[]): Test {
+  return (r) => {
+    let undecided: Unknown | undefined;
+    for (const test of tests) {
+      const truth = test(r);
+      if (truth === false) return false;
+      if (truth !== true) undecided ??= truth;
+    }
+    return undecided ?? true;
+  };
+}
+
+/** `*` any run of characters (also none), `?` exactly one; everything else literal. */
+function globRegExp(pattern: string, flags = ''): RegExp {
+  const body = pattern.replace(/[\\^$.+()[\]{}|/-]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
+  return new RegExp(`^${body}$`, flags);
+}
+
+/** The strings of a string-or-list, or undefined when anything else is there. */
+function strictStrings(value: JsonValue | undefined): string[] | undefined {
+  const list = Array.isArray(value) ? value : [value];
+  return list.every((v) => typeof v === 'string') ? (list as string[]) : undefined;
+}
+
+/** Condition keys the requests know: names lower case (IAM compares them case-insensitively). */
+const KEYS = new Map<string, { kind: KeyKind; get(r: Resolved): KeyValue | undefined }>([
+  ['aws:sourceip', { kind: 'ip', get: (r) => r.address }],
+  ['aws:viaawsservice', { kind: 'bool', get: (r) => (r.request.viaAwsService ? 'true' : 'false') }],
+  ['aws:sourcevpc', { kind: 'string', get: (r) => r.request.sourceVpc }],
+  ['aws:sourcevpce', { kind: 'string', get: (r) => r.request.sourceVpce }],
+  ['kms:viaservice', { kind: 'string', get: (r) => r.request.kmsViaService }],
+  ['aws:principalarn', { kind: 'arn', get: (r) => r.request.principal }],
+]);
+
+/** The six colon-separated parts of an ARN (the last one keeps its colons), or undefined. */
+function arnParts(text: string): string[] | undefined {
+  const parts = text.split(':');
+  return parts.length < 6 ? undefined : [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+function ipMatcher(values: readonly string[]): Matcher | Unknown {
+  const ranges = AddressRanges.parse(values);
+  if ('reason' in ranges) return unknown(ranges.reason);
+  return (v) => typeof v !== 'string' && ranges.indexOf(v) !== -1;
+}
+
+const TRUE_OR_FALSE = /^(true|false)$/i;
+
+function boolMatcher(values: readonly string[]): Matcher | Unknown {
+  const bad = values.find((v) => !TRUE_OR_FALSE.test(v));
+  if (bad !== undefined) return unknown(`Bool value ${JSON.stringify(bad)} is neither "true" nor "false"`);
+  const set = new Set(values.map((v) => v.toLowerCase()));
+  return (v) => typeof v === 'string' && set.has(v);
+}
+
+/** String and ARN values may hold policy variables (`${aws:username}`), which the evaluator does not substitute. */
+function literal(compile: (values: readonly string[]) => Matcher | Unknown): (values: readonly string[]) => Matcher | Unknown {
+  return (values) => {
+    const variable = values.find((v) => v.includes('${'));
+    return variable === undefined ? compile(values) : unknown(`the value ${JSON.stringify(variable)} holds a policy variable, which the evaluator does not substitute`);
+  };
+}
+
+const stringMatcher = (mode: 'equals' | 'ignoreCase' | 'like') =>
+  literal((values) => {
+    if (mode === 'like') {
+      const patterns = values.map((v) => globRegExp(v));
+      return (v) => typeof v === 'string' && patterns.some((p) => p.test(v));
+    }
+    const fold = mode === 'ignoreCase' ? (s: string) => s.toLowerCase() : (s: string) => s;
+    const set = new Set(values.map(fold));
+    return (v) => typeof v === 'string' && set.has(fold(v));
+  });
+
+/** ArnEquals and ArnLike alike: each of the six parts matched on its own, with `*` and `?`. */
+const arnMatcher = literal((values) => {
+  const patterns: RegExp[][] = [];
+  for (const value of values) {
+    const parts = arnParts(value);
+    if (!parts) return unknown(`${JSON.stringify(value)} is not an ARN (six parts separated by colons)`);
+    patterns.push(parts.map((p) => globRegExp(p)));
+  }
+  return (v) => {
+    const parts = typeof v === 'string' ? arnParts(v) : undefined;
+    return parts !== undefined && patterns.some((p) => p.every((re, i) => re.test(parts[i])));
+  };
+});
+
+type OperatorDef = { kind: KeyKind | 'null'; negated: boolean; compile(values: readonly string[]): Matcher | Unknown };
+
+const op = (kind: OperatorDef['kind'], negated: boolean, compile: OperatorDef['compile']): OperatorDef => ({ kind, negated, compile });
+const OPERATORS = new Map<string, OperatorDef>([
+  ['IpAddress', op('ip', false, ipMatcher)], ['NotIpAddress', op('ip', true, ipMatcher)],
+  ['Bool', op('bool', false, boolMatcher)], ['Null', op('null', false, () => () => false)],
+  ['StringEquals', op('string', false, stringMatcher('equals'))], ['StringNotEquals', op('string', true, stringMatcher('equals'))],
+  ['StringEqualsIgnoreCase', op('string', false, stringMatcher('ignoreCase'))], ['StringNotEqualsIgnoreCase', op('string', true, stringMatcher('ignoreCase'))],
+  ['StringLike', op('string', false, stringMatcher('like'))], ['StringNotLike', op('string', true, stringMatcher('like'))],
+  ['ArnEquals', op('arn', false, arnMatcher)], ['ArnNotEquals', op('arn', true, arnMatcher)],
+  ['ArnLike', op('arn', false, arnMatcher)], ['ArnNotLike', op('arn', true, arnMatcher)],
+]);
+
+/** Which keys an operator family applies to: string operators also to ARN keys. */
+const APPLIES: Record<KeyKind, readonly KeyKind[]> = { ip: ['ip'], bool: ['bool'], string: ['string', 'arn'], arn: ['arn'] };
+
+/** One operator and key of a Condition block. */
+function compileCondition(name: string, key: string, raw: JsonValue): Test {
+  const [, qualifier, base, ifExists] = /^(ForAnyValue:|ForAllValues:)?(.*?)(IfExists)?$/.exec(name) as RegExpExecArray;
+  const def = OPERATORS.get(base);
+  if (!def || (def.kind === 'null' && (qualifier || ifExists))) return always(unknown(`condition operator ${JSON.stringify(name)} is not one the evaluator knows`));
+  const keyDef = KEYS.get(key.toLowerCase());
+  if (!keyDef) return always(unknown(`condition key ${JSON.stringify(key)} (under ${name}) is not one the evaluator knows`));
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (!list.every((v) => ['string', 'boolean', 'number'].includes(typeof v))) return always(unknown(`the values of ${key} under ${name} are not strings`));
+  const values = list.map(String);
+  if (def.kind === 'null') {
+    const bad = values.find((v) => !TRUE_OR_FALSE.test(v));
+    if (bad !== undefined) return always(unknown(`Null value ${JSON.stringify(bad)} is neither "true" nor "false"`));
+    // Null "true": the key is absent; "false": present. Several values: any of them.
+    const wanted = values.map((v) => v.toLowerCase() === 'true');
+    return (r) => wanted.includes(keyDef.get(r) === undefined);
+  }
+  if (!APPLIES[def.kind].includes(keyDef.kind)) return always(unknown(`${name} does not apply to ${key}, whose values are of type ${keyDef.kind}`));
+  const matcher = def.compile(values);
+  if (typeof matcher !== 'function') return always(matcher);
+  // A missing key: IfExists makes the condition true; ForAllValues over no values is true, ForAnyValue false;
+  // otherwise a positive operator is false and a negated one true.
+  const missing = ifExists ? true : qualifier === 'ForAllValues:' ? true : qualifier === 'ForAnyValue:' ? false : def.negated;
+  return (r) => {
+    const value = keyDef.get(r);
+    if (value === undefined) return missing;
+    return matcher(value) !== def.negated;
+  };
+}
+
+function compileConditions(condition: JsonValue | undefined): Test {
+  if (condition === undefined) return always(true);
+  const block = asObject(condition);
+  if (!block) return always(unknown('the Condition is not an object'));
+  const tests: Test[] = [];
+  for (const [name, keys] of Object.entries(block)) {
+    const entries = asObject(keys);
+    if (!entries) tests.push(always(unknown(`condition operator ${JSON.stringify(name)} does not hold an object of keys`)));
+    for (const [key, raw] of Object.entries(entries ?? {})) tests.push(compileCondition(name, key, raw));
+  }
+  return all(tests);
+}
+
+function compileAction(statement: Statement): Test {
+  const positive = statement.Action !== undefined;
+  if (positive === (statement.NotAction !== undefined)) return always(unknown(positive ? 'the statement has both Action and NotAction' : 'the statement has neither Action nor NotAction'));
+  const patterns = strictStrings(positive ? statement.Action : statement.NotAction);
+  if (!patterns) return always(unknown(`the ${positive ? 'Action' : 'NotAction'} is not a string or a list of strings`));
+  // IAM: "The prefix and the action name are case insensitive."
+  const regexps = patterns.map((p) => globRegExp(p, 'i'));
+  let seen: { action: string; truth: boolean } | undefined; // a proof asks about one action tens of thousands of times
+  return (r) => {
+    if (seen?.action !== r.request.action) seen = { action: r.request.action, truth: regexps.some((re) => re.test(r.request.action)) === positive };
+    return seen.truth;
+  };
+}
+
+/** Does a Principal value name this principal ARN? "*" (or AWS "*") names every principal. */
+function principalMatcher(value: JsonValue): ((principal: string | undefined) => Truth) | Unknown {
+  if (value === '*') return () => true;
+  const object = asObject(value);
+  if (!object) return unknown('the Principal is neither "*" nor an object');
+  const exact = new Set<string>();
+  const accounts = new Set<string>();
+  for (const [type, names] of Object.entries(object)) {
+    const list = strictStrings(names);
+    if (!['AWS', 'Service', 'Federated', 'CanonicalUser'].includes(type) || !list) return unknown(`the Principal ${JSON.stringify(type)} is not one the evaluator knows`);
+    for (const name of list) {
+      if (type === 'AWS' && name === '*') return () => true;
+      // An account (its id, or its root user's ARN) stands for every principal of the account.
+      const root = /^arn:([^:]+):iam::(\d{12}):root$/.exec(name);
+      if (type === 'AWS' && /^\d{12}$/.test(name)) accounts.add(name);
+      else if (type === 'AWS' && root) accounts.add(`${root[1]}:${root[2]}`);
+      else exact.add(name);
+    }
+  }
+  return (principal) => {
+    if (principal === undefined) return unknown('the statement names principals and the request has none');
+    if (exact.has(principal)) return true;
+    const parts = principal.split(':');
+    return parts.length >= 6 && parts[0] === 'arn' && (accounts.has(parts[4]) || accounts.has(`${parts[1]}:${parts[4]}`));
+  };
+}
+
+function compilePrincipal(statement: Statement): Test {
+  const positive = statement.Principal !== undefined;
+  if (!positive && statement.NotPrincipal === undefined) return always(true); // an identity policy: the holder
+  if (positive && statement.NotPrincipal !== undefined) return always(unknown('the statement has both Principal and NotPrincipal'));
+  const matcher = principalMatcher((positive ? statement.Principal : statement.NotPrincipal) as JsonValue);
+  if (typeof matcher !== 'function') return always(matcher);
+  const decide = (truth: Truth): Truth => (typeof truth === 'boolean' ? truth === positive : truth);
+  return (r) => decide(matcher(r.request.principal));
+}
+
+/** The statement's test, or undefined for an Allow (it never denies). Resource and NotResource are taken as matching. */
+function compileStatement(statement: JsonValue): Test | undefined {
+  const object = asObject(statement);
+  if (!object) return always(unknown('the statement is not an object'));
+  if (object.Effect === 'Allow') return undefined;
+  const effect = object.Effect === 'Deny' ? always(true) : always(unknown(`the Effect ${JSON.stringify(object.Effect ?? null)} is neither Allow nor Deny`));
+  return all([effect, compileAction(object), compilePrincipal(object), compileConditions(object.Condition)]);
+}
+
+const NOT_DENIED: Decision = Object.freeze({ denied: false });
+
+/** Compiles a document once, for many requests. Decisions it returns are frozen (shared between requests). */
+export function compileDenyPolicy(document: PolicyDocument): DenyEvaluator {
+  const statements: JsonValue[] = Array.isArray(document.Statement) ? document.Statement : [document.Statement as JsonValue];
+  const compiled = statements.flatMap((s, index) => {
+    const test = compileStatement(s);
+    const sid = asObject(s)?.Sid;
+    const where = typeof sid === 'string' ? { statement: index, sid } : { statement: index };
+    return test ? [{ test, where, denied: Object.freeze({ denied: true as const, ...where }) }] : [];
+  });
+  const evaluateFast = (address: FastAddress | undefined, request: RequestContext): Decision => {
+    const resolved: Resolved = { request, address };
+    let undecided: Decision | undefined;
+    for (const { test, where, denied } of compiled) {
+      const truth = test(resolved);
+      if (truth === true) return denied;
+      if (truth !== false) undecided ??= { denied: 'unknown', ...where, reason: truth.unknown };
+    }
+    return undecided ?? NOT_DENIED;
+  };
+  const evaluateAt = (address: SourceAddress | undefined, request: RequestContext) => evaluateFast(address && fast(address), request);
+  const evaluate = (request: RequestContext) => evaluateAt(request.sourceIp === undefined ? undefined : parseSourceAddress(request.sourceIp), request);
+  return { evaluate, evaluateAt, evaluateFast };
+}
+
+/** Whether an explicit Deny in the document applies to the request. */
+export function evaluateDeny(document: PolicyDocument, request: RequestContext): Decision {
+  return compileDenyPolicy(document).evaluate(request);
+}
