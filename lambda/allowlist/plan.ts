@@ -17,6 +17,7 @@ import {
 import { DEFAULT_GUARDS, Guards, Refusal, guardRefusals } from './guards';
 import { StatementChange, statementChanges } from './statements';
 import { EntryFilters, FilteredEntry, applyFilters, hasFilters } from './filters';
+import { ProofOptions, proveAllowlist } from './proof';
 
 export { DEFAULT_GUARDS, GUARD_RANGES, isApprovable, removalMeasure } from './guards';
 export type { Guards, Refusal } from './guards';
@@ -29,11 +30,20 @@ export interface PolicyShape {
   find(document: PolicyDocument): number;
   /** The allowlist entries in an existing document, or undefined when it holds no allowlist yet. */
   extract(document: PolicyDocument): string[] | undefined;
+  /**
+   * What the rendered statement must prove before it is written (proof.ts): the probes' action and, for a trust
+   * policy, each principal the deny names. Without it, no proof is made.
+   */
+  proof?: { action: string; principals?: readonly string[]; viaAwsServiceExemption: boolean };
 }
+
+/** A concrete action for the probes of a deny of every action (`Action: "*"`). */
+export const ANY_ACTION_PROBE = 's3:ListAllMyBuckets';
 
 /** The managed deny policy: the tool owns the whole document. */
 export function managedPolicyShape(conditions: ConditionOptions = {}): PolicyShape {
   return {
+    proof: { action: ANY_ACTION_PROBE, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true },
     render: (entries) => renderDenyPolicy(entries, conditions),
     find: findAllowlistStatement,
     extract: (document) => {
@@ -212,6 +222,10 @@ export function plan(current: CurrentDocument, given: NormalizedEntries, options
     }),
   );
 
+  // The statement the tool writes must do what it promises (a failure is a bug, never approvable).
+  const failure = entries.length > 0 ? proofFailure(rendered, entries, shape) : undefined;
+  if (failure) refusals.push({ code: 'proof-failed', approvable: false, message: `the rendered policy fails its proof, so it is not written: ${failure} (a bug in allowlist-sync: report it with the plan)` });
+
   const same = currentDocument !== undefined && canonicalJson(currentDocument) === canonicalJson(rendered);
   const desiredSet = new Set(entries);
   const currentSet = new Set(now.canonical);
@@ -239,6 +253,25 @@ export function plan(current: CurrentDocument, given: NormalizedEntries, options
     ...(options.baseline?.versionId !== undefined && !adoption ? { baselineVersionId: options.baseline.versionId } : {}),
     ...(filtering ? { filtered: filtering.filtered } : {}),
   };
+}
+
+/**
+ * The proof of the tool's own statement in the rendered document (statements others wrote are theirs: a foreign
+ * Deny is the customer's intent, and one the evaluator cannot read must not block the allowlist). Undefined when
+ * it holds; else why not, naming the probe.
+ */
+function proofFailure(rendered: PolicyDocument, entries: readonly string[], shape: PolicyShape): string | undefined {
+  if (!shape.proof) return undefined;
+  const index = shape.find(rendered);
+  if (index === -1) return 'the rendered document holds no allowlist statement';
+  const own: PolicyDocument = { ...rendered, Statement: [rendered.Statement[index]] };
+  const principals: readonly (string | undefined)[] = shape.proof.principals?.length ? shape.proof.principals : [undefined];
+  for (const principal of principals) {
+    const options: ProofOptions = { action: shape.proof.action, viaAwsServiceExemption: shape.proof.viaAwsServiceExemption, ...(principal ? { principal } : {}) };
+    const failed = proveAllowlist(own, entries, options);
+    if (failed) return `${failed.why}${principal ? ` (for ${principal})` : ''}`;
+  }
+  return undefined;
 }
 
 function effectiveGuards(overrides: Partial<Guards> | undefined, targetLimit: number | undefined): Guards {

@@ -49,6 +49,7 @@ export function trustPolicyShape(principals: readonly string[], conditions: Cond
   }
   const names = [...principals];
   return {
+    proof: { action: ASSUME_ROLE_ACTION, principals: names, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true },
     render(entries, current) {
       const ours = renderTrustStatement(names, entries, conditions);
       // Without a document there is nothing to preserve; a role always has one, so this is for plans only.
