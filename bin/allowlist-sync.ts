@@ -6,7 +6,8 @@ import { Alerter, lazySnsClient, recordAlertStateStore, snsPublisher } from '../
 import type { StateStore, Target } from '../lambda/ports';
 import { createDynamoClient, dynamoStateStore } from '../lambda/state/dynamodb-store';
 import { fileStateStore, stateFileBeside } from '../lambda/state/json-store';
-import { PlanOptions, isApprovable } from '../lambda/allowlist';
+import { PlanOptions, PolicyShape, isApprovable } from '../lambda/allowlist';
+import { addressProblem, checkAddresses, checkExitCode, checkText } from '../lambda/check';
 import { Env, conditionsFromEnv, filtersFromEnv, guardsFromEnv, loadSdkSettings } from '../lambda/config';
 import { Shared, planOptionsOf } from '../lambda/compose';
 import { SyncError, describeError } from '../lambda/errors';
@@ -24,6 +25,7 @@ const USAGE = `Usage:
   allowlist-sync apply    --source SPEC [--source SPEC...] [--extra-cidrs LIST] --target SPEC [--approve PLAN_ID]
                           [--include CIDRS] [--exclude CIDRS] [--json]
   allowlist-sync status   --target SPEC [--json]
+  allowlist-sync check    ADDRESS [ADDRESS...] --target SPEC [--principal ARN...] [--via-aws-service] [--json]
   allowlist-sync rollback --target SPEC [--to VERSION_ID] [--force] [--json]
 
 State:    --state-table NAME (or STATE_TABLE): the deployment's DynamoDB table, shared with the function (lease,
@@ -46,8 +48,11 @@ Guards and conditions come from the same environment variables as the Lambda fun
 Subsets:  --include CIDRS keeps only the sources' addresses inside these blocks, --exclude CIDRS drops those inside
           them (or INCLUDE_CIDRS / EXCLUDE_CIDRS); the plan names what they leave out
 
+Check:    is a request from each ADDRESS denied by the document in force? (the evaluator every plan is proved
+          with; for iam-trust: targets, as each --principal assuming the role)
+
 Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply and rollback 0 unchanged or
-applied, 3 refused, 1 error; status 0, 1 error.`;
+applied, 3 refused, 1 error; status 0, 1 error; check 0 not denied, 3 denied, 1 cannot tell or error.`;
 
 /** Where the CLI writes; injectable for tests. */
 export interface Io {
@@ -180,6 +185,19 @@ async function planOrApply(
   return codes[result.status] ?? 1;
 }
 
+/** `check`: each address against the document in force; reads only (no state, no lease). */
+async function check(addresses: readonly string[], cli: CliTarget, shape: PolicyShape, options: { viaAwsService: boolean; io: Io & { json?: boolean } }): Promise<number> {
+  if (addresses.length === 0) throw usageError('check needs at least one ADDRESS.');
+  for (const address of addresses) {
+    const problem = addressProblem(address);
+    if (problem) throw usageError(`${problem}.`);
+  }
+  const current = await cli.target.read();
+  const results = checkAddresses(current.document, addresses, shape, { viaAwsService: options.viaAwsService });
+  options.io.out(options.io.json ? JSON.stringify({ target: cli.target.name, versionId: current.versionId ?? null, results }, null, 2) : checkText(results));
+  return checkExitCode(results);
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: readonly string[], env: Env, io: Io): Promise<number> {
   // Known before parsing, so even a usage error is reported as JSON to a script that asked for it.
@@ -200,6 +218,7 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
         'state-table': { type: 'string' },
         timeout: { type: 'string' },
         force: { type: 'boolean', default: false },
+        'via-aws-service': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -209,17 +228,18 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
       io.out(USAGE);
       return values.help ? 0 : 1;
     }
-    if (positionals.length > 1) throw usageError(`Unexpected argument "${positionals[1]}".`);
+    if (positionals.length > 1 && command !== 'check') throw usageError(`Unexpected argument "${positionals[1]}".`);
     if (!values.target) throw usageError('--target is required.');
-    if (!['plan', 'apply', 'status', 'rollback'].includes(command)) throw usageError(`Unknown command "${command}".`);
+    if (!['plan', 'apply', 'status', 'rollback', 'check'].includes(command)) throw usageError(`Unknown command "${command}".`);
     const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
     if (!Number.isInteger(timeout) || timeout < 15 || timeout > 3600) throw usageError(`--timeout must be a whole number of seconds from 15 to 3600, got ${JSON.stringify(values.timeout)}.`);
     const shared = new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env) });
     const sources = command === 'plan' || command === 'apply' ? cliSources(values, env).map((s) => s.spelling) : [];
     const filters = filtersFromEnv({ ...env, ...(values.include !== undefined ? { INCLUDE_CIDRS: values.include } : {}), ...(values.exclude !== undefined ? { EXCLUDE_CIDRS: values.exclude } : {}) });
     const cli = cliTarget(values.target, shared, { principals: values.principal ?? [], sources, guards: guardsFromEnv(env), conditions: conditionsFromEnv(env), filters });
-    const run: RunContext = { state: stateStoreFor(cli, env, values['state-table'], io.err), writer: cliWriter(), deadline: Date.now() + timeout * 1000 };
     const shape = kindOf(cli.spec).shape(cli.spec);
+    if (command === 'check') return await check(positionals.slice(1), cli, shape, { viaAwsService: values['via-aws-service'], io: { ...io, json } });
+    const run: RunContext = { state: stateStoreFor(cli, env, values['state-table'], io.err), writer: cliWriter(), deadline: Date.now() + timeout * 1000 };
     const iamClient = shared.iam;
     switch (command) {
       case 'plan':

@@ -127,6 +127,27 @@ describe('allowlist-sync CLI', () => {
     expect(bad.stderr).toContain('EXCLUDE_CIDRS holds "office" is not a CIDR');
   });
 
+  it('check: 0 when not denied, 3 when denied naming the statement, 1 for an address that is none; JSON on request', async () => {
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, serializePolicy(renderDenyPolicy(['3.0.0.0/24'])));
+    const target = ['--target', `file:${policy}`];
+
+    const inside = await cli(['check', '3.0.0.9', ...target]);
+    expect(inside).toMatchObject({ code: 0, stdout: '3.0.0.9: not denied\n' });
+    const outside = await cli(['check', '3.0.0.9', '52.1.2.3', ...target]);
+    expect(outside.code).toBe(3);
+    expect(outside.stdout).toBe('3.0.0.9: not denied\n52.1.2.3: denied by statement "AllowlistSyncDenyOutsideTrustedIps"\n');
+    const via = await cli(['check', '52.1.2.3', '--via-aws-service', ...target]);
+    expect(via.code).toBe(0);
+    const machine = await cli(['check', '52.1.2.3', ...target, '--json']);
+    expect(JSON.parse(machine.stdout)).toMatchObject({ target: `file:${policy}`, results: [{ address: '52.1.2.3', outcome: 'denied', statement: '"AllowlistSyncDenyOutsideTrustedIps"' }] });
+    const bad = await cli(['check', 'office', ...target]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('"office" is not an IP address');
+    // Reads only: no state file, no lease.
+    expect((await readdir(dir)).sort()).toEqual(['policy.json']);
+  });
+
   it('refuses a mass removal (3) leaving the target byte-identical, then applies it when approved', async () => {
     const source = join(dir, 'ips.txt');
     const policy = join(dir, 'policy.json');
