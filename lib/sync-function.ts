@@ -50,8 +50,9 @@ export class SyncFunction extends NodejsFunction {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
-      // From the benchmark (npm run bench): a full sync peaks at 94 MB RSS, which 128 MB would hold, but Lambda
-      // gives CPU in proportion to memory and cold init is CPU-bound (~365 ms on a full core), so 256 MB.
+      // From the benchmark (npm run bench): a full cold sync peaks at 78 MiB RSS until the process exits, which
+      // 128 MB would hold, but Lambda gives CPU in proportion to memory and cold init is CPU-bound (~220 ms on a
+      // full core), so 256 MB.
       // 60 s: the OCM fetch is bounded at 40 s, IAM writes and alerts take a few seconds.
       memorySize: props.memorySize ?? DEFAULTS.memorySize,
       timeout: props.timeout ?? Duration.seconds(DEFAULTS.timeoutSeconds),
