@@ -8,7 +8,7 @@ import type { KindName, SpecOf, TargetSpec } from './kinds/kind';
 import { kindOf } from './kinds/registry';
 import type { PlanOptions } from './allowlist';
 import { SyncError } from './errors';
-import type { MetricsSink, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
+import type { AttachedPrincipal, AttachmentOps, MetricsSink, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
 import { SourceSpec, parseSource } from './sources/grammar';
 import { createOcmSource } from './sources/ocm';
 import type { OcmHttpSettings } from './sources/ocm-http';
@@ -18,6 +18,9 @@ import { staticSource } from './sources/static';
 import { createDynamoClient, dynamoStateStore } from './state/dynamodb-store';
 import { memoryStateStore } from './state/json-store';
 import { createIamClient } from './targets/managed-policy';
+import { attachmentOps } from './targets/attachments';
+import type { AttachmentRule } from './attachments';
+import { parsePrincipal } from './validate';
 
 // The composition root: configuration plus clients become runtimes, the same way for the Lambda handler and the
 // CLI. Adapters are built here and nowhere else; the kinds say how.
@@ -46,6 +49,8 @@ export interface SyncRuntime {
   leaseWaitsMs?: readonly number[];
   /** Targets with the same lane run one after the other (the kind's `lane`: one role's policies); unset, its own. */
   lane?: string;
+  /** A managed policy's principals it must stay attached to (attachTo*), checked after every sync. */
+  attachments?: { rule: AttachmentRule; ops: AttachmentOps };
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
@@ -153,6 +158,21 @@ export function planOptionsOf<K extends KindName>(spec: SpecOf<K>): PlanOptions 
   return { guards: { ...spec.guards, sizeLimit: spec.guards?.sizeLimit ?? kind.sizeLimit.default }, shape: kind.shape(spec), ...filters };
 }
 
+/** The attachments a managed-policy target must keep (names from names or ARNs), when it lists any. */
+function attachmentsOf(spec: TargetSpec, shared: Shared): Pick<SyncRuntime, 'attachments'> {
+  if (spec.kind !== 'managed-policy') return {};
+  const principals: AttachedPrincipal[] = [];
+  for (const [field, kind] of [['attachToRoles', 'role'], ['attachToUsers', 'user'], ['attachToGroups', 'group']] as const) {
+    for (const value of spec[field] ?? []) {
+      const ref = parsePrincipal(kind, value);
+      // Validated with the spec; a value that fails here was never accepted.
+      if (typeof ref !== 'string') principals.push({ kind, name: ref.name });
+    }
+  }
+  if (principals.length === 0) return {};
+  return { attachments: { rule: { policyArn: spec.policyArn, principals, reattach: spec.reattach ?? true }, ops: attachmentOps(shared.iam, spec.policyArn) } };
+}
+
 /** One target's runtime. */
 function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Shared, publisher: AlertPublisher, deps: ComposeDeps): SyncRuntime {
   const kind = kindOf(spec);
@@ -181,6 +201,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
     name: spec.name,
     resource: kind.resource(spec),
     ...(kind.lane ? { lane: kind.lane(spec) } : {}),
+    ...attachmentsOf(spec, shared),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.

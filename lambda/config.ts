@@ -8,7 +8,8 @@ import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOpti
 import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
 import type { OcmLogger } from './sources/ocm-redact';
 import { splitList } from './sources/static';
-import { checkFilterCidr, checkPolicyArn, checkTopicArn, checkVpcExemptionId } from './validate';
+import { checkFilterCidr, checkPolicyArn, checkTopicArn, checkVpcExemptionId, parsePrincipal } from './validate';
+import type { PrincipalKind } from './validate';
 
 // The only reader of the environment: every variable the function (and the CLI) takes is read and validated here,
 // once, into typed settings. The single-target variables (POLICY_ARN...) become a one-item target list here only.
@@ -117,6 +118,20 @@ export function conditionsFromEnv(env: Env): ConditionOptions {
   };
 }
 
+/** The single target's principals it must stay attached to: `ATTACH_TO_ROLES`, `_USERS`, `_GROUPS`, and `REATTACH`. */
+export function attachmentsFromEnv(env: Env): { attachToRoles?: string[]; attachToUsers?: string[]; attachToGroups?: string[]; reattach?: boolean } {
+  const principals = (name: string, kind: PrincipalKind) =>
+    readList(env, name, (item) => {
+      const ref = parsePrincipal(kind, item);
+      return typeof ref === 'string' ? ref : undefined;
+    });
+  const roles = principals('ATTACH_TO_ROLES', 'role');
+  const users = principals('ATTACH_TO_USERS', 'user');
+  const groups = principals('ATTACH_TO_GROUPS', 'group');
+  const reattach = env.REATTACH?.trim() ? readBool(env, 'REATTACH', true) : undefined;
+  return { ...(roles ? { attachToRoles: roles } : {}), ...(users ? { attachToUsers: users } : {}), ...(groups ? { attachToGroups: groups } : {}), ...(reattach !== undefined ? { reattach } : {}) };
+}
+
 /** The single target's subset of its sources: `INCLUDE_CIDRS` and `EXCLUDE_CIDRS`. */
 export function filtersFromEnv(env: Env): { include?: string[]; exclude?: string[] } {
   const include = readList(env, 'INCLUDE_CIDRS', checkFilterCidr);
@@ -153,6 +168,8 @@ export interface HandlerConfig {
   conditions: ConditionOptions;
   /** `INCLUDE_CIDRS` / `EXCLUDE_CIDRS`. */
   filters: { include?: string[]; exclude?: string[] };
+  /** `ATTACH_TO_ROLES` / `_USERS` / `_GROUPS` and `REATTACH`. */
+  attachments: ReturnType<typeof attachmentsFromEnv>;
   functionName?: string;
 }
 
@@ -180,6 +197,7 @@ export function loadHandlerConfig(env: Env): HandlerConfig {
     guards: guardsFromEnv(env),
     conditions: conditionsFromEnv(env),
     filters: filtersFromEnv(env),
+    attachments: attachmentsFromEnv(env),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
   };
 }
@@ -209,6 +227,7 @@ export function legacyTargetSpec(config: HandlerConfig): TargetSpec {
     guards: config.guards,
     conditions: config.conditions,
     ...config.filters,
+    ...config.attachments,
   };
 }
 

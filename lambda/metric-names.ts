@@ -25,6 +25,10 @@ export const METRIC = {
   concurrentWriter: 'ConcurrentWriter',
   /** Another writer held the lease for the whole wait. */
   busy: 'Busy',
+  /** Principals the policy was newly found detached from (attachTo*). */
+  detached: 'Detached',
+  /** The attachment check could not be made (e.g. iam:ListEntitiesForPolicy denied). */
+  attachmentCheckFailed: 'AttachmentCheckFailed',
 } as const;
 
 /** One metric name. */

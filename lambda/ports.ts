@@ -176,3 +176,20 @@ export interface Announcer {
   readonly enabled: boolean;
   announce(announcement: Announcement, options?: AnnounceOptions): Promise<void>;
 }
+
+/** A principal a managed policy is attached to: its kind and name. */
+export interface AttachedPrincipal {
+  kind: 'role' | 'user' | 'group';
+  name: string;
+}
+
+/** What attaching a policy again came to: attached, the principal no longer exists, or an error. */
+export type AttachOutcome = { ok: true } | { ok: false; gone: true } | { ok: false; gone: false; error: Error };
+
+/** Port: a managed policy's attachments, and attaching it again (built per target by the composition root). */
+export interface AttachmentOps {
+  /** Every principal the policy is attached to now. */
+  list(): Promise<AttachedPrincipal[]>;
+  /** Attaches the policy to one principal. */
+  attach(principal: AttachedPrincipal): Promise<AttachOutcome>;
+}

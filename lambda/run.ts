@@ -8,6 +8,7 @@ import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
 import { METRIC, MetricName } from './metric-names';
 import { runInLanes } from './lanes';
 import type { FilteredEntry } from './allowlist';
+import { keepAttached } from './attachments';
 
 // One invocation: the event, the targets it runs, their results. What the targets are is the composition root's.
 
@@ -133,6 +134,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     log.error('alert could not be published; the policy write (if any) stands', { error: describeError(result.unannounced), status: result.status });
     throw result.unannounced;
   }
+  if (runtime.attachments && result.status !== 'busy') await checkAttachments(runtime, result, dryRun);
   if (result.otherWriters?.length) {
     // Written and announced (the alert names the other writer); the run still fails, so the error alarm sees it.
     const err = concurrentWriterReport(runtime.resource, result);
@@ -166,6 +168,28 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     ...(result.holder ? { holder: { holder: result.holder.holder, until: new Date(result.holder.expiresAt).toISOString() } } : {}),
     ...(plan.filtered?.length ? { filtered: plan.filtered } : {}),
   };
+}
+
+/**
+ * Keeps a managed policy attached where it must be (attachTo*): news is alerted once and the record keeps what is
+ * still missing. A failure here is logged and counted, never the run's failure: the document sync stands.
+ */
+async function checkAttachments(runtime: SyncRuntime, result: SyncResult, dryRun: boolean): Promise<void> {
+  const { attachments, log, metrics } = runtime;
+  if (!attachments) return;
+  try {
+    const report = await keepAttached(attachments.ops, attachments.rule, { dryRun, record: result.record ?? {}, now: new Date() });
+    if (report.news.length > 0) {
+      count(metrics, METRIC.detached, report.news.length);
+      log.warn('the policy was found detached', { news: report.news });
+      await runtime.alerter.detached(report.news);
+    }
+    if (report.back.length > 0) log.info('the policy is attached again', { principals: report.back });
+    if (report.changed) await runtime.state.update(runtime.target.key, { attachments: Object.keys(report.missing).length > 0 ? { missing: report.missing } : null });
+  } catch (err) {
+    count(metrics, METRIC.attachmentCheckFailed, 1);
+    log.error('could not check the policy attachments', { error: describeError(err) });
+  }
 }
 
 /** How one invocation runs a target. */

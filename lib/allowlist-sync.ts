@@ -31,7 +31,7 @@ export type { AllowlistSyncProps } from './allowlist-sync-props';
 export const SCHEDULE_PAYLOAD = { source: 'allowlist-sync.schedule' } as const;
 
 /** The Sids of the function's statements on the main allowlist, as they always were. */
-const MAIN_SIDS = { read: 'ReadAllowlistPolicy', write: 'WriteAllowlistPolicy', readCidrs: 'ReadAllowlistCidrs' } as const;
+const MAIN_SIDS = { read: 'ReadAllowlistPolicy', write: 'WriteAllowlistPolicy', readCidrs: 'ReadAllowlistCidrs', reattach: 'ReattachAllowlistPolicy' } as const;
 
 /**
  * Keeps one IAM managed policy, "deny everything unless from trusted IPs", in sync with a trusted

@@ -11,7 +11,7 @@ import type { AlarmTiming } from './schedule';
 import { TargetAlarms } from './sync-alarms';
 import { attachmentsOf, principalRef } from './targets';
 import type { AllowlistTargetKind, AllowlistTargetProps } from './targets';
-import type { PrincipalRef } from '../lambda/validate';
+import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
 /** What the function may do to each kind of target (reads, and writes on that one resource only): the kinds' own. */
 export const TARGET_ACTIONS = Object.fromEntries(Object.entries(KINDS).filter(([, k]) => k.deployable).map(([name, k]) => [name, k.actions])) as Readonly<
@@ -37,6 +37,8 @@ export interface TargetSids {
   readonly read: string;
   readonly write: string;
   readonly readCidrs: string;
+  /** Attaching the policy again to the principals it must stay attached to (attachTo*). */
+  readonly reattach: string;
 }
 
 /** How {@link addTargetResources} builds one target's resources. */
@@ -71,7 +73,8 @@ export interface TargetResources {
 export function addTargetResources(scope: Construct, t: AllowlistTargetProps, options: TargetResourceOptions): TargetResources {
   let resource: string;
   let own: Pick<TargetResources, 'policyArn' | 'policy' | 'attachments' | 'roleArn'>;
-  let fields: { policyArn: string } | { roleName: string; principals: string[] } | { roleName: string; policyName: string };
+  let reattach: (() => void) | undefined;
+  let fields: { policyArn: string; attachToRoles?: string[]; attachToUsers?: string[]; attachToGroups?: string[] } | { roleName: string; principals: string[] } | { roleName: string; policyName: string };
 
   if (t.kind === 'managed-policy') {
     let policy: iam.CfnManagedPolicy | undefined;
@@ -97,7 +100,15 @@ export function addTargetResources(scope: Construct, t: AllowlistTargetProps, op
     const attachments = principals.length > 0 ? new PolicyAttachments(scope, 'Attachments', { policyArn, principals }) : undefined;
     own = { policyArn, ...(policy ? { policy } : {}), ...(attachments ? { attachments } : {}) };
     resource = policyArn;
-    fields = { policyArn };
+    // The function keeps the policy attached there (attachTo* in its spec), and may attach this policy, and no
+    // other, to those principals only.
+    fields = {
+      policyArn,
+      ...(t.attachToRoles?.length ? { attachToRoles: t.attachToRoles } : {}),
+      ...(t.attachToUsers?.length ? { attachToUsers: t.attachToUsers } : {}),
+      ...(t.attachToGroups?.length ? { attachToGroups: t.attachToGroups } : {}),
+    };
+    reattach = () => grantReattach(scope, options.role, options.sids.reattach, policyArn as string, principals);
   } else {
     const role = principalRef('role', t.roleName as string) as PrincipalRef;
     const roleArn = role.arn ?? Stack.of(scope).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role.name });
@@ -114,6 +125,7 @@ export function addTargetResources(scope: Construct, t: AllowlistTargetProps, op
       new iam.PolicyStatement({ sid: options.sids.readCidrs, actions: ['ssm:GetParameter'], resources: [parameterArn(scope, t.cidrsParameterName)] }),
     );
   }
+  reattach?.();
 
   const guards = Object.fromEntries(Object.entries(t.guards ?? {}).filter(([, g]) => g !== undefined));
   const conditions = Object.fromEntries(Object.entries(t.conditions ?? {}).filter(([, c]) => c !== undefined));
@@ -129,6 +141,22 @@ export function addTargetResources(scope: Construct, t: AllowlistTargetProps, op
     ...(t.dryRun !== undefined ? { dryRun: t.dryRun } : {}),
   } as TargetSpec;
   return { ...own, spec };
+}
+
+const ATTACH_ACTIONS: Record<PrincipalKind, string> = { role: 'iam:AttachRolePolicy', user: 'iam:AttachUserPolicy', group: 'iam:AttachGroupPolicy' };
+
+/** `iam:Attach*Policy` on exactly these principals, one statement each, for exactly this policy (`iam:PolicyARN`). */
+function grantReattach(scope: Construct, role: iam.IRole, sid: string, policyArn: string, principals: ReadonlyArray<{ kind: PrincipalKind; ref: PrincipalRef }>): void {
+  principals.forEach(({ kind, ref }, i) => {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `${sid}${i + 1}`,
+        actions: [ATTACH_ACTIONS[kind]],
+        resources: [ref.arn ?? Stack.of(scope).formatArn({ service: 'iam', region: '', resource: kind, resourceName: ref.name })],
+        conditions: { ArnEquals: { 'iam:PolicyARN': policyArn } },
+      }),
+    );
+  });
 }
 
 /** Props of {@link AllowlistTarget}. */
@@ -176,7 +204,7 @@ export class AllowlistTarget extends Construct {
     this.key = props.key;
     const built = addTargetResources(this, t, {
       role: props.role,
-      sids: { read: `Target${this.key}Read`, write: `Target${this.key}Write`, readCidrs: `Target${this.key}ReadCidrs` },
+      sids: { read: `Target${this.key}Read`, write: `Target${this.key}Write`, readCidrs: `Target${this.key}ReadCidrs`, reattach: `Target${this.key}Reattach` },
     });
     this.policyArn = built.policyArn;
     this.policy = built.policy;

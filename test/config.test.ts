@@ -166,3 +166,17 @@ describe('TARGET_CONCURRENCY', () => {
     expect(configError(() => loadDeploymentConfig({ ...base, TARGET_CONCURRENCY: value })).message).toContain('TARGET_CONCURRENCY must be');
   });
 });
+
+describe('ATTACH_TO_ROLES, ATTACH_TO_USERS, ATTACH_TO_GROUPS, REATTACH', () => {
+  const base = { POLICY_ARN: 'arn:aws:iam::123456789012:policy/x', OCM_ENABLED: 'false', EXTRA_CIDRS: '3.0.0.0/24' };
+  it('reach the single target as its principals (names or ARNs), reattach as given', () => {
+    const [spec] = loadDeploymentConfig({ ...base, ATTACH_TO_ROLES: 'Support,arn:aws:iam::123456789012:role/rosa/Installer', ATTACH_TO_GROUPS: 'admins', REATTACH: 'false' }).targets;
+    expect(spec).toMatchObject({ attachToRoles: ['Support', 'arn:aws:iam::123456789012:role/rosa/Installer'], attachToGroups: ['admins'], reattach: false });
+    expect(spec).not.toHaveProperty('attachToUsers');
+  });
+  it('a principal of the wrong kind is refused, naming the variable', () => {
+    expect(configError(() => loadDeploymentConfig({ ...base, ATTACH_TO_ROLES: 'arn:aws:iam::123456789012:user/alice' })).message).toContain(
+      'ATTACH_TO_ROLES holds "arn:aws:iam::123456789012:user/alice" is an IAM user ARN, not a role',
+    );
+  });
+});

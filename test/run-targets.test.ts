@@ -3,9 +3,11 @@
  * inline policy, each with its own sources, guards and alerts; one failing never blocks the others.
  */
 import {
+  AttachRolePolicyCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
+  ListEntitiesForPolicyCommand,
   ListRolePoliciesCommand,
   ListRoleTagsCommand,
   NoSuchEntityException,
@@ -182,6 +184,36 @@ describe('several targets', () => {
     const vendorRefused = refused.targets.find((t) => t.target === 'vendor');
     expect(vendorRefused).toMatchObject({ status: 'refused', approvable: false });
     expect(vendorRefused?.reasons.join()).toContain("include/exclude filters leave nothing");
+  });
+
+  it('keeps a managed policy attached where it must be: attached again, alerted once per detachment, counted', async () => {
+    let attached: { RoleName: string }[] = [];
+    iamMock.on(ListEntitiesForPolicyCommand, { PolicyArn: POLICY_ARN }).callsFake(() => ({ PolicyRoles: attached, IsTruncated: false }));
+    iamMock.on(AttachRolePolicyCommand).callsFake((input: { RoleName: string; PolicyArn: string }) => {
+      attached = [...attached, { RoleName: input.RoleName }];
+      return {};
+    });
+    const targets: TargetSpec[] = [{ ...TARGETS[0], attachToRoles: ['ManagedOpenShift-Support-Role'] }];
+
+    await runAll({ dryRun: false }, runtimes(targets));
+    expect(iamMock.commandCalls(AttachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([{ RoleName: 'ManagedOpenShift-Support-Role', PolicyArn: POLICY_ARN }]);
+    const detached = snsMock.commandCalls(PublishCommand).filter((c) => c.args[0].input.MessageAttributes?.event?.StringValue === 'detached');
+    expect(detached.map((c) => c.args[0].input.Subject)).toEqual(['allowlist-sync: rosa-trusted-ips detached from role/ManagedOpenShift-Support-Role, re-attached']);
+    expect(detached[0].args[0].input.Message).toContain('CloudTrail');
+    expect(metricsByTarget.get('rosa-trusted-ips')).toEqual(expect.arrayContaining([['Detached', 1]]));
+
+    // Attached now: the next run checks, attaches nothing and tells nothing.
+    snsMock.resetHistory();
+    await runAll({ dryRun: false }, runtimes(targets));
+    expect(iamMock.commandCalls(AttachRolePolicyCommand)).toHaveLength(1);
+    expect(snsMock.commandCalls(PublishCommand).filter((c) => c.args[0].input.MessageAttributes?.event?.StringValue === 'detached')).toEqual([]);
+  });
+
+  it('a failing attachment check is logged and counted, never the document sync\'s failure', async () => {
+    iamMock.on(ListEntitiesForPolicyCommand).rejects(Object.assign(new Error('not authorized to perform iam:ListEntitiesForPolicy'), { name: 'AccessDenied' }));
+    const result = await runAll({ dryRun: false }, runtimes([{ ...TARGETS[0], attachToRoles: ['ManagedOpenShift-Support-Role'] }]));
+    expect(result.targets[0].status).toBe('updated');
+    expect(metricsByTarget.get('rosa-trusted-ips')).toEqual(expect.arrayContaining([['AttachmentCheckFailed', 1]]));
   });
 
   it('refuses per target: a catch-all in one list leaves the others applied', async () => {

@@ -3,7 +3,7 @@ import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import type { Announcement } from '../state/types';
 import type { AnnounceOptions } from '../ports';
-import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, failureCode, failureMessage, renderAlert, renderAnnouncement } from './messages';
+import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, DetachedNews, failureCode, failureMessage, renderAlert, renderAnnouncement, renderDetached } from './messages';
 import { AlertPublisher } from './publisher';
 import { AlertState, AlertStateStore, boundedKey } from './state';
 
@@ -109,6 +109,11 @@ export class Alerter {
   /** Publishes the `updated` alert of a write (now, or late for a run that could not). Throws `alert-publish-failed`. */
   async announce(announcement: Announcement, options: AnnounceOptions = {}): Promise<void> {
     await this.publish(renderAnnouncement(this.options.context, announcement, options));
+  }
+
+  /** Publishes the `detached` alert: principals the policy was found missing from. Throws `alert-publish-failed`. */
+  async detached(news: readonly DetachedNews[]): Promise<void> {
+    await this.publish(renderDetached(this.options.context, news));
   }
 
   /** Publishes an alert that is not about one sync result (a pause, a resume). */

@@ -4,7 +4,7 @@ import { SyncError, describeError } from '../errors';
 import type { AlertState, AnnounceOptions, Announcement, SyncResult } from '../ports';
 
 /** What an alert is about. Also the `event` message attribute subscribers filter on. */
-export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed';
+export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed' | 'detached';
 
 /** How a run ended: with a result, or with an error. */
 export type AlertOutcome = { result: SyncResult } | { error: unknown };
@@ -264,6 +264,40 @@ export function renderAnnouncement(context: AlertContext, announcement: Announce
 }
 
 /** A message cut to BODY_MAX characters, saying so. */
+/** One detachment found by a run, as the alert tells it. */
+export interface DetachedNews {
+  principal: string;
+  outcome: 'reattached' | 'left detached' | 'gone' | 'failed';
+  error?: string;
+}
+
+const DETACHED_LINES: Record<DetachedNews['outcome'], string> = {
+  reattached: 'was found without the policy and has it again (re-attached)',
+  'left detached': 'is without the policy, left so (reattach is off, or a dry run): requests from it are not denied from anywhere',
+  gone: 'does not exist any more: nothing to attach to (tried again once a day; remove it from attachTo* if it is gone for good)',
+  failed: 'is without the policy, and attaching it again failed',
+};
+
+/**
+ * `detached`: the policy was found missing from principals it must stay attached to. A detached deny policy denies
+ * nothing and says nothing, so every detachment is told, once.
+ */
+export function renderDetached(context: AlertContext, news: readonly DetachedNews[]): AlertMessage {
+  const reattached = news.every((n) => n.outcome === 'reattached');
+  const lines = [
+    `allowlist-sync found the policy for ${context.allowlist} detached from ${news.length === 1 ? 'a principal' : `${news.length} principals`} it must stay attached to.`,
+    '',
+    ...header(context),
+    '',
+    ...news.slice(0, LIST_MAX).map((n) => `  ! ${n.principal} ${DETACHED_LINES[n.outcome]}${n.error ? `: ${ellipsize(n.error, 300)}` : ''}`),
+    ...(news.length > LIST_MAX ? [`  ... and ${news.length - LIST_MAX} more`] : []),
+    '',
+    'Someone or something detached it: find who in CloudTrail (DetachRolePolicy, DetachUserPolicy, DetachGroupPolicy).',
+  ];
+  const detail = reattached ? `detached from ${news.length === 1 ? news[0].principal : `${news.length} principals`}, re-attached` : `DETACHED from ${news.length === 1 ? news[0].principal : `${news.length} principals`}`;
+  return bounded({ event: 'detached', subject: subjectLine(context.allowlist, detail), body: lines.join('\n') });
+}
+
 function bounded(message: AlertMessage): AlertMessage {
   if (message.body.length <= BODY_MAX) return message;
   return { ...message, body: `${message.body.slice(0, BODY_MAX - 200)}\n\n... (cut at ${BODY_MAX} characters; the function's log has the rest)` };

@@ -27,6 +27,12 @@ export interface TargetSpecBase {
 export interface ManagedPolicySpec extends TargetSpecBase {
   kind: 'managed-policy';
   policyArn: string;
+  /** Principals (names, or ARNs for those with a path) the policy must stay attached to: checked every run. */
+  attachToRoles?: string[];
+  attachToUsers?: string[];
+  attachToGroups?: string[];
+  /** Attach the policy again to a listed principal found without it (default true; false only alerts). */
+  reattach?: boolean;
 }
 
 /** One Deny of sts:AssumeRole in a role's trust policy. */
@@ -83,6 +89,8 @@ export interface TargetKind<K extends KindName> {
   readonly deployable: boolean;
   /** The spec's own fields (beyond name, sources, guards, conditions, dryRun), for unknown-key checks. */
   readonly fields: readonly (keyof OwnFields<K>)[];
+  /** Those of `fields` a spec may leave out (the CLI's spelling never carries them). */
+  readonly optionalFields?: readonly (keyof OwnFields<K>)[];
   /** Checks and returns the kind's own fields of a raw spec (JSON from ALLOWLIST_TARGETS). */
   validate(raw: Record<string, unknown>, fail: Fail): OwnFields<K>;
   /** The one-writer key of the document: two targets with the same key write the same document. */

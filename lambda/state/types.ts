@@ -102,6 +102,21 @@ export interface TargetRecord {
   lastRun?: LastRun;
   /** Unversioned targets (trust, inline, file): the number of the last revision recorded in the history. */
   revision?: number;
+  /**
+   * Managed policies with attachTo*: listed principals the policy was found missing from and not attached to again
+   * (left detached by `reattach: false` or a dry run, or no longer existing), each alerted once.
+   */
+  attachments?: { missing?: Record<string, MissingAttachment> };
+}
+
+/** A principal the policy must be attached to and is not. */
+export interface MissingAttachment {
+  /** Since when (ISO 8601). */
+  since: string;
+  /** The principal does not exist (attaching failed with NoSuchEntity): tried again once a day, not every run. */
+  gone: boolean;
+  /** The last attempt to attach (ISO 8601), for a principal that is gone. */
+  triedAt?: string;
 }
 
 /** A field set to `null` is removed. */

@@ -49,6 +49,12 @@ export function ownFields<K extends KindName>(kind: TargetKind<K>, spec: SpecOf<
   return Object.fromEntries(kind.fields.map((f) => [String(f), record[String(f)]])) as OwnFields<K>;
 }
 
+/** The kind's required own fields of a spec (the CLI's spelling carries no optional one). */
+export function requiredOwnFields<K extends KindName>(kind: TargetKind<K>, spec: SpecOf<K>): Partial<OwnFields<K>> {
+  const optional = (kind.optionalFields ?? []).map(String);
+  return Object.fromEntries(Object.entries(ownFields(kind, spec)).filter(([field]) => !optional.includes(field))) as Partial<OwnFields<K>>;
+}
+
 /** A spec of the kind from a raw spec (the common fields copied, the kind's own ones validated). */
 export function specOf<K extends KindName>(kind: TargetKind<K>, raw: Record<string, unknown>): SpecOf<K> {
   return { name: raw.name, kind: kind.kind, sources: raw.sources, ...kind.validate(raw, fail) } as unknown as SpecOf<K>;
@@ -108,8 +114,15 @@ export function describeKindContract<K extends KindName>(kind: TargetKind<K>, ca
       for (const field of kind.fields) expect(COMMON_FIELDS).not.toContain(field);
     });
 
-    test('validate fails through fail, naming the field, when an own field is missing', () => {
-      for (const field of kind.fields.map(String)) {
+    test('validate fails through fail, naming the field, when a required own field is missing; an optional one may be left out', () => {
+      const optional = (kind.optionalFields ?? []).map(String);
+      for (const field of optional) {
+        expect(kind.fields.map(String)).toContain(field);
+        const raw = { ...cases.raw };
+        delete raw[field];
+        expect(kind.validate(raw, fail)).not.toHaveProperty(field);
+      }
+      for (const field of kind.fields.map(String).filter((f) => !optional.includes(f))) {
         const raw = { ...cases.raw };
         delete raw[field];
         const failed = failureOf(kind, raw);
@@ -142,9 +155,10 @@ export function describeKindContract<K extends KindName>(kind: TargetKind<K>, ca
         const text = kind.formatCli(s);
         const { prefix, argument, principals } = splitCli(text);
         expect(prefix).toBe(kind.prefix);
-        expect(kind.parseCli(argument, { principals })).toEqual(ownFields(kind, s));
+        // The CLI's spelling carries the required fields only.
+        expect(kind.parseCli(argument, { principals })).toEqual(requiredOwnFields(kind, s));
         const parsed = parseCliTarget(`${prefix}:${argument}`, { principals, sources: s.sources, guards: {}, conditions: {} });
-        expect(parsed).toEqual({ name: `${prefix}:${argument}`, kind: kind.kind, sources: s.sources, guards: {}, conditions: {}, ...ownFields(kind, s) });
+        expect(parsed).toEqual({ name: `${prefix}:${argument}`, kind: kind.kind, sources: s.sources, guards: {}, conditions: {}, ...requiredOwnFields(kind, s) });
       }
     });
 

@@ -8,8 +8,9 @@ import { managedPolicyKind } from '../../lambda/kinds/managed-policy';
 import { describeKindContract, specOf } from './contract';
 
 const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
-const RAW = { name: 'rosa-trusted-ips', kind: 'managed-policy', policyArn: ARN, sources: ['ocm'] };
-const OTHER = { name: 'ci-machines', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/allowlists/ci-machines', sources: ['static:203.0.113.64/26'] };
+const ATTACH = { attachToRoles: ['ManagedOpenShift-Support-Role'], attachToUsers: ['arn:aws:iam::123456789012:user/ci/runner'], attachToGroups: ['admins'], reattach: true };
+const RAW = { name: 'rosa-trusted-ips', kind: 'managed-policy', policyArn: ARN, sources: ['ocm'], ...ATTACH };
+const OTHER = { name: 'ci-machines', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/allowlists/ci-machines', sources: ['static:203.0.113.64/26'], ...ATTACH, reattach: false };
 
 describeKindContract(managedPolicyKind, {
   raw: RAW,
@@ -19,6 +20,10 @@ describeKindContract(managedPolicyKind, {
     { what: 'an AWS managed policy', raw: { ...RAW, policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, field: 'policyArn' },
     { what: 'a role ARN', raw: { ...RAW, policyArn: 'arn:aws:iam::123456789012:role/rosa' }, field: 'policyArn' },
     { what: 'a number', raw: { ...RAW, policyArn: 123456789012 }, field: 'policyArn' },
+    { what: 'a user ARN among the roles', raw: { ...RAW, attachToRoles: ['arn:aws:iam::123456789012:user/alice'] }, field: 'attachToRoles' },
+    { what: 'a role name with a space', raw: { ...RAW, attachToRoles: ['not a role'] }, field: 'attachToRoles' },
+    { what: 'a group list that is a string', raw: { ...RAW, attachToGroups: 'admins' }, field: 'attachToGroups' },
+    { what: 'reattach as a string', raw: { ...RAW, reattach: 'yes' }, field: 'reattach' },
   ],
 });
 
@@ -43,9 +48,9 @@ describe('managed-policy', () => {
     expect(MANAGED_POLICY_SIZE_LIMIT).toBe(6144);
   });
 
-  test('reads and writes versions only: no tag action (the alert state lives in the state table)', () => {
+  test('reads and writes versions only (and reads its attachments): no tag action (the alert state lives in the state table)', () => {
     expect(managedPolicyKind.actions).toEqual({
-      read: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
+      read: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListEntitiesForPolicy'],
       write: ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
     });
     expect([...managedPolicyKind.actions.read, ...managedPolicyKind.actions.write].filter((a) => /Tag/.test(a))).toEqual([]);

@@ -139,6 +139,10 @@ describe('the sync function', () => {
       BASELINE_WINDOW_DAYS: '14',
       APPROVAL_MAX_AGE_HOURS: '4',
       KMS_VIA_SERVICE_EXEMPTION: 'false',
+      // The principals the policy must stay attached to: the function attaches it again if someone detaches it.
+      ATTACH_TO_ROLES: 'ManagedOpenShift-Support-Role,arn:aws:iam::123456789012:role/rosa/Installer-Role',
+      ATTACH_TO_USERS: 'breakglass',
+      ATTACH_TO_GROUPS: 'admins',
       ALLOWLIST_NAME: 'partner-ips',
       POWERTOOLS_SERVICE_NAME: 'partner-ips',
       POWERTOOLS_METRICS_NAMESPACE: 'Security/Allowlists',
@@ -168,7 +172,8 @@ describe('least privilege', () => {
       {
         Sid: 'ReadAllowlistPolicy',
         Effect: 'Allow',
-        Action: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'],
+        // ListEntitiesForPolicy: is the policy still attached where it must be (attachTo*).
+        Action: ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListEntitiesForPolicy'],
         Resource: ref(policy),
       },
       {

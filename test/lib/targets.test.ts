@@ -53,7 +53,8 @@ function targetsEnv(s: Synth): unknown {
 describe('ALLOWLIST_TARGETS', () => {
   test('lists the main allowlist first, then every target as the function expects it', () => {
     expect(targetsEnv(multi)).toEqual([
-      { name: 'rosa-trusted-ips', kind: 'managed-policy', policyArn: `<${mainPolicy(multi)}>`, sources: ['ocm'] },
+      // The principals a managed policy must stay attached to travel with it: the function keeps it attached there.
+      { name: 'rosa-trusted-ips', kind: 'managed-policy', policyArn: `<${mainPolicy(multi)}>`, sources: ['ocm'], attachToRoles: ['ManagedOpenShift-Support-Role'] },
       {
         name: 'office-vpn',
         kind: 'trust-policy',
@@ -71,7 +72,15 @@ describe('ALLOWLIST_TARGETS', () => {
         sources: ['static:198.51.100.0/24,192.0.2.10'],
         conditions: { viaAwsServiceExemption: false, kmsViaServiceExemption: true },
       },
-      { name: 'ci', kind: 'managed-policy', policyArn: `<${targetPolicy(multi, 'ci')}>`, sources: ['ocm', 'static:203.0.113.64/26'], dryRun: true },
+      {
+        name: 'ci',
+        kind: 'managed-policy',
+        policyArn: `<${targetPolicy(multi, 'ci')}>`,
+        attachToUsers: ['ci-runner'],
+        attachToGroups: ['ci-machines'],
+        sources: ['ocm', 'static:203.0.113.64/26'],
+        dryRun: true,
+      },
       { name: 'partners', kind: 'managed-policy', policyArn: PARTNER_POLICY_ARN, sources: ['ssm:/partners/cidrs'], guards: { maxRemovalFraction: 0.5 } },
     ]);
   });
@@ -156,7 +165,9 @@ describe('without OCM', () => {
 });
 
 describe('least privilege per target', () => {
-  const managedRead = ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions'];
+  const managedRead = ['iam:GetPolicy', 'iam:GetPolicyVersion', 'iam:ListPolicyVersions', 'iam:ListEntitiesForPolicy'];
+  const onlyThisPolicy = (policy: unknown) => ({ ArnEquals: { 'iam:PolicyARN': policy } });
+  const principalArn = (kind: string, name: string) => partitionArn('iam', `:${kind}/${name}`, false);
   const managedWrite = ['iam:CreatePolicyVersion', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'];
   const vendorRole = 'arn:aws:iam::123456789012:role/vendors/AcmeSupport';
 
@@ -170,6 +181,9 @@ describe('least privilege per target', () => {
       { Sid: 'TargetAcmeVendorWrite', Effect: 'Allow', Action: 'iam:PutRolePolicy', Resource: vendorRole },
       { Sid: 'TargetCiRead', Effect: 'Allow', Action: managedRead, Resource: ref(targetPolicy(multi, 'ci')) },
       { Sid: 'TargetCiWrite', Effect: 'Allow', Action: managedWrite, Resource: ref(targetPolicy(multi, 'ci')) },
+      // Attaching this policy again, to exactly the principals it must stay attached to, and no other policy.
+      { Sid: 'TargetCiReattach1', Effect: 'Allow', Action: 'iam:AttachUserPolicy', Resource: principalArn('user', 'ci-runner'), Condition: onlyThisPolicy(ref(targetPolicy(multi, 'ci'))) },
+      { Sid: 'TargetCiReattach2', Effect: 'Allow', Action: 'iam:AttachGroupPolicy', Resource: principalArn('group', 'ci-machines'), Condition: onlyThisPolicy(ref(targetPolicy(multi, 'ci'))) },
       { Sid: 'TargetPartnersRead', Effect: 'Allow', Action: managedRead, Resource: PARTNER_POLICY_ARN },
       { Sid: 'TargetPartnersWrite', Effect: 'Allow', Action: managedWrite, Resource: PARTNER_POLICY_ARN },
       { Sid: 'TargetPartnersReadCidrs', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn('/partners/cidrs') },
@@ -195,7 +209,12 @@ describe('least privilege per target', () => {
       [JSON.stringify(vendorRole)]: ['iam:PutRolePolicy'],
       [JSON.stringify(ref(targetPolicy(multi, 'ci')))]: [...managedWrite].sort(),
       [JSON.stringify(PARTNER_POLICY_ARN)]: [...managedWrite].sort(),
+      // Attachments: each principal may only have its own target's policy attached again (iam:PolicyARN).
+      [JSON.stringify(principalArn('role', 'ManagedOpenShift-Support-Role'))]: ['iam:AttachRolePolicy'],
+      [JSON.stringify(principalArn('user', 'ci-runner'))]: ['iam:AttachUserPolicy'],
+      [JSON.stringify(principalArn('group', 'ci-machines'))]: ['iam:AttachGroupPolicy'],
     });
+    for (const st of functionStatements(multi).filter((x) => /^iam:Attach/.test([x.Action].flat()[0]))) expect(st.Condition).toEqual(onlyThisPolicy(expect.anything()));
   });
 
   test('a role named by a token (another construct\'s role) is written through that name only', () => {
