@@ -119,10 +119,10 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   } catch (err) {
     metrics.addMetric(METRIC.syncDuration, MetricUnit.Milliseconds, Date.now() - started);
     count(metrics, METRIC.syncSucceeded, 0);
-    log.error('sync failed', { code: err instanceof SyncError ? err.code : 'error', error: describeError(err) });
+    log.error('sync failed', { target: runtime.name, code: err instanceof SyncError ? err.code : 'error', error: describeError(err) });
     await alerter.notify({ error: err }).catch((alertErr: unknown) => {
       count(metrics, METRIC.alertPublishFailed, 1);
-      log.error('the failure alert could not be published either', { error: describeError(alertErr) });
+      log.error('the failure alert could not be published either', { target: runtime.name, error: describeError(alertErr) });
     });
     throw err;
   }
@@ -131,22 +131,22 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
   const { plan } = result;
   if (result.unannounced) {
     count(metrics, METRIC.alertPublishFailed, 1);
-    log.error('alert could not be published; the policy write (if any) stands', { error: describeError(result.unannounced), status: result.status });
+    log.error('alert could not be published; the policy write (if any) stands', { target: runtime.name, error: describeError(result.unannounced), status: result.status });
     throw result.unannounced;
   }
   if (runtime.attachments && result.status !== 'busy') await checkAttachments(runtime, result, dryRun);
   if (result.otherWriters?.length) {
     // Written and announced (the alert names the other writer); the run still fails, so the error alarm sees it.
     const err = concurrentWriterReport(runtime.resource, result);
-    log.error('another writer was at work on the target', { error: err.message, otherWriters: result.otherWriters });
+    log.error('another writer was at work on the target', { target: runtime.name, error: err.message, otherWriters: result.otherWriters });
     throw err;
   }
-  log.info('sync finished', { status: result.status, planId: plan.planId, added: plan.addedEntries, removed: plan.removedEntries, reasons: plan.reasons, entries: plan.entries.length });
+  log.info('sync finished', { target: runtime.name, status: result.status, planId: plan.planId, added: plan.addedEntries, removed: plan.removedEntries, reasons: plan.reasons, entries: plan.entries.length });
   try {
     await alerter.notify({ result });
   } catch (err) {
     count(metrics, METRIC.alertPublishFailed, 1);
-    log.error('alert could not be published; the policy write (if any) stands', { error: describeError(err), status: result.status });
+    log.error('alert could not be published; the policy write (if any) stands', { target: runtime.name, error: describeError(err), status: result.status });
     throw err;
   }
   return {
@@ -181,14 +181,14 @@ async function checkAttachments(runtime: SyncRuntime, result: SyncResult, dryRun
     const report = await keepAttached(attachments.ops, attachments.rule, { dryRun, record: result.record ?? {}, now: new Date() });
     if (report.news.length > 0) {
       count(metrics, METRIC.detached, report.news.length);
-      log.warn('the policy was found detached', { news: report.news });
+      log.warn('the policy was found detached', { target: runtime.name, news: report.news });
       await runtime.alerter.detached(report.news);
     }
-    if (report.back.length > 0) log.info('the policy is attached again', { principals: report.back });
+    if (report.back.length > 0) log.info('the policy is attached again', { target: runtime.name, principals: report.back });
     if (report.changed) await runtime.state.update(runtime.target.key, { attachments: Object.keys(report.missing).length > 0 ? { missing: report.missing } : null });
   } catch (err) {
     count(metrics, METRIC.attachmentCheckFailed, 1);
-    log.error('could not check the policy attachments', { error: describeError(err) });
+    log.error('could not check the policy attachments', { target: runtime.name, error: describeError(err) });
   }
 }
 

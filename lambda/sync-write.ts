@@ -167,8 +167,10 @@ async function writeUnderLease(step: WriteStep, writer: string, record: TargetRe
   }
   // The record and the lease's release in one conditional request: still ours, or nothing changes.
   patch.lease = null;
+  const kept = await state.update(target.key, patch, { leaseHolder: writer });
+  // Only once the update has gone through is the lease given back; if it threw, `finally` gives it back.
   held.released = true;
-  if (!(await state.update(target.key, patch, { leaseHolder: writer }))) log?.warn('the lease ran out before the record was updated; the next run announces this write', { target: target.name });
+  if (!kept) log?.warn('the lease ran out before the record was updated; the next run announces this write', { target: target.name });
   log?.info('policy updated', { target: target.name, planId: p.planId, added: p.addedEntries, removed: p.removedEntries, versionId, previousVersionId, deleted: written.deleted, otherWriters: written.otherWriters });
   const changed = [`wrote ${versionId ?? 'the new document'} of ${target.name} (plan ${p.planId}); its announcement stays owed and is sent by the next run`];
   const unannounced =

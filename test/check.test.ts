@@ -50,4 +50,10 @@ describe('check', () => {
     expect(addressProblem('office')).toMatch(/^"office" is not an IP address/);
     expect(addressProblem('2600:1f18::1')).toBeUndefined();
   });
+
+  test('a deny limited to some resources cannot be told for "any request": cannot tell, not "denied"', () => {
+    const document = JSON.stringify({ Statement: [{ Sid: 'OnlyOneBucket', Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::secret', Condition: { NotIpAddress: { 'aws:SourceIp': ['3.0.0.0/24'] } } }] });
+    const [result] = checkAddresses(document, ['52.1.2.3'], managedPolicyShape(), { viaAwsService: false });
+    expect(result).toMatchObject({ outcome: 'unknown', statement: '"OnlyOneBucket"' });
+  });
 });

@@ -273,7 +273,7 @@ describe('runSync', () => {
     expect(logged.find(([, m]) => m === 'sync finished')).toEqual([
       'info',
       'sync finished',
-      { status: 'updated', planId: result.planId, added: ['192.0.2.0/29', '2600:1f18::/48'], removed: ['192.0.2.0/28'], reasons: [], entries: 5 },
+      { target: 'corp-vpn', status: 'updated', planId: result.planId, added: ['192.0.2.0/29', '2600:1f18::/48'], removed: ['192.0.2.0/28'], reasons: [], entries: 5 },
     ]);
   });
 
@@ -354,7 +354,7 @@ describe('runSync', () => {
       ['SyncSucceeded', 'Count', 0],
     ]);
     expect(events()).toEqual(['failed']);
-    expect(logged.find(([, m]) => m === 'sync failed')).toEqual(['error', 'sync failed', { code: 'ocm-http', error: boom.message }]);
+    expect(logged.find(([, m]) => m === 'sync failed')).toEqual(['error', 'sync failed', { target: 'corp-vpn', code: 'ocm-http', error: boom.message }]);
     expect(iamMock).not.toHaveReceivedCommand(CreatePolicyVersionCommand);
   });
 
@@ -388,7 +388,7 @@ describe('runSync', () => {
     expect(iamMock).not.toHaveReceivedCommand(SetDefaultPolicyVersionCommand);
     expect(recorded.map(([name]) => name)).toContain('PolicyUpdated');
     expect(recorded[recorded.length - 1]).toEqual(['AlertPublishFailed', 'Count', 1]);
-    expect(logged.find(([level]) => level === 'error')).toEqual(['error', 'alert could not be published; the policy write (if any) stands', { error: err.message, status: 'updated' }]);
+    expect(logged.find(([level]) => level === 'error')).toEqual(['error', 'alert could not be published; the policy write (if any) stands', { target: 'corp-vpn', error: err.message, status: 'updated' }]);
   });
 
   test('the alert state comes with the record the sync loaded: one state read per run, and the dedupe holds across containers', async () => {

@@ -47,6 +47,27 @@ describe('deadline', () => {
 });
 
 describe('the lease', () => {
+  test('the closing record update failing (throttled, say) still gives the lease back: nobody waits on a finished writer', async () => {
+    await writeFile(path, doc(...spaced(3)));
+    const inner = fileStateStore(stateFileBeside(path));
+    const target = fileTarget(path);
+    const state = {
+      ...inner,
+      update: async (key: string, patch: Parameters<typeof inner.update>[1], options?: { leaseHolder?: string }) => {
+        if (patch.lease === null) throw new Error('ThrottlingException: Rate exceeded');
+        return inner.update(key, patch, options);
+      },
+    };
+
+    await expect(sync({ sources: [staticSource([...spaced(3), '192.0.2.0/24'])], target, state, writer: 'cli:ana@laptop' })).rejects.toThrow('Rate exceeded');
+
+    // Written, its announcement still owed, and the lease free for the next writer.
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(renderDenyPolicy([...spaced(3), '192.0.2.0/24']));
+    const record = await inner.load(target.key);
+    expect(record.lease).toBeUndefined();
+    expect(record.outbox).toHaveLength(1);
+  });
+
   test('held by another writer: busy, naming it, nothing written; the lease never outlives its deadline', async () => {
     await writeFile(path, doc(...spaced(3)));
     const state = fileStateStore(stateFileBeside(path));

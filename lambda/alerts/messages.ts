@@ -293,6 +293,8 @@ export function renderDetached(context: AlertContext, news: readonly DetachedNew
     ...(news.length > LIST_MAX ? [`  ... and ${news.length - LIST_MAX} more`] : []),
     '',
     'Someone or something detached it: find who in CloudTrail (DetachRolePolicy, DetachUserPolicy, DetachGroupPolicy).',
+    'To keep it detached on purpose (break-glass), set the target\'s reattach to false (REATTACH=false for the main',
+    'allowlist) or disable the schedule: otherwise every run attaches it again.',
   ];
   const detail = reattached ? `detached from ${news.length === 1 ? news[0].principal : `${news.length} principals`}, re-attached` : `DETACHED from ${news.length === 1 ? news[0].principal : `${news.length} principals`}`;
   return bounded({ event: 'detached', subject: subjectLine(context.allowlist, detail), body: lines.join('\n') });

@@ -358,13 +358,26 @@ function compilePrincipal(statement: Statement): Test {
   return (r) => decide(matcher(r.request.principal));
 }
 
-/** The statement's test, or undefined for an Allow (it never denies). Resource and NotResource are taken as matching. */
+/**
+ * Whether the statement covers every resource: no Resource (a trust policy's statements have none) or one that
+ * includes "*". A Resource naming particular resources, or any NotResource, is `unknown`: the evaluator asks about
+ * requests to any resource, so it cannot say the statement applies (nor that it does not).
+ */
+function compileResource(statement: { [key: string]: JsonValue }): Test {
+  if (statement.NotResource !== undefined) return always(unknown('NotResource (requests are not asked about one resource)'));
+  const resource = statement.Resource;
+  if (resource === undefined) return always(true);
+  const list = Array.isArray(resource) ? resource : [resource];
+  return list.includes('*') ? always(true) : always(unknown(`a Resource other than "*" (${JSON.stringify(resource).slice(0, 80)})`));
+}
+
+/** The statement's test, or undefined for an Allow (it never denies). */
 function compileStatement(statement: JsonValue): Test | undefined {
   const object = asObject(statement);
   if (!object) return always(unknown('the statement is not an object'));
   if (object.Effect === 'Allow') return undefined;
   const effect = object.Effect === 'Deny' ? always(true) : always(unknown(`the Effect ${JSON.stringify(object.Effect ?? null)} is neither Allow nor Deny`));
-  return all([effect, compileAction(object), compilePrincipal(object), compileConditions(object.Condition)]);
+  return all([effect, compileAction(object), compilePrincipal(object), compileResource(object), compileConditions(object.Condition)]);
 }
 
 const NOT_DENIED: Decision = Object.freeze({ denied: false });

@@ -131,6 +131,12 @@ export interface GuardInput {
   guards: Guards;
   /** Statements an adoption would drop (the policy was not written by allowlist-sync). */
   foreign: readonly StatementChange[];
+  /**
+   * The sources' blocks before the target's include / exclude filters, when it has them: a catch-all or a too-broad
+   * entry in the sources is refused even when the filters cut it down (they narrow a list; they do not make a
+   * hostile one safe).
+   */
+  unfiltered?: readonly Cidr[];
 }
 
 function quoted(values: readonly { value: string; source: string; reason: string }[]): string {
@@ -156,16 +162,18 @@ export function guardRefusals(input: GuardInput): Refusal[] {
   } else if (cidrs.length < guards.minEntries) {
     refusals.push({ code: 'min-entries', approvable: true, message: `only ${cidrs.length} entries, fewer than the minimum of ${guards.minEntries}` });
   }
-  const catchAll = cidrs.filter((c) => c.prefix === 0);
+  const judged = input.unfiltered ?? cidrs;
+  const before = input.unfiltered ? ' in the sources (before the target\'s include/exclude)' : '';
+  const catchAll = judged.filter((c) => c.prefix === 0);
   if (catchAll.length > 0) {
-    refusals.push({ code: 'catch-all', approvable: false, message: `${catchAll.map(formatCidr).join(' and ')} allows every address: the policy would protect nothing` });
+    refusals.push({ code: 'catch-all', approvable: false, message: `${catchAll.map(formatCidr).join(' and ')}${before} allows every address: the policy would protect nothing` });
   }
-  const broad = cidrs.filter((c) => c.prefix > 0 && c.prefix < (c.family === 4 ? guards.broadestIpv4Prefix : guards.broadestIpv6Prefix));
+  const broad = judged.filter((c) => c.prefix > 0 && c.prefix < (c.family === 4 ? guards.broadestIpv4Prefix : guards.broadestIpv6Prefix));
   if (broad.length > 0) {
     refusals.push({
       code: 'too-broad',
       approvable: true,
-      message: `entries broader than IPv4 /${guards.broadestIpv4Prefix} or IPv6 /${guards.broadestIpv6Prefix} would allow too much: ${broad.map(formatCidr).join(', ')}`,
+      message: `entries${before} broader than IPv4 /${guards.broadestIpv4Prefix} or IPv6 /${guards.broadestIpv6Prefix} would allow too much: ${broad.map(formatCidr).join(', ')}`,
     });
   }
   if (current) {

@@ -34,16 +34,21 @@ export interface PolicyShape {
    * What the rendered statement must prove before it is written (proof.ts): the probes' action and, for a trust
    * policy, each principal the deny names. Without it, no proof is made.
    */
-  proof?: { action: string; principals?: readonly string[]; viaAwsServiceExemption: boolean };
+  proof?: { action: string; principals?: readonly string[]; viaAwsServiceExemption: boolean; exemptions?: ProofOptions['exemptions'] };
 }
 
 /** A concrete action for the probes of a deny of every action (`Action: "*"`). */
 export const ANY_ACTION_PROBE = 's3:ListAllMyBuckets';
 
+/** The exemptions the conditions ask for, as the proof compares them with the document's. */
+export function configuredExemptions(conditions: ConditionOptions): NonNullable<ProofOptions['exemptions']> {
+  return { kmsViaService: conditions.kmsViaServiceExemption ?? false, vpcExemption: [...(conditions.vpcExemption ?? [])] };
+}
+
 /** The managed deny policy: the tool owns the whole document. */
 export function managedPolicyShape(conditions: ConditionOptions = {}): PolicyShape {
   return {
-    proof: { action: ANY_ACTION_PROBE, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true },
+    proof: { action: ANY_ACTION_PROBE, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true, exemptions: configuredExemptions(conditions) },
     render: (entries) => renderDenyPolicy(entries, conditions),
     find: findAllowlistStatement,
     extract: (document) => {
@@ -219,6 +224,7 @@ export function plan(current: CurrentDocument, given: NormalizedEntries, options
       size: documentSize,
       guards,
       foreign: managed ? [] : changes.filter((c) => c.change === 'removed'),
+      ...(filtering ? { unfiltered: given.cidrs } : {}),
     }),
   );
 
@@ -267,7 +273,7 @@ function proofFailure(rendered: PolicyDocument, entries: readonly string[], shap
   const own: PolicyDocument = { ...rendered, Statement: [rendered.Statement[index]] };
   const principals: readonly (string | undefined)[] = shape.proof.principals?.length ? shape.proof.principals : [undefined];
   for (const principal of principals) {
-    const options: ProofOptions = { action: shape.proof.action, viaAwsServiceExemption: shape.proof.viaAwsServiceExemption, ...(principal ? { principal } : {}) };
+    const options: ProofOptions = { action: shape.proof.action, viaAwsServiceExemption: shape.proof.viaAwsServiceExemption, ...(shape.proof.exemptions ? { exemptions: shape.proof.exemptions } : {}), ...(principal ? { principal } : {}) };
     const failed = proveAllowlist(own, entries, options);
     if (failed) return `${failed.why}${principal ? ` (for ${principal})` : ''}`;
   }

@@ -22,6 +22,11 @@ export interface ProofOptions {
    * default, `Bool aws:ViaAWSService false`), or denied (`viaAwsServiceExemption: false` in the conditions).
    */
   viaAwsServiceExemption?: boolean;
+  /**
+   * The exemptions the configuration asks for: the document's must be exactly these (a renderer that adds a VPC
+   * nobody listed widens the door; one that drops a listed endpoint locks its users out). Unset: not compared.
+   */
+  exemptions?: { kmsViaService: boolean; vpcExemption: readonly string[] };
 }
 
 /** The first promise the document breaks: the request, what was promised, what the evaluator says, and why. */
@@ -150,6 +155,18 @@ export function proveAllowlist(document: PolicyDocument, entries: readonly strin
 
   const index = findAllowlistStatement(document);
   const exempt = exemptionsOf(index === -1 ? undefined : document.Statement[index]);
+  if (options.exemptions) {
+    const configured = options.exemptions;
+    const sameIds = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
+    const documentIds = [...exempt.vpcs, ...exempt.vpces];
+    const wrong =
+      exempt.kms !== configured.kmsViaService
+        ? `the KMS exemption is ${exempt.kms ? 'in the document but not configured' : 'configured but not in the document'}`
+        : !sameIds(documentIds, configured.vpcExemption)
+          ? `the document exempts VPCs and endpoints [${documentIds.join(', ')}], the configuration [${configured.vpcExemption.join(', ')}]`
+          : undefined;
+    if (wrong) return { probe: base, expected: 'denied', got: { denied: false }, why: wrong };
+  }
   const otherVpc = unlisted('vpc', exempt.vpcs);
   const otherVpce = unlisted('vpce', exempt.vpces);
   const viaAws = options.viaAwsServiceExemption ?? true;

@@ -1,4 +1,4 @@
-import { PolicyShape } from './plan';
+import { PolicyShape, configuredExemptions } from './plan';
 import { ALLOWLIST_SID, ConditionOptions, PolicyDocument, Statement, renderCondition, sourceIpValues } from './policy';
 
 /** IAM's default quota for a role's trust policy, in characters not counting whitespace (ACLSizePerRole; raisable). */
@@ -49,7 +49,7 @@ export function trustPolicyShape(principals: readonly string[], conditions: Cond
   }
   const names = [...principals];
   return {
-    proof: { action: ASSUME_ROLE_ACTION, principals: names, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true },
+    proof: { action: ASSUME_ROLE_ACTION, principals: names, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true, exemptions: configuredExemptions(conditions) },
     render(entries, current) {
       const ours = renderTrustStatement(names, entries, conditions);
       // Without a document there is nothing to preserve; a role always has one, so this is for plans only.

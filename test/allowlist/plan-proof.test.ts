@@ -43,3 +43,43 @@ describe('every plan proves the statement it would write', () => {
     expect(p.refusals.map((r) => r.code)).not.toContain('proof-failed');
   });
 });
+
+describe('the proof holds the statement to its shape and configuration, not only to its entries', () => {
+  test('a statement limited to some resources, or with NotResource, cannot be proved: refused', () => {
+    const edits: Record<string, string>[] = [{ Resource: 'arn:aws:s3:::no-such-bucket' }, { NotResource: '*' }];
+    for (const edit of edits) {
+      const shape: PolicyShape = {
+        ...managedPolicyShape(),
+        render: (list) => {
+          const doc = renderDenyPolicy(list);
+          const statement = { ...doc.Statement[0] };
+          delete statement.Resource;
+          return { ...doc, Statement: [{ ...statement, ...edit }] };
+        },
+      };
+      const p = plan({}, entries(LIST), { shape });
+      expect(p.refusals.map((r) => r.code)).toContain('proof-failed');
+    }
+  });
+
+  test('exemptions must be exactly the configured ones: an added VPC or a dropped endpoint is refused', () => {
+    const configured = { vpcExemption: ['vpce-0123456789abcdef0'] };
+    const widened: PolicyShape = { ...managedPolicyShape(configured), render: (list) => renderDenyPolicy(list, { vpcExemption: ['vpce-0123456789abcdef0', 'vpc-0123456789abcdef0'] }) };
+    const dropped: PolicyShape = { ...managedPolicyShape(configured), render: (list) => renderDenyPolicy(list) };
+    const kms: PolicyShape = { ...managedPolicyShape(), render: (list) => renderDenyPolicy(list, { kmsViaServiceExemption: true }) };
+    for (const shape of [widened, dropped, kms]) {
+      const refusal = plan({}, entries(LIST), { shape }).refusals.find((r) => r.code === 'proof-failed');
+      expect(refusal?.message).toMatch(/exempt|KMS exemption/);
+    }
+  });
+
+  test('include/exclude narrow a list, they do not make a hostile one safe: a catch-all or too-broad source entry is still refused', () => {
+    const hostile = entries(['0.0.0.0/0']);
+    for (const filters of [{ exclude: ['10.0.0.0/8'] }, { include: ['52.0.0.0/8'] }]) {
+      const p = plan({}, hostile, { filters });
+      expect(p.refusals.find((r) => r.code === 'catch-all')).toMatchObject({ approvable: false, message: expect.stringContaining("in the sources (before the target's include/exclude)") });
+    }
+    const broad = plan({}, entries(['3.0.0.0/4', '52.1.2.3']), { filters: { include: ['52.0.0.0/8'] } });
+    expect(broad.refusals.map((r) => r.code)).toContain('too-broad');
+  });
+});
