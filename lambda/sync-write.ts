@@ -1,4 +1,4 @@
-import { Baseline, Guards, Plan, filterLines, statementLines } from './allowlist';
+import { Baseline, Guards, Plan, decodePolicyDocument, filterLines, statementLines } from './allowlist';
 import { markApproved } from './allowlist/approval';
 import { nextBaseline } from './allowlist/baseline';
 import { SyncError, describeError } from './errors';
@@ -99,7 +99,7 @@ export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
 async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord, held: { released: boolean }): Promise<WriteOutcome> {
   const { target, state, plan: p, log } = step;
   const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`), ...filterLines(p).map((l) => `filtered (include/exclude) ${l}`)];
-  const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: decodeDocument(step.current.document), notes });
+  const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: step.current.document === undefined ? undefined : decodePolicyDocument(step.current.document), notes });
   const outbox = withOwed(record.outbox, owed);
   // Recorded before the write: if this process dies after it, the next run announces it.
   if (!(await state.update(target.key, { outbox }, { leaseHolder: writer }))) throw leaseLost(target.name);
@@ -188,20 +188,6 @@ async function writeUnderLease(step: WriteStep, writer: string, record: TargetRe
 
 function sameEntries(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join() === [...b].sort().join();
-}
-
-function decodeDocument(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    JSON.parse(text);
-    return text;
-  } catch {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
-  }
 }
 
 function leaseLost(target: string): SyncError {

@@ -1,4 +1,4 @@
-import { Plan, PlanOptions, normalize, plan } from './allowlist';
+import { Plan, PlanOptions, decodePolicyDocument, normalize, plan } from './allowlist';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
@@ -94,26 +94,13 @@ async function settleOwed(state: StateStore, key: string, record: TargetRecord, 
   const lease = await state.acquireLease(key, holder, nowMs + 60_000, nowMs);
   if (!lease.ok) return 0;
   try {
-    const document = current.document === undefined ? undefined : decodeIfNeeded(current.document);
+    const document = current.document === undefined ? undefined : decodePolicyDocument(current.document);
     const { left, delivered } = await deliverOwed(lease.record.outbox ?? [], { ...current, document }, announcer, { log: options.log, ...(record.alert ? { previous: record.alert as AlertState } : {}) });
     await state.update(key, outboxPatch(left), { leaseHolder: holder });
     record.outbox = left;
     return delivered;
   } finally {
     await state.releaseLease(key, holder);
-  }
-}
-
-function decodeIfNeeded(text: string): string {
-  try {
-    JSON.parse(text);
-    return text;
-  } catch {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      return text;
-    }
   }
 }
 

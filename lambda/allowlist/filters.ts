@@ -52,12 +52,13 @@ export function applyFilters(cidrs: readonly Cidr[], filters: EntryFilters | und
   const filtered: FilteredEntry[] = [];
   const kept: Cidr[] = [];
   for (const cidr of cidrs) {
-    const inside = include ? subtract([cidr], subtract([cidr], include)) : [cidr];
     const outsideInclude = include ? subtract([cidr], include) : [];
+    const inside = outsideInclude.length ? subtract([cidr], outsideInclude) : [cidr];
     if (outsideInclude.length) filtered.push({ entry: formatCidr(cidr), left: outsideInclude.map(formatCidr), reason: 'not inside include' });
-    const excluded = exclude.length ? subtract(inside, subtract(inside, exclude)) : [];
+    const left = exclude.length ? subtract(inside, exclude) : inside;
+    const excluded = exclude.length ? subtract(inside, left) : [];
     if (excluded.length) filtered.push({ entry: formatCidr(cidr), left: excluded.map(formatCidr), reason: 'inside exclude' });
-    kept.push(...(exclude.length ? subtract(inside, exclude) : inside));
+    kept.push(...left);
   }
   return { kept: aggregate(kept), filtered };
 }

@@ -195,3 +195,25 @@ export function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Decodes a policy document as GetPolicyVersion returns it (URL-encoded, RFC 3986), tolerating one that is
+ * already plain JSON: a plain document is returned untouched, so a `%` inside it is never decoded twice.
+ */
+export function decodePolicyDocument(text: string): string {
+  if (isJson(text)) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

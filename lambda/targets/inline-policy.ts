@@ -4,7 +4,7 @@ import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { isAwsError, isIamQuotaError } from './iam-client';
 import { listAll } from './paginate';
-import { decodePolicyDocument } from './managed-policy';
+import { decodePolicyDocument } from '../allowlist/policy';
 import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
 import { sameDocument } from './trust-policy';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';

@@ -10,7 +10,7 @@ import {
   PolicyVersion,
   SetDefaultPolicyVersionCommand,
 } from '@aws-sdk/client-iam';
-import { MANAGED_POLICY_SIZE_LIMIT, policySize } from '../allowlist/policy';
+import { MANAGED_POLICY_SIZE_LIMIT, decodePolicyDocument, policySize } from '../allowlist/policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { iamFailure, isAwsError, isIamQuotaError, tagRecord, uncertainWrite } from './iam-client';
@@ -52,27 +52,7 @@ export interface ManagedPolicyTargetOptions {
   log?: Log;
 }
 
-/**
- * Decodes a policy document as GetPolicyVersion returns it (URL-encoded, RFC 3986), tolerating one that is
- * already plain JSON: a plain document is returned untouched, so a `%` inside it is never decoded twice.
- */
-export function decodePolicyDocument(text: string): string {
-  if (isJson(text)) return text;
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { decodePolicyDocument } from '../allowlist/policy';
 
 function checkArn(policyArn: string): void {
   if (checkPolicyArn(policyArn) !== undefined) {

@@ -4,7 +4,7 @@ import { TRUST_POLICY_SIZE_LIMIT } from '../allowlist/trust-policy';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import { isAwsError, isIamQuotaError } from './iam-client';
-import { decodePolicyDocument } from './managed-policy';
+import { decodePolicyDocument } from '../allowlist/policy';
 import { concurrentRoleWriter, roleFailure, writeWithoutRead } from './role';
 import { CurrentPolicy, Target, TargetRefusedError, WriteRequest, WriteResult } from '../ports';
 
