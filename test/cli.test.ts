@@ -198,13 +198,13 @@ describe('allowlist-sync CLI', () => {
     expect(badSpec).toEqual({
       code: 1,
       stdout: '',
-      stderr: expect.stringMatching(/^allowlist-sync: Unknown source "ftp:ips\.txt": expected .*file:PATH.*\. Run "allowlist-sync --help" for usage\.\n$/),
+      stderr: expect.stringMatching(/^allowlist-sync: Unknown source "ftp:ips\.txt": expected .*file:PATH.*\. Run "allowlist-sync plan --help" for usage\.\n$/),
     });
     expect(missingFile.code).toBe(1);
     const message = `Cannot read the allowlist file ${missing}: ENOENT: no such file or directory, open '${missing}'.`;
     expect(JSON.parse(missingFile.stdout)).toEqual({ status: 'error', error: message, code: 'source-file' });
     expect(missingFile.stderr).toBe(`allowlist-sync: ${message}\n`);
-    expect(unknown).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: Unknown command "sync". Run "allowlist-sync --help" for usage.\n' });
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: "allowlist-sync: unknown command 'sync'\nRun \"allowlist-sync --help\" for usage.\n" });
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -236,8 +236,7 @@ describe('allowlist-sync CLI', () => {
 });
 
 describe('allowlist-sync main (in process)', () => {
-  // Known bug (bin/allowlist-sync.ts): `json` is only set after parseArgs succeeds, so an unknown option
-  // makes `--json` print nothing on stdout; a script reading the JSON gets an empty string.
+  // `--json` is known before parsing, so an unknown option still prints one JSON object for a script.
   it('prints the JSON error object with --json even when an option is unknown', async () => {
     const out: string[] = [];
     const code = await main(['plan', '--json', '--bogus', '--source', 'static:20.0.0.1', '--target', 'file:policy.json'], {}, {
