@@ -1,0 +1,197 @@
+/**
+ * The CLI as an operator meets it, through the real executable (`node bin/allowlist-sync.js`): commander's
+ * help, version, typos and strict flags; colour and NO_COLOR; `--profile` / `--region` reaching the SDK; remote
+ * mode (`--function`) against a Lambda stand-in on 127.0.0.1 whose function is the real handler (IAM on the
+ * AWS stand-in), by function name and by stack name.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { Context } from 'aws-lambda';
+import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
+import { createHandler } from '../lambda/handler';
+import { main } from '../bin/allowlist-sync';
+import { AwsStandIn } from './helpers/aws-stand-in';
+import { LambdaStandIn } from './helpers/lambda-stand-in';
+
+const REPO = join(__dirname, '..');
+const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
+const ENTRIES = ['192.0.2.0/24', '198.51.100.0/24'];
+/** What the deployed function's sources give: one entry more. */
+const DEPLOYED = [...ENTRIES, '203.0.113.0/24'];
+const KEYS = { accessKeyId: 'AKIDDEFAULTEXAMPLE', secretAccessKey: 'default-secret' };
+
+jest.setTimeout(60_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+let aws: AwsStandIn;
+let lambda: LambdaStandIn;
+
+beforeAll(async () => {
+  aws = await AwsStandIn.start({ policyArn: ARN, parameter: { name: '/unused', value: '{}' } });
+  lambda = await LambdaStandIn.start();
+});
+afterAll(async () => {
+  await lambda.close();
+  await aws.close();
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'allowlist-cli-program-'));
+  lambda.requests.length = 0;
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|NO_COLOR|FORCE_COLOR)/.test(k)));
+  const aws = { AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1' };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env: { ...base, ...aws, ...env } }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The deployed function, as the stand-in runs it: the real handler, its IAM on the AWS stand-in. */
+function deployedFunction(): (event: unknown) => Promise<unknown> {
+  const handler = createHandler({
+    env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: DEPLOYED.join(','), ALLOWLIST_NAME: 'rosa-trusted-ips', AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    clients: { iam: new IAMClient({ endpoint: aws.url, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 }) },
+  });
+  const context = {
+    functionName: 'allowlist-sync-fn',
+    awsRequestId: 'req-1',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:allowlist-sync-fn',
+    getRemainingTimeInMillis: () => 120_000,
+  } as unknown as Context;
+  return (event) => handler(event, context);
+}
+
+describe('commander: help, version, typos, strict flags', () => {
+  it('--version prints the package version; help COMMAND and COMMAND --help show that command’s own options', async () => {
+    const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const [version, helpPlan, planHelp, rollbackHelp] = await Promise.all([cli(['--version']), cli(['help', 'plan']), cli(['plan', '--help']), cli(['rollback', '--help'])]);
+    expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(helpPlan.code).toBe(0);
+    expect(helpPlan.stdout).toBe(planHelp.stdout);
+    expect(planHelp.stdout).toMatch(/^Usage: allowlist-sync plan \[options\]/);
+    expect(planHelp.stdout).toContain('--out <file>');
+    expect(planHelp.stdout).toContain('--function <name>');
+    expect(planHelp.stdout).toContain('--profile <name>');
+    expect(planHelp.stdout).not.toContain('--to <version>');
+    expect(rollbackHelp.stdout).toContain('--to <version>');
+    expect(rollbackHelp.stdout).not.toContain('--out <file>');
+  });
+
+  it('a mistyped command or flag suggests the right one; a flag of another command is an error naming it, writing nothing', async () => {
+    const policy = join(dir, 'policy.json');
+    const document = serializePolicy(renderDenyPolicy(['203.0.113.0/24']));
+    await writeFile(policy, document);
+    const [typo, flag, foreign] = await Promise.all([
+      cli(['plna', '--target', `file:${policy}`]),
+      cli(['plan', '--tagret', `file:${policy}`, '--source', 'static:192.0.2.0/24']),
+      cli(['apply', '--to', 'v3', '--force', '--target', `file:${policy}`, '--source', 'static:192.0.2.0/24']),
+    ]);
+    expect(typo).toEqual({ code: 1, stdout: '', stderr: "allowlist-sync: unknown command 'plna'\n(Did you mean plan?)\nRun \"allowlist-sync --help\" for usage.\n" });
+    expect(flag).toEqual({ code: 1, stdout: '', stderr: "allowlist-sync: unknown option '--tagret'\n(Did you mean --target?)\nRun \"allowlist-sync plan --help\" for usage.\n" });
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toMatch(/^allowlist-sync: unknown option '--to'\n/);
+    expect(await readFile(policy, 'utf8')).toBe(document);
+  });
+
+  it('--json keeps one JSON object on stdout, for a usage error too', async () => {
+    const run = await cli(['plan', '--json', '--bogus']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'error', error: "unknown option '--bogus'", code: 'usage' });
+  });
+
+  it('colour on a terminal only: none when piped, with NO_COLOR or --no-color', async () => {
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, serializePolicy(renderDenyPolicy(['203.0.113.0/24'])));
+    const args = ['plan', '--target', `file:${policy}`, '--source', 'static:203.0.113.0/24,192.0.2.0/24'];
+    const outputs = async (env: Record<string, string | undefined>, extra: string[] = [], isTTY = true): Promise<string> => {
+      const out: string[] = [];
+      await main([...args, ...extra], env, { out: (t) => out.push(t), err: () => undefined, isTTY });
+      return out.join('\n');
+    };
+    const ESC = '\u001b[';
+    expect(await outputs({})).toContain(`${ESC}33mChanges pending`);
+    expect(await outputs({})).toContain(`${ESC}32m  + 192.0.2.0/24`);
+    expect(await outputs({}, [], false)).not.toContain(ESC);
+    expect(await outputs({ NO_COLOR: '1' })).not.toContain(ESC);
+    expect(await outputs({}, ['--no-color'])).not.toContain(ESC);
+    const piped = await cli(args);
+    expect(piped.code).toBe(2);
+    expect(piped.stdout).not.toContain(ESC);
+    expect((await cli(args, { FORCE_COLOR: '1' })).stdout).toContain(ESC);
+  });
+});
+
+describe('--profile and --region reach the SDK', () => {
+  it('signs with the profile’s keys, for the region given', async () => {
+    lambda.functions.set('fn', async () => ({ status: 'unchanged', planId: '0123456789abcdef', added: [], removed: [], entries: [], reasons: [] }));
+    const credentials = join(dir, 'credentials');
+    await writeFile(credentials, '[ops]\naws_access_key_id = AKIDOPSPROFILE\naws_secret_access_key = ops-secret\n');
+    const env = { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: join(dir, 'config'), AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const run = await cli(['plan', '--function', 'fn', '--profile', 'ops', '--region', 'ap-southeast-2', '--json'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(lambda.requests).toEqual([{ service: 'lambda', region: 'ap-southeast-2', accessKeyId: 'AKIDOPSPROFILE', operation: 'Invoke fn', event: { dryRun: true } }]);
+  });
+});
+
+describe('remote mode: --function runs the command in the deployed function', () => {
+  beforeEach(() => {
+    aws.reset(serializePolicy(renderDenyPolicy(ENTRIES)));
+    lambda.functions.clear();
+    lambda.stacks.clear();
+    lambda.functions.set('allowlist-sync-fn', deployedFunction());
+  });
+
+  it('plan is a dry run of the function (2 for changes, nothing written); apply syncs with the deployed settings (0)', async () => {
+    const before = aws.policy(ARN)?.defaultVersionId;
+    const plan = await cli(['plan', '--function', 'allowlist-sync-fn']);
+    expect(plan.stderr).toBe('');
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('Function: allowlist-sync-fn (plan)');
+    expect(plan.stdout).toContain('Changes pending (not applied).');
+    expect(plan.stdout).toContain('  + 203.0.113.0/24');
+    expect(aws.policy(ARN)?.defaultVersionId).toBe(before);
+    expect(lambda.requests.map((r) => r.event)).toEqual([{ dryRun: true }]);
+
+    const apply = await cli(['apply', '--function', 'allowlist-sync-fn', '--json']);
+    expect(apply.code).toBe(0);
+    expect(JSON.parse(apply.stdout)).toMatchObject({ status: 'updated', added: ['203.0.113.0/24'], entries: DEPLOYED });
+    expect(aws.policy(ARN)?.defaultDocument).toBe(serializePolicy(renderDenyPolicy(DEPLOYED)));
+  });
+
+  it('takes the stack’s name: the function is its FunctionName output', async () => {
+    lambda.stacks.set('AllowlistSync', 'allowlist-sync-fn');
+    const run = await cli(['plan', '--function', 'AllowlistSync', '--json']);
+    expect(run.code).toBe(2);
+    expect(lambda.requests.map((r) => r.operation)).toEqual(['Invoke AllowlistSync', 'DescribeStacks', 'Invoke allowlist-sync-fn']);
+    const missing = await cli(['plan', '--function', 'NoSuchThing']);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: "allowlist-sync: No function and no stack named NoSuchThing (--function takes the function's name or ARN, or the stack's name).\n" });
+  });
+
+  it('refuses flags that only mean something locally; reports a function error as the error it is (1)', async () => {
+    const local = await cli(['plan', '--function', 'allowlist-sync-fn', '--source', 'ocm']);
+    expect(local).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: --source does not apply with --function: the function uses its own settings, sources and state. Run "allowlist-sync plan --help" for usage.\n' });
+    expect(lambda.requests).toEqual([]);
+    lambda.functions.set('broken', async () => {
+      throw new Error('Configuration error: POLICY_ARN is not set');
+    });
+    const broken = await cli(['apply', '--function', 'broken']);
+    expect(broken).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: The function broken failed: Configuration error: POLICY_ARN is not set (Error).\n' });
+  });
+});
