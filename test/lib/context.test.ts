@@ -33,13 +33,13 @@ describe('parseContext', () => {
     for (const key of ours) expect(CONTEXT_KEYS.map((k) => k.key)).toContain(key);
   });
 
-  test('the README documents every key', () => {
-    const doc = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  test('docs/configuration.md documents every key', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'configuration.md'), 'utf8');
     for (const { key } of CONTEXT_KEYS) expect(doc).toContain(`| \`${key}\` |`);
     expect(doc).toContain(`| \`allowlistName\` | \`rosa-trusted-ips\` | ${DEFAULTS.allowlistName} |`);
   });
 
-  test('the README example: -c notifyEmails=... -c attachToRoles=...', () => {
+  test('the deploy example (README, docs/deploy.md): -c notifyEmails=... -c attachToRoles=...', () => {
     expect(parse({ notifyEmails: 'sre@example.com', attachToRoles: 'ManagedOpenShift-Support-Role' }).sync).toEqual({
       notifyEmails: ['sre@example.com'],
       attachToRoles: ['ManagedOpenShift-Support-Role'],
