@@ -92,6 +92,14 @@ describe('the StackSet', () => {
     });
   });
 
+  test('the stack outputs name it and how to list its accounts', () => {
+    expect(fleet.json.Outputs.FleetStackSetName).toMatchObject({ Value: 'AllowlistSyncSpoke' });
+    expect(delegated.json.Outputs.FleetAccountsCommand.Value).toBe(
+      'aws cloudformation list-stack-instances --stack-set-name RosaAllowlists --call-as DELEGATED_ADMIN --query "Summaries[].[Account,Status,StatusReason]" --output text',
+    );
+    expect(Object.keys(plain.json.Outputs).filter((k) => k.startsWith('Fleet'))).toEqual([]);
+  });
+
   test('created after the hub role (the spoke trust names it), before the first sync runs', () => {
     const [stackSetId, stackSet] = only(fleet, 'AWS::CloudFormation::StackSet');
     expect(stackSet.DependsOn).toEqual(expect.arrayContaining([logicalId(fleet, fleet.stack.sync.role), defaultPolicyId(fleet)]));
