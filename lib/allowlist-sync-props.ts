@@ -1,5 +1,6 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { FleetProps } from './fleet-props';
 import type { AllowlistTargetProps } from './targets';
 import type { LogLevel } from '../lambda/validate';
 
@@ -45,6 +46,14 @@ export interface AllowlistSyncProps {
    * @default - none: only the main allowlist
    */
   readonly additionalTargets?: AllowlistTargetProps[];
+
+  /**
+   * The fleet: a service-managed StackSet puts a spoke role and the allowlist policy in every account of these
+   * organizational units, and the function keeps each account's policy as the target `NAME/ACCOUNT_ID`, assuming the
+   * spoke role there (docs/fleet.md). The hub must be the management account or a delegated administrator.
+   * @default - no fleet: this account only
+   */
+  readonly fleet?: FleetProps;
 
   /** Plan and alert but never write the main policy (DRY_RUN; with ALLOWLIST_TARGETS, the main target's dryRun instead). @default - the function's default (false) */
   readonly dryRun?: boolean;

@@ -39,6 +39,14 @@ export class AllowlistSyncStack extends Stack {
       value: `node bin/allowlist-sync.js status --target iam:${policyArn} --state-table ${this.sync.stateTable.tableName}`,
       description: 'Show the policy versions and the last sync',
     });
+    const fleet = this.sync.fleet;
+    if (fleet) {
+      new CfnOutput(this, 'FleetStackSetName', { value: fleet.stackSet.stackSetName, description: "The fleet's StackSet of spoke roles" });
+      new CfnOutput(this, 'FleetAccountsCommand', {
+        value: `aws cloudformation list-stack-instances --stack-set-name ${fleet.stackSet.stackSetName} --call-as ${fleet.spec.callAs} --query "Summaries[].[Account,Status,StatusReason]" --output text`,
+        description: "The fleet's accounts and their instances' status (the function keeps those CURRENT)",
+      });
+    }
     for (const target of this.sync.targets) {
       if (!target.policyArn) continue;
       new CfnOutput(this, `Target${target.key}PolicyArn`, { value: target.policyArn, description: `The managed policy of target ${target.targetName}` });

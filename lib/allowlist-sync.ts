@@ -14,6 +14,10 @@ import type { AllowlistSyncProps } from './allowlist-sync-props';
 import { AllowlistTarget, addTargetResources } from './allowlist-target';
 import { checkProps } from './check-props';
 import { DEFAULTS } from './defaults';
+import { Fleet } from './fleet';
+import type { FleetTargetSpec } from './fleet';
+import { FleetError, checkFleet } from './fleet-props';
+import type { CheckedFleet } from './fleet-props';
 import { LAMBDA_ENVIRONMENT_LIMIT, estimateEnvironmentSize, functionEnvironment } from './function-environment';
 import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials } from './function-grants';
 import type { PolicyAttachments } from './policy-attachments';
@@ -75,6 +79,8 @@ export class AllowlistSync extends Construct {
   public readonly targets: AllowlistTarget[] = [];
   /** Whether any target (the main one or another) takes the OCM list, so the function reads OCM credentials. */
   public readonly ocmUsed: boolean;
+  /** The fleet's StackSet and its target, when `fleet` is set. */
+  public readonly fleet?: Fleet;
 
   constructor(scope: Construct, id: string, props: AllowlistSyncProps = {}) {
     super(scope, id);
@@ -83,7 +89,8 @@ export class AllowlistSync extends Construct {
     };
     const checked = checkProps(props, this.rolePrefix(), fail);
     const { allowlistName, namespace, parameterName, mainOcm } = checked;
-    this.ocmUsed = mainOcm || checked.targets.some((t) => t.ocm);
+    const fleet = props.fleet === undefined ? undefined : checkFleetProps(props, checked.targets.map((t) => t.name), fail);
+    this.ocmUsed = mainOcm || checked.targets.some((t) => t.ocm) || Boolean(fleet?.ocm);
     const resolved = resolveSchedule(props.schedule ?? Duration.minutes(DEFAULTS.scheduleMinutes));
     if (typeof resolved === 'string') fail('schedule', resolved);
     const scheduleSpec = resolved as Exclude<typeof resolved, string>;
@@ -130,8 +137,14 @@ export class AllowlistSync extends Construct {
       }
     }
 
+    // --- The fleet: a StackSet of spoke roles, and one more target spanning its accounts. ---
+    if (fleet) this.fleet = new Fleet(this, 'Fleet', { fleet, role: this.role });
+
     // The single-target variables cannot say "ssm:" or name other targets; the list can.
-    const targetSpecs: TargetSpec[] | undefined = this.targets.length > 0 || props.cidrsParameterName ? [main.spec, ...this.targets.map((t) => t.spec)] : undefined;
+    const targetSpecs: Array<TargetSpec | FleetTargetSpec> | undefined =
+      this.targets.length > 0 || props.cidrsParameterName || this.fleet
+        ? [main.spec, ...this.targets.map((t) => t.spec), ...(this.fleet ? [this.fleet.spec] : [])]
+        : undefined;
     const environment = functionEnvironment(this, props, {
       policyArn: this.policyArn,
       topicArn: this.topic.topicArn,
@@ -224,6 +237,8 @@ export class AllowlistSync extends Construct {
         ...(this.policy ? [this.policy] : []),
         ...(this.attachments ? [this.attachments] : []),
         ...this.targets.flatMap((t) => [...(t.policy ? [t.policy] : []), ...(t.attachments ? [t.attachments] : [])]),
+        // The first sync covers the accounts the StackSet has just reached.
+        ...(this.fleet ? [this.fleet.stackSet] : []),
         this.topic as unknown as Construct,
         ...(this.topicKey ? [this.topicKey] : []),
       ],
@@ -236,6 +251,24 @@ export class AllowlistSync extends Construct {
   private rolePrefix(): string {
     return Names.uniqueResourceName(this, { maxLength: 64 - 1 - 14, separator: '-' });
   }
+}
+
+/** The fleet prop, checked (`fail` names `fleet.FIELD`), its name apart from every other target's and its policy from the hub's own. */
+function checkFleetProps(props: AllowlistSyncProps, targetNames: string[], fail: (prop: string, problem: string) => never): CheckedFleet {
+  let fleet: CheckedFleet;
+  try {
+    fleet = checkFleet(props.fleet);
+  } catch (err) {
+    if (!(err instanceof FleetError)) throw err;
+    return fail(err.field ? `fleet.${err.field}` : 'fleet', err.problem);
+  }
+  const taken = [props.allowlistName ?? DEFAULTS.allowlistName, ...targetNames];
+  if (taken.some((n) => n.toLowerCase() === fleet.name.toLowerCase())) fail('fleet.name', `"${fleet.name}" is already the name of another target; give the fleet its own`);
+  // If the hub account is in one of the OUs, its stack instance would create a policy of the hub's own policy's name.
+  if (props.policyName !== undefined && props.policyName.toLowerCase() === fleet.policyName.toLowerCase()) {
+    fail('fleet.policyName', `"${fleet.policyName}" is also the hub's own policy name (policyName): should the hub account be in the OUs, its stack instance would fail; name them apart`);
+  }
+  return fleet;
 }
 
 /** An alphanumeric key for a target name (Sids, output ids), unique among those already taken. */

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AllowlistSyncProps } from './allowlist-sync';
 import { DEFAULTS } from './defaults';
+import { FleetError, parseFleetContext } from './fleet-props';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { ResolvedSchedule } from './schedule';
 import { TargetError, validateTargets } from './targets';
@@ -74,6 +75,7 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'ocmEnabled', example: 'false', default: 'true', description: 'Take the main allowlist from OCM; `false` deploys without OCM (sources: `extraCidrs`, `cidrsParameterName`)' },
   { key: 'cidrsParameterName', example: '/allowlist-sync/office-cidrs', default: 'none', description: 'SSM String/StringList parameter with more CIDRs for the main allowlist' },
   { key: 'targets', example: '[{"name":"office-vpn","kind":"trust-policy",…}]', default: 'none', description: 'More targets, a JSON array (see "Several targets"; the `additionalTargets` prop)' },
+  { key: 'fleet', example: '{"organizationalUnitIds":["ou-abcd-12345678"],"callAs":"DELEGATED_ADMIN"}', default: 'none', description: 'The fleet: a StackSet of spoke roles in every account of these OUs, each account kept by this stack (see docs/fleet.md)' },
   { key: 'dryRun', example: 'true', default: 'false', description: 'Plan and alert, never write the policy' },
   { key: 'minEntries', example: '10', default: '1', description: 'Guard: refuse a list with fewer entries' },
   { key: 'maxRemovalFraction', example: '0.5', default: '0.3', description: 'Guard: refuse removing more than this fraction of entries' },
@@ -243,6 +245,12 @@ export function parseContext(read: ContextReader): AppConfig {
     throw new ContextError('ocmEnabled', 'without OCM the allowlist needs another source: set extraCidrs and/or cidrsParameterName');
   }
   sync.additionalTargets = targets(get('targets'), { name: sync.allowlistName ?? DEFAULTS.allowlistName, existingPolicyArn: sync.existingPolicyArn });
+  try {
+    sync.fleet = parseFleetContext(get('fleet'));
+  } catch (err) {
+    if (err instanceof FleetError) throw new ContextError('fleet', err.message);
+    throw err;
+  }
 
   // Drop unset keys so the construct's defaults apply and the props read cleanly in tests.
   const props = Object.fromEntries(Object.entries(sync).filter(([, value]) => value !== undefined)) as AllowlistSyncProps;

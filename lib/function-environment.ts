@@ -2,6 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { TargetSpec } from '../lambda/kinds/kind';
 import type { AllowlistSyncProps } from './allowlist-sync-props';
+import type { FleetTargetSpec } from './fleet';
 
 /** Lambda's limit on the function's environment: all keys and values together. */
 export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
@@ -20,8 +21,8 @@ export interface EnvironmentInputs {
   readonly mainOcm: boolean;
   /** Whether any target does (then the function reads OCM credentials). */
   readonly ocmUsed: boolean;
-  /** Every target, the main allowlist first; undefined when the single-target variables say it all. */
-  readonly targetSpecs?: readonly TargetSpec[];
+  /** Every target, the main allowlist first (the fleet last); undefined when the single-target variables say it all. */
+  readonly targetSpecs?: ReadonlyArray<TargetSpec | FleetTargetSpec>;
 }
 
 /**
@@ -77,7 +78,7 @@ export function functionEnvironment(scope: Construct, props: AllowlistSyncProps,
  * fills in) counted as {@link TOKEN_SIZE_ESTIMATE} characters: an estimate, good enough to stop a
  * configuration that could never deploy.
  */
-export function estimateEnvironmentSize(environment: Record<string, string>, targetSpecs: readonly TargetSpec[] | undefined): number {
+export function estimateEnvironmentSize(environment: Record<string, string>, targetSpecs: ReadonlyArray<TargetSpec | FleetTargetSpec> | undefined): number {
   const size = (s: string) => (Token.isUnresolved(s) ? TOKEN_SIZE_ESTIMATE : Buffer.byteLength(s));
   const targets = targetSpecs
     ? Buffer.byteLength(JSON.stringify(targetSpecs, (_k, value: unknown) => (typeof value === 'string' && Token.isUnresolved(value) ? 'x'.repeat(TOKEN_SIZE_ESTIMATE) : value)))

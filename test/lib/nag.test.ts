@@ -11,6 +11,9 @@ const configs = [
   ['defaults', synth()],
   ['every prop set', synth(FULL)],
   ['adopted policy, existing topic, cron', synth(ADOPTED)],
+  ['a fleet (management account)', synth({ fleet: { organizationalUnitIds: ['ou-abcd-12345678'] } })],
+  ['a fleet (delegated administrator, management account unnamed)', synth({ ...FULL, fleet: { organizationalUnitIds: ['r-abcd'], callAs: 'DELEGATED_ADMIN' } })],
+  ['a fleet (delegated administrator, management account and organization named)', synth({ fleet: { organizationalUnitIds: ['r-abcd'], callAs: 'DELEGATED_ADMIN', managementAccountId: '111111111111', organizationId: 'o-abcdef1234' } })],
 ] as const;
 
 /** Findings including acknowledged ones: the pack with its acknowledgement lookup switched off. */

@@ -29,6 +29,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   ocmEnabled: 'mutable',
   cidrsParameterName: 'mutable',
   additionalTargets: 'mutable',
+  fleet: 'mutable',
   dryRun: 'mutable',
   minEntries: 'mutable',
   maxRemovalFraction: 'mutable',
@@ -69,6 +70,7 @@ const staticWithTargets: AllowlistSyncProps = {
   includeCidrs: ['203.0.113.0/24'],
   excludeCidrs: ['203.0.113.128/25'],
   vpcExemption: ['vpce-0123456789abcdef0'],
+  fleet: { organizationalUnitIds: ['ou-abcd-12345678'], ocm: false, cidrs: ['198.51.100.0/24'] },
 };
 const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets];
 
