@@ -1,0 +1,132 @@
+/**
+ * Saved plans through the real executable, as `terraform plan -out`: `plan --out FILE` writes the plan,
+ * `apply FILE` applies exactly it, or nothing when the target or the sources no longer give that plan id; a
+ * file that is not exactly a saved plan is an error naming what is wrong; a refused plan needs --approve.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
+
+const REPO = join(__dirname, '..');
+const CURRENT = ['192.0.2.0/24', '198.51.100.0/24'];
+const WANTED = [...CURRENT, '203.0.113.0/24'];
+
+jest.setTimeout(60_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: readonly string[]): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|MIN_ENTRIES|MAX_)/.test(k)));
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+let policy: string;
+let source: string;
+let saved: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'allowlist-saved-plan-'));
+  policy = join(dir, 'policy.json');
+  source = join(dir, 'list.txt');
+  saved = join(dir, 'rosa.plan');
+  await writeFile(policy, serializePolicy(renderDenyPolicy(CURRENT)));
+  await writeFile(source, `${WANTED.join('\n')}\n`);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const planArgs = (): string[] => ['plan', '--source', `file:${source}`, '--target', `file:${policy}`, '--out', saved];
+
+describe('plan --out FILE, apply FILE', () => {
+  it('saves the plan (target, sources, plan id, base, document) and applies exactly it', async () => {
+    const plan = await cli([...planArgs(), '--json']);
+    expect(plan.code).toBe(2);
+    const planId = (JSON.parse(plan.stdout) as { planId: string }).planId;
+    expect(plan.stderr).toContain(`plan ${planId} saved to ${saved}`);
+    const file = JSON.parse(await readFile(saved, 'utf8')) as Record<string, unknown>;
+    expect(file).toMatchObject({
+      format: 'allowlist-sync/plan-v1',
+      planId,
+      status: 'changes',
+      origin: { mode: 'local', target: `file:${policy}`, principals: [], sources: [`file:${source}`] },
+      added: ['203.0.113.0/24'],
+      removed: [],
+      entries: WANTED,
+      document: serializePolicy(renderDenyPolicy(WANTED)),
+    });
+
+    const apply = await cli(['apply', saved, '--json']);
+    expect(apply.stderr).toBe('');
+    expect(apply.code).toBe(0);
+    expect(JSON.parse(apply.stdout)).toMatchObject({ status: 'updated', planId });
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(WANTED)));
+  });
+
+  it('writes nothing (3) when the target changed since the plan, or the sources did', async () => {
+    expect((await cli(planArgs())).code).toBe(2);
+    const handEdit = serializePolicy(renderDenyPolicy([...CURRENT, '100.24.10.0/24']));
+    await writeFile(policy, handEdit);
+    const stale = await cli(['apply', saved]);
+    expect(stale.code).toBe(3);
+    expect(stale.stdout).toContain('REFUSED: nothing was written.');
+    expect(stale.stdout).toMatch(/saved plan/i);
+    expect(await readFile(policy, 'utf8')).toBe(handEdit);
+
+    await writeFile(policy, serializePolicy(renderDenyPolicy(CURRENT)));
+    expect((await cli(planArgs())).code).toBe(2);
+    await writeFile(source, `${[...WANTED, '100.24.10.0/24'].join('\n')}\n`);
+    const moved = await cli(['apply', saved, '--json']);
+    expect(moved.code).toBe(3);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ status: 'refused', approvable: false });
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+  });
+
+  it('a file that is not exactly a saved plan is an error naming what is wrong; FILE takes no --target', async () => {
+    expect((await cli(planArgs())).code).toBe(2);
+    const good = JSON.parse(await readFile(saved, 'utf8')) as Record<string, unknown>;
+    await writeFile(saved, JSON.stringify({ ...good, planId: 'not-an-id', extra: true }));
+    const bad = await cli(['apply', saved]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${saved} is not a saved plan of this version (allowlist-sync/plan-v1)`);
+    expect(bad.stderr).toContain('planId: a plan id is 16 hex digits');
+    expect(bad.stderr).toMatch(/Unrecognized key: "extra"/);
+    await writeFile(saved, JSON.stringify(good));
+    const both = await cli(['apply', saved, '--target', `file:${policy}`]);
+    expect(both).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: apply FILE takes its target and sources from the saved plan; --target cannot be given with it. Run "allowlist-sync apply --help" for usage.\n' });
+    const missing = await cli(['apply', join(dir, 'nope.plan')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Cannot read the plan file');
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+  });
+
+  it('a refused saved plan is applied only with --approve of its id', async () => {
+    await writeFile(source, '203.0.113.0/24\n');
+    const plan = await cli([...planArgs(), '--json']);
+    expect(plan.code).toBe(3);
+    const planId = (JSON.parse(plan.stdout) as { planId: string }).planId;
+    const unapproved = await cli(['apply', saved]);
+    expect(unapproved.code).toBe(1);
+    expect(unapproved.stderr).toContain(`after review, apply it with --approve ${planId}`);
+    const wrong = await cli(['apply', saved, '--approve', '0123456789abcdef']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`--approve 0123456789abcdef is not the saved plan's id (${planId})`);
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+    const approved = await cli(['apply', saved, '--approve', planId, '--json']);
+    expect(approved.code).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ status: 'updated', approved: true, planId });
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(['203.0.113.0/24'])));
+  });
+});
