@@ -1,4 +1,5 @@
-import { Plan, PlanOptions, decodePolicyDocument, normalize, plan } from './allowlist';
+import { Plan, PlanOptions, decodePolicyDocument, managedPolicyShape, normalize, plan } from './allowlist';
+import { isLifted } from './allowlist/pause';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
@@ -78,7 +79,12 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     recordPatch(record, { status, plan: planned, reviewed: options.dryRun === true, now: now(), writer: options.writer ?? 'unknown', windowDays: guards.baselineWindowDays, approvalMaxAgeHours: guards.approvalMaxAgeHours });
   if (record.pause && !options.dryRun) {
     await save(state, target.key, { lastRun: lastRunOf(record, { status: 'paused', plan: p, now: now(), writer: options.writer ?? 'unknown' }) }, log);
-    return { ...base, status: 'paused', plan: p, pausedBy: record.pause };
+    // A pause recorded whose write never happened (killed between): said, never silently taken as lifted.
+    const unlifted = isLifted(current, options.plan?.shape ?? managedPolicyShape())
+      ? []
+      : [`paused by ${record.pause.by} at ${record.pause.at}, but the document in force still denies (the pause's write did not happen): pause again to lift it, or resume`];
+    for (const w of unlifted) log?.warn(w);
+    return { ...base, warnings: [...base.warnings, ...unlifted], status: 'paused', plan: p, pausedBy: record.pause };
   }
   if (options.expectPlanId !== undefined && p.planId !== options.expectPlanId) {
     const stale = { expected: options.expectPlanId, actual: p.planId };
