@@ -31,6 +31,8 @@ export function resultJson(result: SyncResult): Record<string, unknown> {
     approved: result.approved,
     ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
     ...(result.previousVersionId !== undefined ? { previousVersionId: result.previousVersionId } : {}),
+    ...(result.stale ? { stale: result.stale } : {}),
+    ...(result.pausedBy ? { pause: result.pausedBy } : {}),
   };
 }
 
@@ -46,7 +48,7 @@ const HEADLINE: Record<SyncResult['status'], string> = {
   updated: 'Policy updated.',
   refused: 'REFUSED: nothing was written.',
   busy: 'BUSY: another writer holds the lease on this target; nothing was written.',
-  paused: 'PAUSED: the allowlist is paused (break-glass); nothing was written.',
+  paused: 'PAUSED (break-glass): the IP restriction is lifted until the target is resumed; nothing was written.',
 };
 
 /** Human-readable report: headline, `+`/`-` lines, reasons, warnings. */
