@@ -168,11 +168,13 @@ export async function resume(options: ResumeOptions): Promise<ResumeResult> {
         return { status: 'not-paused', target: target.name, ...(record.resumed ? { resumed: record.resumed } : {}) };
       }
       const resumed: ResumeRecord = { pause: record.pause, by: options.by?.trim() || 'unknown', at: new Date(at).toISOString() };
-      const kept = await state.update(target.key, { pause: null, resumed, lease: null }, { leaseHolder: writer });
-      if (!kept) {
-        await state.releaseLease(target.key, writer).catch(() => undefined);
-        throw new SyncError('lease-lost', `The lease on ${target.name} was lost before the pause could be cleared.`, 'Nothing changed; resume again.');
+      let kept = false;
+      try {
+        kept = await state.update(target.key, { pause: null, resumed, lease: null }, { leaseHolder: writer });
+      } finally {
+        if (!kept) await state.releaseLease(target.key, writer).catch(() => undefined);
       }
+      if (!kept) throw new SyncError('lease-lost', `The lease on ${target.name} was lost before the pause could be cleared.`, 'Nothing changed; resume again.');
       options.log?.info('pause cleared', { target: target.name, by: resumed.by, pausedBy: record.pause.by, pausedAt: record.pause.at });
       let unannounced: Error | undefined;
       if (options.announcer?.enabled && options.announcer.resumed) {

@@ -38,7 +38,7 @@ function kindOf(document: PolicyDocument | undefined, unreadable: boolean, shape
 /**
  * The plan of pausing: `document` denies nothing (the placeholder, or a trust policy without the tool's statement,
  * every other statement as it was); `removedEntries` is the allowlist it lifts. `upToDate` when the document in
- * force already is that one. Throws an Error saying why when the shape cannot lift this document.
+ * force already is that one, or there is none. Throws an Error saying why when the shape cannot lift this document.
  */
 export function pausePlan(current: CurrentDocument, shape: PolicyShape): Plan {
   let document: PolicyDocument | undefined;
@@ -57,7 +57,8 @@ export function pausePlan(current: CurrentDocument, shape: PolicyShape): Plan {
   const text = serializePolicy(lifted);
   const values = document ? (shape.extract(document) ?? []) : [];
   const canonical = [...new Set(values.map((v) => canonicalOf(v)))];
-  const upToDate = document !== undefined && canonicalJson(document) === canonicalJson(lifted);
+  // No document at all (an inline policy not created yet) denies nothing either: nothing to write.
+  const upToDate = current.document === undefined || (document !== undefined && canonicalJson(document) === canonicalJson(lifted));
   const currentCanonical = document ? canonicalJson(document) : (current.document ?? null);
   return {
     status: upToDate ? 'unchanged' : 'changes',
@@ -85,7 +86,7 @@ export function pausePlan(current: CurrentDocument, shape: PolicyShape): Plan {
 /** True when the document in force denies nothing the tool wrote: what a pause leaves (or a target never synced). */
 export function isLifted(current: CurrentDocument, shape: PolicyShape): boolean {
   try {
-    return pausePlan(current, shape).upToDate || current.document === undefined;
+    return pausePlan(current, shape).upToDate;
   } catch {
     return false;
   }
