@@ -2,7 +2,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { DEFAULT_GUARDS, Plan, PlanOptions, PolicyShape, formatCidr, isApprovable, judgeRollback, managedPolicyShape, parseEntry, parsePolicy } from './allowlist';
 import { baselineInForce } from './allowlist/baseline';
 import { SyncError } from './errors';
-import type { AlertState, Announcer, BaselineRecord, HistoryRecord, Lease, LastRun, Log, PauseRecord, StateStore, Target } from './ports';
+import type { AlertState, Announcer, BaselineRecord, HistoryRecord, Lease, LastRun, Log, PauseRecord, RefusalRecord, ResumeRecord, StateStore, Target } from './ports';
 import { memoryStateStore } from './state/json-store';
 import { writePlan } from './sync-write';
 import { ManagedPolicyDescription, describeManagedPolicy, getPolicyVersionDocument, setDefaultPolicyVersion } from './targets/managed-policy';
@@ -18,6 +18,10 @@ export interface TargetStatus {
   lastRun?: LastRun;
   baseline?: Pick<BaselineRecord, 'versionId' | 'since' | 'supersededAt'> & { entries: number; inForce: boolean };
   pause?: PauseRecord;
+  /** Resumed, the allowlist not yet restored (the next sync restores it, or is refused and says why). */
+  resumed?: ResumeRecord;
+  /** The newest refused plan no approval has used yet (an approval must name its id). */
+  pendingRefusal?: RefusalRecord;
   lease?: Lease;
   /** Announcements owed (written, not yet published). */
   owed: number;
@@ -41,12 +45,15 @@ async function stateStatus(state: StateStore, key: string, history: boolean): Pr
   const record = await state.load(key);
   const baseline = record.baseline;
   const inForce = baselineInForce(baseline, new Date(), DEFAULT_GUARDS.baselineWindowDays) !== undefined;
+  const pending = (record.refusals ?? []).find((r) => r.approvedAt === undefined);
   return {
     stateStore: state.description,
     ...(record.alert ? { alertState: record.alert } : {}),
     ...(record.lastRun ? { lastRun: record.lastRun } : {}),
     ...(baseline ? { baseline: { entries: baseline.entries.length, since: baseline.since, inForce, ...(baseline.versionId ? { versionId: baseline.versionId } : {}), ...(baseline.supersededAt ? { supersededAt: baseline.supersededAt } : {}) } } : {}),
     ...(record.pause ? { pause: record.pause } : {}),
+    ...(record.resumed ? { resumed: record.resumed } : {}),
+    ...(pending ? { pendingRefusal: pending } : {}),
     ...(record.lease ? { lease: record.lease } : {}),
     owed: record.outbox?.length ?? 0,
     ...(history ? { history: (await state.history(key)).map(({ document: _document, ...rest }) => rest) } : {}),

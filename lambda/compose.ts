@@ -51,6 +51,8 @@ export interface SyncRuntime {
   lane?: string;
   /** A managed policy's principals it must stay attached to (attachTo*), checked after every sync. */
   attachments?: { rule: AttachmentRule; ops: AttachmentOps };
+  /** A managed policy: its IAM client and ARN, for `status` (its versions) and `rollback` (to one of them). */
+  versions?: { iam: () => IAMClient; policyArn: string };
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
@@ -202,6 +204,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
     resource: kind.resource(spec),
     ...(kind.lane ? { lane: kind.lane(spec) } : {}),
     ...attachmentsOf(spec, shared),
+    ...(spec.kind === 'managed-policy' ? { versions: { iam: shared.iam, policyArn: spec.policyArn } } : {}),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.

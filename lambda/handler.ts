@@ -8,7 +8,8 @@ import { loadDeploymentConfig, loadEntrySettings } from './config';
 import type { Env } from './config';
 import { describeError } from './errors';
 import { METRIC } from './metric-names';
-import { HandlerResult, MultiTargetResult, parseEvent, runAll, runSync } from './run';
+import { HandlerResult, MultiTargetResult, isAction, parseEvent, runAll, runSync } from './run';
+import { ActionResult, runAction } from './actions';
 
 /** What a container is built from: the environment, and (tests) clients and tuning. */
 export interface HandlerOptions {
@@ -18,7 +19,7 @@ export interface HandlerOptions {
 }
 
 /** The function's entry: `(event, context) => result`. */
-export type Handler = (event: unknown, context: Context) => Promise<HandlerResult | MultiTargetResult>;
+export type Handler = (event: unknown, context: Context) => Promise<HandlerResult | MultiTargetResult | ActionResult>;
 
 /**
  * One container's handler. Built once per container: warm invocations reuse clients, the OCM token and keep-alive
@@ -89,6 +90,8 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       const run = { deadline: Date.now() + context.getRemainingTimeInMillis(), writer: `function:${context.functionName}/${context.awsRequestId}` };
       // The single-target configuration keeps its original result shape.
       try {
+        // Who acts, when the event does not say: the invoker's identity when the context carries one (Cognito).
+        if (isAction(request)) return await runAction(request, runtimes, { ...run, by: context.identity?.cognitoIdentityId ?? 'unknown' });
         return entry.multi ? await runAll(request, runtimes, { ...run, ...(concurrency !== undefined ? { concurrency } : {}) }) : await runSync(request, runtimes[0], run);
       } finally {
         await told;

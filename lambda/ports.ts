@@ -2,7 +2,7 @@
 // domain types and the state record's types; everything else imports it, never the other way round.
 
 import type { Plan } from './allowlist/plan';
-import type { AlertState, Announcement, Lease, TargetRecord } from './state/types';
+import type { AlertState, Announcement, Lease, ResumeRecord, TargetRecord } from './state/types';
 
 export type * from './state/types';
 
@@ -157,6 +157,8 @@ export interface SyncResult {
   pausedBy?: { by: string; reason: string; at: string };
   /** Owed announcements of earlier writes this run published first. */
   announcedLate?: number;
+  /** `refused` because a saved plan (`expectPlanId`) is not the plan computed now: both ids. Not alerted, not counted as a refusal. */
+  stale?: { expected: string; actual: string };
   /** The target's record as this run loaded it (for the alerter: no second read). */
   record?: TargetRecord;
   /** `updated` whose announcement could not be published (it stays owed): the run still fails, after counting the write. */
@@ -175,6 +177,8 @@ export interface AnnounceOptions {
 export interface Announcer {
   readonly enabled: boolean;
   announce(announcement: Announcement, options?: AnnounceOptions): Promise<void>;
+  /** Tells that a pause is over (`restoreNow`: a sync follows at once). */
+  resumed?(resumed: ResumeRecord, options: { restoreNow: boolean }): Promise<void>;
 }
 
 /** A principal a managed policy is attached to: its kind and name. */

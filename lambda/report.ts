@@ -31,6 +31,8 @@ export function resultJson(result: SyncResult): Record<string, unknown> {
     approved: result.approved,
     ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),
     ...(result.previousVersionId !== undefined ? { previousVersionId: result.previousVersionId } : {}),
+    ...(result.stale ? { stale: result.stale } : {}),
+    ...(result.pausedBy ? { pause: result.pausedBy } : {}),
   };
 }
 
@@ -46,7 +48,7 @@ const HEADLINE: Record<SyncResult['status'], string> = {
   updated: 'Policy updated.',
   refused: 'REFUSED: nothing was written.',
   busy: 'BUSY: another writer holds the lease on this target; nothing was written.',
-  paused: 'PAUSED: the allowlist is paused (break-glass); nothing was written.',
+  paused: 'PAUSED (break-glass): the IP restriction is lifted until the target is resumed; nothing was written.',
 };
 
 /** Human-readable report: headline, `+`/`-` lines, reasons, warnings. */
@@ -73,17 +75,24 @@ export function resultText(result: SyncResult): string {
   return lines.join('\n');
 }
 
+/** `updated at T, plan P, version v4 (function:...)`, with since when runs end that way. */
+function lastRunText(run: NonNullable<TargetStatus['lastRun']>): string {
+  return `${run.status} at ${run.at}${run.since ? ` (so since ${run.since})` : ''}${run.planId ? `, plan ${run.planId}` : ''}${run.versionId ? `, version ${run.versionId}` : ''} (${run.writer})`;
+}
+
 function stateLines(status: TargetStatus): string[] {
   const alert = status.alertState;
   const lines = [
     `Alerts:   ${alert ? `${alert.status}${alert.key ? ` (${alert.key})` : ''}${alert.at ? ` since ${alert.at}` : ''}` : 'no alert state recorded'}`,
-    `Last run: ${status.lastRun ? `${status.lastRun.status} since ${status.lastRun.at}${status.lastRun.planId ? `, plan ${status.lastRun.planId}` : ''} (${status.lastRun.writer})` : 'none recorded'}`,
+    `Last run: ${status.lastRun ? lastRunText(status.lastRun) : 'none recorded'}`,
   ];
   if (status.baseline) {
     const b = status.baseline;
     lines.push(`Baseline: ${b.entries} entries${b.versionId ? ` (${b.versionId})` : ''} since ${b.since}${b.supersededAt ? `, superseded ${b.supersededAt}` : ''}${b.inForce ? '' : ' (expired)'}`);
   }
-  if (status.pause) lines.push(`PAUSED:   by ${status.pause.by} at ${status.pause.at}: ${status.pause.reason}`);
+  if (status.pause) lines.push(`PAUSED:   by ${status.pause.by} at ${status.pause.at}: ${status.pause.reason} (the IP restriction is lifted${status.pause.replacedVersionId ? `; it replaced ${status.pause.replacedVersionId}` : ''})`);
+  if (status.resumed) lines.push(`Resumed:  by ${status.resumed.by} at ${status.resumed.at}; the allowlist is not restored yet (the next sync restores it through the guards)`);
+  if (status.pendingRefusal) lines.push(`Refused:  plan ${status.pendingRefusal.planId} since ${status.pendingRefusal.at}, not approved`);
   if (status.lease) lines.push(`Lease:    held by ${status.lease.holder} until ${new Date(status.lease.expiresAt).toISOString()}`);
   if (status.owed > 0) lines.push(`Owed:     ${status.owed} update announcement${status.owed === 1 ? '' : 's'} not yet published`);
   if (status.history) {

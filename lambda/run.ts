@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isApprovable } from './allowlist';
 import type { SyncRuntime } from './compose';
 import { SyncError, describeError } from './errors';
+import type { RunRequest } from './events';
 import type { MetricsSink, Source, SyncResult } from './ports';
 import { sync } from './sync';
 import { WRITE_BUDGET_MS, concurrentWriterReport } from './sync-write';
@@ -40,6 +41,10 @@ export interface HandlerResult {
   holder?: { holder: string; until: string };
   /** What the target's include / exclude filters left out of its sources' entries. */
   filtered?: FilteredEntry[];
+  /** `refused` because the saved plan (`expectPlanId`) is not the plan computed now: both ids. */
+  stale?: { expected: string; actual: string };
+  /** `paused`: who paused, why and when. */
+  pause?: { by: string; reason: string; at: string };
 }
 
 /** What the function returns for several targets: each one's result, and the worst status. */
@@ -48,29 +53,8 @@ export interface MultiTargetResult {
   targets: (HandlerResult & { target: string })[];
 }
 
-/** What an invocation asks for: the scheduler's event (anything) syncs; these fields change that. */
-export interface RunRequest {
-  dryRun: boolean;
-  approve?: string;
-  /** Only this target (by name); required with `approve` when there are several. */
-  target?: string;
-}
-
-/** Reads the event; rejects a malformed `approve` or `dryRun` rather than silently ignoring it. */
-export function parseEvent(event: unknown): RunRequest {
-  if (typeof event !== 'object' || event === null) return { dryRun: false };
-  const { dryRun, approve, target } = event as { dryRun?: unknown; approve?: unknown; target?: unknown };
-  if (dryRun !== undefined && typeof dryRun !== 'boolean') {
-    throw new SyncError('bad-event', `The event's "dryRun" must be true or false, got ${JSON.stringify(dryRun)}.`);
-  }
-  if (approve !== undefined && (typeof approve !== 'string' || !/^[0-9a-f]{16}$/.test(approve))) {
-    throw new SyncError('bad-event', `The event's "approve" must be a plan id (16 hex digits, from the refusal alert), got ${JSON.stringify(approve)}.`);
-  }
-  if (target !== undefined && typeof target !== 'string') {
-    throw new SyncError('bad-event', `The event's "target" must be a target name, got ${JSON.stringify(target)}.`);
-  }
-  return { dryRun: dryRun === true, ...(approve !== undefined ? { approve: approve as string } : {}), ...(target !== undefined ? { target: target as string } : {}) };
-}
+export { isAction, parseEvent } from './events';
+export type { ActionRequest, InvocationRequest, RunRequest } from './events';
 
 function count(metrics: MetricsSink, name: MetricName, value: number): void {
   metrics.addMetric(name, MetricUnit.Count, value);
@@ -108,6 +92,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
       plan: runtime.plan,
       dryRun,
       approve: request.approve,
+      ...(request.expectPlanId !== undefined ? { expectPlanId: request.expectPlanId } : {}),
       log,
       state: runtime.state,
       announcer: alerter,
@@ -127,8 +112,13 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     throw err;
   }
   metrics.addMetric(METRIC.syncDuration, MetricUnit.Milliseconds, Date.now() - started);
-  recordResult(metrics, result);
   const { plan } = result;
+  if (result.stale) {
+    // A saved plan that no longer applies: the operator's answer, not the deployment's refusal (no alert, no alarm).
+    log.warn('the saved plan is stale; nothing written', { target: runtime.name, expected: result.stale.expected, planId: plan.planId });
+    return handlerResult(result, runtime, dryRun);
+  }
+  recordResult(metrics, result);
   if (result.unannounced) {
     count(metrics, METRIC.alertPublishFailed, 1);
     log.error('alert could not be published; the policy write (if any) stands', { target: runtime.name, error: describeError(result.unannounced), status: result.status });
@@ -149,6 +139,12 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     log.error('alert could not be published; the policy write (if any) stands', { target: runtime.name, error: describeError(err), status: result.status });
     throw err;
   }
+  return handlerResult(result, runtime, dryRun);
+}
+
+/** A sync's result as the function returns it. */
+function handlerResult(result: SyncResult, runtime: SyncRuntime, dryRun: boolean): HandlerResult {
+  const { plan } = result;
   return {
     status: result.status,
     planId: plan.planId,
@@ -167,6 +163,8 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
     ...(result.otherWriters?.length ? { otherWriters: result.otherWriters } : {}),
     ...(result.holder ? { holder: { holder: result.holder.holder, until: new Date(result.holder.expiresAt).toISOString() } } : {}),
     ...(plan.filtered?.length ? { filtered: plan.filtered } : {}),
+    ...(result.stale ? { stale: result.stale } : {}),
+    ...(result.pausedBy ? { pause: result.pausedBy } : {}),
   };
 }
 
@@ -224,6 +222,9 @@ export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime
   }
   if (request.approve !== undefined && request.target === undefined && runtimes.length > 1) {
     throw new SyncError('bad-event', 'An approval must name its target when there are several: send {"approve": "<planId>", "target": "<name>"} as the refusal alert shows.');
+  }
+  if (request.expectPlanId !== undefined && request.target === undefined && runtimes.length > 1) {
+    throw new SyncError('bad-event', 'A saved plan must name its target when there are several: send {"expectPlanId": "<planId>", "target": "<name>"}.');
   }
   runtimes[0]?.beginRun?.();
   // Targets overlap their waits on AWS (a bounded pool); targets on one role keep their order (runtime.lane).

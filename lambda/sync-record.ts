@@ -4,7 +4,7 @@ import { nextBaseline } from './allowlist/baseline';
 import type { TargetPatch, TargetRecord } from './ports';
 
 // What a run that writes nothing keeps in the target's record: the refusal an approval must answer, the baseline
-// the first time an allowlist is seen, and the last outcome when it changes. Pure: returns the patch.
+// the first time an allowlist is seen, and the last outcome. Pure: returns the patch.
 
 /** The plan with one more refusal. */
 export function refuse(p: Plan, refusal: Refusal): Plan {
@@ -32,8 +32,23 @@ export function recordPatch(
   if (!record.baseline && run.plan.currentKind === 'allowlist') {
     patch.baseline = nextBaseline(undefined, { entries: canonicalCurrent(run.plan), ...(run.plan.baseVersionId ? { versionId: run.plan.baseVersionId } : {}) }, run.now, run.windowDays);
   }
-  if (record.lastRun?.status !== run.status || record.lastRun.planId !== run.plan.planId) {
-    patch.lastRun = { status: run.status, at: run.now.toISOString(), planId: run.plan.planId, writer: run.writer };
-  }
+  patch.lastRun = lastRunOf(record, run);
   return patch;
+}
+
+/**
+ * The last run as `status` shows it: every run that is not a dry run records when it ended, so a schedule that
+ * stopped shows; `since` keeps when runs began to end this way (same status, same plan).
+ */
+export function lastRunOf(record: TargetRecord, run: { status: string; plan: Plan; now: Date; writer: string }): NonNullable<TargetRecord['lastRun']> {
+  const previous = record.lastRun;
+  const same = previous !== undefined && previous.status === run.status && previous.planId === run.plan.planId;
+  return {
+    status: run.status,
+    at: run.now.toISOString(),
+    ...(same ? { since: previous.since ?? previous.at } : {}),
+    planId: run.plan.planId,
+    ...(run.plan.baseVersionId !== undefined ? { versionId: run.plan.baseVersionId } : {}),
+    writer: run.writer,
+  };
 }

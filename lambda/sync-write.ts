@@ -3,7 +3,7 @@ import { markApproved } from './allowlist/approval';
 import { nextBaseline } from './allowlist/baseline';
 import { SyncError, describeError } from './errors';
 import { announcementFor, outboxPatch, withOwed } from './outbox';
-import type { Announcer, CurrentPolicy, Lease, Log, StateStore, Target, TargetPatch, TargetRecord, WriteResult } from './ports';
+import type { Announcement, Announcer, CurrentPolicy, Lease, Log, StateStore, Target, TargetPatch, TargetRecord, WriteResult } from './ports';
 import { TargetRefusedError } from './ports';
 import { canonicalCurrent, refuse } from './sync-record';
 
@@ -34,6 +34,16 @@ export interface WriteStep {
   perform?: (protect: readonly string[]) => Promise<WriteResult>;
   /** Said in the announcement before everything else (e.g. `rollback to v3 by cli:ana@laptop, forced`). */
   headline?: string;
+  /** Kept in the record with the owed announcement, before the write (a pause is recorded before its document is written). */
+  before?: TargetPatch;
+  /** What the announcement tells besides the change: a pause (told as `paused`), a restore after one. */
+  tells?: Pick<Announcement, 'pause' | 'restored'>;
+  /** Leave the baseline as it is (a pause is no allowlist: the restore after it is measured against the one before). */
+  keepBaseline?: boolean;
+  /** The last run's status this write records; default `updated`. */
+  lastRunStatus?: string;
+  /** More of the record, once the write is known (its version), in the same update that gives the lease back. */
+  after?: (written: { versionId?: string; previousVersionId?: string }) => TargetPatch;
 }
 
 /** What the write step did. */
@@ -99,10 +109,10 @@ export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
 async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord, held: { released: boolean }): Promise<WriteOutcome> {
   const { target, state, plan: p, log } = step;
   const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`), ...filterLines(p).map((l) => `filtered (include/exclude) ${l}`)];
-  const owed = announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: step.current.document === undefined ? undefined : decodePolicyDocument(step.current.document), notes });
+  const owed = { ...announcementFor(p, { writer, at: step.now(), approved: step.approved, baseDocument: step.current.document === undefined ? undefined : decodePolicyDocument(step.current.document), notes }), ...step.tells };
   const outbox = withOwed(record.outbox, owed);
   // Recorded before the write: if this process dies after it, the next run announces it.
-  if (!(await state.update(target.key, { outbox }, { leaseHolder: writer }))) throw leaseLost(target.name);
+  if (!(await state.update(target.key, { ...step.before, outbox }, { leaseHolder: writer }))) throw leaseLost(target.name);
   const protect = [step.baseline?.versionId, ...(record.outbox ?? []).map((a) => a.versionId)].filter((v): v is string => v !== undefined);
   let written;
   try {
@@ -139,17 +149,16 @@ async function writeUnderLease(step: WriteStep, writer: string, record: TargetRe
       ...(written.otherWriters ?? []).map((w) => `another writer: ${w}`),
     ],
   };
-  const baseline = nextBaseline(
-    record.baseline && !target.versioned && previousVersionId && sameEntries(record.baseline.entries, canonicalCurrent(p)) ? { ...record.baseline, versionId: previousVersionId } : record.baseline,
-    { entries: p.entries, ...(versionId ? { versionId } : {}) },
-    at,
-    step.guards.baselineWindowDays,
-    { approved: step.approved },
-  );
+  const measured =
+    record.baseline && !target.versioned && previousVersionId && sameEntries(record.baseline.entries, canonicalCurrent(p)) ? { ...record.baseline, versionId: previousVersionId } : record.baseline;
+  const baseline = step.keepBaseline
+    ? record.baseline
+    : nextBaseline(measured, { entries: p.entries, ...(versionId ? { versionId } : {}) }, at, step.guards.baselineWindowDays, { approved: step.approved });
   Object.assign(patch, {
-    baseline,
+    ...(baseline ? { baseline } : {}),
     ...(step.approved && record.refusals ? { refusals: markApproved(record.refusals, p.planId, at) } : {}),
-    lastRun: { status: 'updated', at: at.toISOString(), planId: p.planId, ...(versionId ? { versionId } : {}), writer },
+    lastRun: { status: step.lastRunStatus ?? 'updated', at: at.toISOString(), planId: p.planId, ...(versionId ? { versionId } : {}), writer },
+    ...step.after?.({ ...(versionId ? { versionId } : {}), ...(previousVersionId ? { previousVersionId } : {}) }),
   });
   const others = outbox.slice(0, -1);
   let publishError: unknown;

@@ -1,11 +1,12 @@
-import { Plan, PlanOptions, decodePolicyDocument, normalize, plan } from './allowlist';
+import { Plan, PlanOptions, decodePolicyDocument, managedPolicyShape, normalize, plan } from './allowlist';
+import { isLifted } from './allowlist/pause';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
-import type { AlertState, Announcer, Log, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
+import type { AlertState, Announcement, Announcer, Log, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
 import { deliverOwed, outboxPatch, owes } from './outbox';
-import { recordPatch, refuse } from './sync-record';
+import { lastRunOf, recordPatch, refuse } from './sync-record';
 import { writePlan } from './sync-write';
 
 export type { Log, SyncResult } from './ports';
@@ -19,6 +20,11 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Apply a refused plan anyway, but only if the plan computed now has exactly this id (and its refusal is recent). */
   approve?: string;
+  /**
+   * A saved plan (`plan --out`, `{"expectPlanId": ...}`): apply only when the plan computed now has exactly this id;
+   * any other plan writes nothing, records nothing and is `refused` with `saved-plan-stale` (never approvable).
+   */
+  expectPlanId?: string;
   log?: Log;
   /** Where the target's record lives (alert state, outbox, baseline, refusal, lease); memory when omitted. */
   state?: StateStore;
@@ -47,7 +53,9 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const announcedLate = await settleOwed(state, target.key, record, current, options);
   const guards = { ...DEFAULT_GUARDS, ...definedOnly(options.plan?.guards) };
   const baseline = baselineInForce(record.baseline, now(), guards.baselineWindowDays);
-  const planOptions = { ...options.plan, ...(baseline ? { baseline } : {}) };
+  // While paused, and after a resume until the restore, plans are measured against the allowlist before the pause.
+  const beforePause = (record.pause ?? record.resumed?.pause)?.entries;
+  const planOptions = { ...options.plan, ...(baseline ? { baseline } : {}), ...(beforePause?.length ? { resumeFrom: beforePause } : {}) };
   let desired = normalize(fetched.flatMap((r) => r.entries));
   let p = plan(current, desired, planOptions);
   if (p.removed.length > 0 && !p.upToDate) {
@@ -70,7 +78,18 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const keep = (status: SyncResult['status'], planned: Plan) =>
     recordPatch(record, { status, plan: planned, reviewed: options.dryRun === true, now: now(), writer: options.writer ?? 'unknown', windowDays: guards.baselineWindowDays, approvalMaxAgeHours: guards.approvalMaxAgeHours });
   if (record.pause && !options.dryRun) {
-    return { ...base, status: 'paused', plan: p, pausedBy: record.pause };
+    await save(state, target.key, { lastRun: lastRunOf(record, { status: 'paused', plan: p, now: now(), writer: options.writer ?? 'unknown' }) }, log);
+    // A pause recorded whose write never happened (killed between): said, never silently taken as lifted.
+    const unlifted = isLifted(current, options.plan?.shape ?? managedPolicyShape())
+      ? []
+      : [`paused by ${record.pause.by} at ${record.pause.at}, but the document in force still denies (the pause's write did not happen): pause again to lift it, or resume`];
+    for (const w of unlifted) log?.warn(w);
+    return { ...base, warnings: [...base.warnings, ...unlifted], status: 'paused', plan: p, pausedBy: record.pause };
+  }
+  if (options.expectPlanId !== undefined && p.planId !== options.expectPlanId) {
+    const stale = { expected: options.expectPlanId, actual: p.planId };
+    const message = `the saved plan ${stale.expected} is stale: ${target.name} and its sources now give plan ${p.planId} (the document in force or the sources' list changed since it was saved); nothing was written: plan again and review the new plan`;
+    return { ...base, status: 'refused', plan: refuse(p, { code: 'saved-plan-stale', approvable: false, message }), stale };
   }
   if (p.status === 'refused' && !approved) {
     await save(state, target.key, keep('refused', p), log);
@@ -79,10 +98,18 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   // An approved plan whose document is already in place needs no new version.
   const status = p.upToDate ? 'unchanged' : options.dryRun ? 'changes' : undefined;
   if (status) {
-    await save(state, target.key, keep(status, p), log);
+    // Resumed and already restored (by a rollback, or by hand): the resume is over.
+    await save(state, target.key, { ...keep(status, p), ...(record.resumed && p.upToDate && !options.dryRun ? { resumed: null } : {}) }, log);
     return { ...base, status, plan: p };
   }
-  return { ...base, ...(await writePlan({ ...options, state, now, guards, record, current, plan: p, approved, baseline })) };
+  const restore = record.resumed ? restoreTells(record.resumed) : {};
+  return { ...base, ...(await writePlan({ ...options, state, now, guards, record, current, plan: p, approved, baseline, ...restore })) };
+}
+
+/** A write that ends a resume: its `updated` alert says it restored after the pause, and the resume is cleared. */
+function restoreTells(resumed: NonNullable<TargetRecord['resumed']>): { tells: { restored: NonNullable<Announcement['restored']> }; after: () => { resumed: null } } {
+  const { pause } = resumed;
+  return { tells: { restored: { pausedBy: pause.by, pausedAt: pause.at, reason: pause.reason, resumedBy: resumed.by, resumedAt: resumed.at } }, after: () => ({ resumed: null }) };
 }
 
 /** Publishes what earlier writes still owe, unless another writer holds the lease (its own announcement is in flight). */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { SyncError, describeError } from '../errors';
 import type { Log } from '../ports';
 import type { Announcement } from '../state/types';
-import type { AnnounceOptions } from '../ports';
+import type { AnnounceOptions, ResumeRecord } from '../ports';
+import { renderPaused, renderResumed } from './pause-messages';
 import { AlertContext, AlertEvent, AlertMessage, AlertOutcome, DetachedNews, failureCode, failureMessage, renderAlert, renderAnnouncement, renderDetached } from './messages';
 import { AlertPublisher } from './publisher';
 import { AlertState, AlertStateStore, boundedKey } from './state';
@@ -108,7 +109,13 @@ export class Alerter {
 
   /** Publishes the `updated` alert of a write (now, or late for a run that could not). Throws `alert-publish-failed`. */
   async announce(announcement: Announcement, options: AnnounceOptions = {}): Promise<void> {
-    await this.publish(renderAnnouncement(this.options.context, announcement, options));
+    // A pause is written like any plan and owed like any write, but told as what it is.
+    await this.publish(announcement.pause ? renderPaused(this.options.context, announcement, options) : renderAnnouncement(this.options.context, announcement, options));
+  }
+
+  /** Publishes the `resumed` alert. Throws `alert-publish-failed`. */
+  async resumed(resumed: ResumeRecord, options: { restoreNow: boolean }): Promise<void> {
+    await this.publish(renderResumed(this.options.context, resumed, options));
   }
 
   /** Publishes the `detached` alert: principals the policy was found missing from. Throws `alert-publish-failed`. */

@@ -45,7 +45,8 @@ export const BODY_MAX = 64 * 1024;
 /** The CLI as an alert spells it: the repository's own launcher, never a bare `npx allowlist-sync` (an unclaimed public name). */
 export const CLI = 'node bin/allowlist-sync.js';
 
-function ascii(text: string): string {
+/** One line of printable ASCII: what an alert may quote of text someone typed (a reason, a name). */
+export function ascii(text: string): string {
   return text
     .replace(/[\r\n\t]+/g, ' ')
     .replace(/[^\x20-\x7E]/g, '?')
@@ -53,17 +54,26 @@ function ascii(text: string): string {
     .trim();
 }
 
-function ellipsize(text: string, max: number): string {
+/** `text`, cut to `max` characters with `...` when longer. */
+export function ellipsize(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 3))}...`;
 }
 
 /** Quotes a command-line argument for a POSIX shell when it needs it, so a pasted command does what it says. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The `aws lambda invoke` command that sends `payload` to the function: it needs only the AWS CLI (v2) and
+ * credentials, from anywhere. The payload is JSON, quoted for a POSIX shell.
+ */
+export function invokeCommand(functionName: string, payload: Record<string, unknown>): string {
+  return `aws lambda invoke --function-name ${shellWord(functionName)} --cli-binary-format raw-in-base64-out --payload ${shellWord(JSON.stringify(payload))} /dev/stdout`;
+}
+
 /** `allowlist-sync: <name> <detail>`, shortening the name first so the detail survives. */
-function subjectLine(name: string, detail: string): string {
+export function subjectLine(name: string, detail: string): string {
   const prefix = 'allowlist-sync: ';
   const safeDetail = ascii(detail);
   const room = SUBJECT_MAX - prefix.length - safeDetail.length - 1;
@@ -108,7 +118,8 @@ function since(previous: AlertState | undefined): string {
   return previous?.at ? ` since ${previous.at}` : '';
 }
 
-function header(context: AlertContext): string[] {
+/** The lines every alert starts its details with: the resource, and the function when known. */
+export function header(context: AlertContext): string[] {
   return [`Policy:   ${context.policyArn}`, ...(context.functionName ? [`Function: ${context.functionName}`] : [])];
 }
 
@@ -118,7 +129,7 @@ function warningLines(result: SyncResult): string[] {
 
 function updated(context: AlertContext, a: Announcement, options: AnnounceOptions): AlertMessage {
   const other = a.notes.some((n) => n.startsWith('another writer'));
-  const detail = `updated (+${a.addedCount} -${a.removedCount}${a.approved ? ', approved' : ''}${other ? ', another writer' : ''}${options.late ? ', late' : ''})`;
+  const detail = `updated (+${a.addedCount} -${a.removedCount}${a.approved ? ', approved' : ''}${a.restored ? ', restored after pause' : ''}${other ? ', another writer' : ''}${options.late ? ', late' : ''})`;
   const lines = [
     `allowlist-sync wrote a new version of the policy for ${context.allowlist}.`,
     ...(options.late
@@ -135,6 +146,10 @@ function updated(context: AlertContext, a: Announcement, options: AnnounceOption
     `Plan:     ${a.planId}${a.approved ? ' (applied by approval)' : ''}`,
     `Entries:  ${a.entryCount} in force now`,
   ];
+  if (a.restored) {
+    const r = a.restored;
+    lines.push(`Restored: the allowlist is back in force after the pause by ${ellipsize(ascii(r.pausedBy), 100)} at ${r.pausedAt} ("${ellipsize(ascii(r.reason), 300)}"), resumed by ${ellipsize(ascii(r.resumedBy), 100)} at ${r.resumedAt}.`);
+  }
   if (a.drift) lines.push('Drift:    the previous version had been edited outside allowlist-sync; it was replaced.');
   const previous = options.previous;
   if (previous && previous.status !== 'ok') lines.push(`Recovery: the earlier ${previous.status === 'failed' ? 'failure' : 'refusal'}${since(previous)} is over.`);
@@ -145,10 +160,19 @@ function updated(context: AlertContext, a: Announcement, options: AnnounceOption
       '',
       'To roll back to the previous version (from a checkout of allowlist-sync, with credentials for this account):',
       `  ${CLI} rollback --target ${context.cliTarget ?? `iam:${context.policyArn}`} --to ${a.baseVersionId}`,
-      'If the new list itself is wrong, pause the schedule too: the next run would apply it again.',
+      'If the new list itself is wrong, pause the target instead (the next run would apply it again); a pause lifts the IP restriction until resumed:',
+      ...pauseCommands(context),
     );
   }
   return { event: 'updated', subject: subjectLine(context.allowlist, detail), body: lines.join('\n') };
+}
+
+/** How to pause this target (break-glass), as an alert prints it: the function's event first, then the CLI. */
+export function pauseCommands(context: AlertContext): string[] {
+  return [
+    ...(context.functionName ? [`  ${invokeCommand(context.functionName, { action: 'pause', ...(context.eventTarget ? { target: context.eventTarget } : {}), reason: '<why>', by: '<your name>' })}`] : []),
+    `  ${CLI} pause --target ${context.cliTarget ?? `iam:${context.policyArn}`} --reason '<why>'`,
+  ];
 }
 
 function statementBlock(plan: SyncResult['plan']): string[] {
@@ -182,7 +206,7 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
   if (approvable) {
     lines.push('To apply this exact plan anyway, after reviewing it:');
     if (context.functionName) {
-      lines.push(`  aws lambda invoke --function-name ${context.functionName} --cli-binary-format raw-in-base64-out --payload '{"approve":"${plan.planId}"${context.eventTarget ? `,"target":"${context.eventTarget}"` : ''}}' /dev/stdout`, 'or, from a workstation with the same configuration as the function:');
+      lines.push(`  ${invokeCommand(context.functionName, { approve: plan.planId, ...(context.eventTarget ? { target: context.eventTarget } : {}) })}`, 'or, from a workstation with the same configuration as the function:');
     }
     const sources = (context.cliSources ?? ['ocm']).map((s) => `--source ${shellWord(s)}`).join(' ');
     lines.push(
@@ -263,7 +287,6 @@ export function renderAnnouncement(context: AlertContext, announcement: Announce
   return bounded(updated(context, announcement, options));
 }
 
-/** A message cut to BODY_MAX characters, saying so. */
 /** One detachment found by a run, as the alert tells it. */
 export interface DetachedNews {
   principal: string;
@@ -300,7 +323,8 @@ export function renderDetached(context: AlertContext, news: readonly DetachedNew
   return bounded({ event: 'detached', subject: subjectLine(context.allowlist, detail), body: lines.join('\n') });
 }
 
-function bounded(message: AlertMessage): AlertMessage {
+/** A message cut to BODY_MAX characters, saying so. */
+export function bounded(message: AlertMessage): AlertMessage {
   if (message.body.length <= BODY_MAX) return message;
   return { ...message, body: `${message.body.slice(0, BODY_MAX - 200)}\n\n... (cut at ${BODY_MAX} characters; the function's log has the rest)` };
 }

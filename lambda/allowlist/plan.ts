@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Cidr, NormalizedEntries, formatCidr, parseEntry, subtract } from './cidr';
-import { PLACEHOLDER_SID, isPlaceholder } from './placeholder';
+import { PLACEHOLDER_POLICY_DOCUMENT, PLACEHOLDER_SID, isPlaceholder } from './placeholder';
 import {
   ALLOWLIST_SID,
   ConditionOptions,
@@ -35,6 +35,11 @@ export interface PolicyShape {
    * policy, each principal the deny names. Without it, no proof is made.
    */
   proof?: { action: string; principals?: readonly string[]; viaAwsServiceExemption: boolean; exemptions?: ProofOptions['exemptions'] };
+  /**
+   * The document that denies nothing, for a pause (break-glass): the placeholder where the tool owns the whole
+   * document; `current` without the tool's statement where it owns one statement. Throws when it cannot be had.
+   */
+  lift(current: PolicyDocument | undefined): PolicyDocument;
 }
 
 /** A concrete action for the probes of a deny of every action (`Action: "*"`). */
@@ -50,6 +55,8 @@ export function managedPolicyShape(conditions: ConditionOptions = {}): PolicySha
   return {
     proof: { action: ANY_ACTION_PROBE, viaAwsServiceExemption: conditions.viaAwsServiceExemption ?? true, exemptions: configuredExemptions(conditions) },
     render: (entries) => renderDenyPolicy(entries, conditions),
+    // A fresh copy each time: the constant is frozen in meaning, and callers may build on what they get.
+    lift: () => parsePolicy(JSON.stringify(PLACEHOLDER_POLICY_DOCUMENT)),
     find: findAllowlistStatement,
     extract: (document) => {
       const index = findAllowlistStatement(document);
@@ -87,6 +94,12 @@ export interface PlanOptions {
   baseline?: Baseline;
   /** The target's subset of what its sources give (`include` / `exclude`). */
   filters?: EntryFilters;
+  /**
+   * The allowlist in force before a pause (canonical): while the document is the lifted one, the removal and
+   * addition guards (and the baseline) measure the restore against it, not against "nothing", so a list that
+   * shrank or grew during the pause is refused like any other.
+   */
+  resumeFrom?: readonly string[];
 }
 
 /**
@@ -216,11 +229,14 @@ export function plan(current: CurrentDocument, given: NormalizedEntries, options
 
   const guards = effectiveGuards(options.guards, current.sizeLimit);
   const baseline = options.baseline ? parseAll(options.baseline.entries) : undefined;
+  // After a pause the lifted document is no allowlist, yet the restore is measured like a change to the one before.
+  const before = adoption && options.resumeFrom?.length ? parseAll(options.resumeFrom) : undefined;
+  const measured = before ?? (adoption || unreadable ? undefined : now);
   refusals.push(
     ...guardRefusals({
       desired,
-      current: adoption || unreadable ? undefined : { cidrs: now.cidrs, unparsed: now.unparsed },
-      baseline: baseline && !adoption ? { cidrs: baseline.cidrs, unparsed: baseline.unparsed, ...options.baseline } : undefined,
+      current: measured ? { cidrs: measured.cidrs, unparsed: measured.unparsed } : undefined,
+      baseline: baseline && measured ? { cidrs: baseline.cidrs, unparsed: baseline.unparsed, ...options.baseline } : undefined,
       size: documentSize,
       guards,
       foreign: managed ? [] : changes.filter((c) => c.change === 'removed'),

@@ -61,6 +61,15 @@ export function trustPolicyShape(principals: readonly string[], conditions: Cond
       return { Version: current.Version ?? DEFAULT_VERSION, ...current, Statement: statements };
     },
     find: findTrustAllowlistStatement,
+    lift(current) {
+      // Only our statement goes: every other one stays as it is, in its place (the Allows saying who may assume the role).
+      if (!current) throw new Error('a trust policy cannot be lifted without reading it first');
+      const statements = current.Statement.filter((_, i) => i !== findTrustAllowlistStatement(current));
+      if (statements.length === 0) {
+        throw new Error("the trust policy holds only allowlist-sync's statement; without it the policy would be empty, which IAM refuses (and nobody may assume the role anyway)");
+      }
+      return { ...current, Statement: statements };
+    },
     extract(document) {
       const index = findTrustAllowlistStatement(document);
       return index === -1 ? undefined : sourceIpValues(document.Statement[index]);

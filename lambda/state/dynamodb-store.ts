@@ -15,7 +15,7 @@ import type { HistoryRecord, Lease, LeaseOutcome, StateStore, TargetPatch, Targe
  * Item design (one table, partition key `pk`, sort key `sk`, both strings):
  *
  *   pk = target#<document key>   sk = state              one item per target: alert, outbox, baseline, refusals,
- *                                                         pause, lastRun, revision (each a JSON string attribute),
+ *                                                         pause, resumed, lastRun, revision (each a JSON string attribute),
  *                                                         and the lease as lease_holder / lease_expires / lease_at
  *   pk = target#<document key>   sk = history#<000007>   one item per replaced document of an unversioned target
  *   pk = deployment#<function>   sk = state              the alert state of a configuration failure
@@ -25,7 +25,7 @@ import type { HistoryRecord, Lease, LeaseOutcome, StateStore, TargetPatch, Targe
  * function and the CLI share one record per document. JSON strings keep every field readable in the console.
  */
 
-const JSON_FIELDS = ['alert', 'outbox', 'baseline', 'refusals', 'pause', 'lastRun', 'revision', 'attachments'] as const;
+const JSON_FIELDS = ['alert', 'outbox', 'baseline', 'refusals', 'pause', 'resumed', 'lastRun', 'revision', 'attachments'] as const;
 type JsonField = (typeof JSON_FIELDS)[number];
 
 const STATE_SK = 'state';

@@ -42,6 +42,10 @@ export interface Announcement {
   drift?: boolean;
   /** Versions deleted to make room, other writers' versions seen between base and ours, statements removed by hand. */
   notes: string[];
+  /** Set when this write is a pause (break-glass): it is told as `paused`, naming who and why. */
+  pause?: { by: string; reason: string };
+  /** Set when this write restores the allowlist after a pause: the `updated` alert says so. */
+  restored?: { pausedBy: string; pausedAt: string; reason: string; resumedBy: string; resumedAt: string };
 }
 
 /** The largest allowlist in force within the window: what the removal guard also measures against. */
@@ -76,16 +80,36 @@ export interface Lease {
 
 /** A pause (break-glass): the deny is lifted and scheduled runs write nothing until it is resumed. */
 export interface PauseRecord {
+  /** Who paused (`ana@example.com`, an invoker's identity, or `unknown`). */
   by: string;
+  /** Why, as given (bounded when recorded; clipped again in alerts). */
   reason: string;
+  /** When the pause was recorded (ISO 8601). */
+  at: string;
+  /** The version (managed policy) or kept revision (`r4`) the lifted document replaced, once written. */
+  replacedVersionId?: string;
+  /** The allowlist in force before the pause (canonical): what the restore after it is measured against. */
+  entries?: string[];
+}
+
+/** A pause lifted by `resume` whose allowlist is not yet restored: cleared by the write that restores it. */
+export interface ResumeRecord {
+  /** The pause it ends. */
+  pause: PauseRecord;
+  by: string;
+  /** When it was resumed (ISO 8601). */
   at: string;
 }
 
 /** What the last run did, for `status`. */
 export interface LastRun {
   status: string;
+  /** When that run ended (ISO 8601); every run that is not a dry run records itself. */
   at: string;
+  /** Since when the runs have ended this way (same status and plan), when earlier than `at`. */
+  since?: string;
   planId?: string;
+  /** The version in force after the run (managed policy), when known. */
   versionId?: string;
   writer: string;
 }
@@ -99,6 +123,8 @@ export interface TargetRecord {
   refusals?: RefusalRecord[];
   lease?: Lease;
   pause?: PauseRecord;
+  /** Resumed, the allowlist not yet restored (the restore's alert says it ends a pause). */
+  resumed?: ResumeRecord;
   lastRun?: LastRun;
   /** Unversioned targets (trust, inline, file): the number of the last revision recorded in the history. */
   revision?: number;
