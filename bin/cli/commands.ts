@@ -3,10 +3,13 @@ import { isApprovable } from '../../lambda/allowlist';
 import { addressProblem, checkAddresses, checkExitCode, checkText } from '../../lambda/check';
 import type { Env } from '../../lambda/config';
 import { resultJson, resultText, rollbackJson, rollbackText, statusText } from '../../lambda/report';
+import { pause, resume } from '../../lambda/break-glass';
+import { describeError } from '../../lambda/errors';
 import { concurrentWriterReport } from '../../lambda/sync-write';
 import { sync } from '../../lambda/sync';
 import { CliTarget, TargetArgs, cliAnnouncer, cliShared, cliSources, cliTarget, cliWriter, stateStoreFor } from './local';
 import { RemoteClients, invokeRemote } from './remote';
+import { actionExitCode, pauseText, resumeText } from './admin-report';
 import { remoteExitCode, remoteText } from './remote-report';
 import { PlanOrigin, SavedPlan, readSavedPlan, savedPlanOf, writeSavedPlan } from './saved-plan';
 import { colourise, useColour } from './style';
@@ -126,10 +129,10 @@ export class Commands {
     if (saved.status === 'unchanged') {
       this.deps.io.err(`allowlist-sync: the saved plan ${saved.planId} changes nothing; applying it checks that the target still holds that.`);
     }
+    if (opts.approve !== undefined && opts.approve !== saved.planId) throw usageError(`--approve ${opts.approve} is not the saved plan's id (${saved.planId}).`, 'apply');
     if (saved.status === 'refused' && opts.approve !== saved.planId) {
       throw usageError(`The saved plan ${saved.planId} was refused (${saved.reasons.join('; ') || 'see the plan'}); ${saved.approvable ? `after review, apply it with --approve ${saved.planId}` : 'it cannot be approved'}.`, 'apply');
     }
-    if (opts.approve !== undefined && opts.approve !== saved.planId) throw usageError(`--approve ${opts.approve} is not the saved plan's id (${saved.planId}).`, 'apply');
     const origin = saved.origin;
     if (origin.mode === 'function') {
       const event = { expectPlanId: saved.planId, ...(opts.approve ? { approve: opts.approve } : {}), ...(origin.target ? { target: origin.target } : {}) };
@@ -160,7 +163,7 @@ export class Commands {
     this.deps.io.err(`allowlist-sync: plan ${saved.planId} saved to ${opts.out}; apply exactly it with: allowlist-sync apply ${opts.out}`);
   }
 
-  private async planOrApply(command: 'plan' | 'apply', args: TargetArgs, opts: Opts, saved?: SavedPlan): Promise<number> {
+  private async planOrApply(command: 'plan' | 'apply', args: TargetArgs, opts: Opts, saved?: SavedPlan, wrapJson: (json: Record<string, unknown>) => unknown = (json) => json): Promise<number> {
     const { env, io } = this.deps;
     const deadline = this.deadline(opts);
     const specs = cliSources(args, env, command);
@@ -181,7 +184,7 @@ export class Commands {
       deadline,
       ...(announcer ? { announcer } : {}),
     });
-    this.print(opts, resultJson(result), () => {
+    this.print(opts, wrapJson(resultJson(result)), () => {
       const text = resultText(result);
       if (result.status !== 'refused' || !isApprovable(result.plan)) return text;
       return `${text}\nTo apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`;
@@ -254,12 +257,41 @@ export class Commands {
     const reason = opts.reason?.trim() ?? '';
     if (reason === '') throw usageError('--reason must say why (it is recorded and alerted).', 'pause');
     if (opts.function) return (await this.remote(opts, 'pause', { action: 'pause', reason, by: cliWriter() })).code;
-    throw usageError('pause runs through the deployed function for now: add --function NAME.', 'pause');
+    const { cli } = this.localTarget(opts, 'pause');
+    const state = stateStoreFor(cli, this.env, opts.stateTable, this.deps.io.err);
+    const announcer = cliAnnouncer(this.env, cli, state, []);
+    const { unannounced, ...result } = await pause({
+      target: cli.target,
+      shape: cli.shape,
+      state,
+      reason,
+      by: cliWriter(),
+      writer: cliWriter(),
+      deadline: this.deadline(opts),
+      ...(cli.planOptions.guards ? { guards: cli.planOptions.guards } : {}),
+      ...(announcer ? { announcer } : {}),
+    });
+    this.print(opts, { action: 'pause', ...result }, () => pauseText(result));
+    if (unannounced) this.deps.io.err(`allowlist-sync: the pause stands, but its alert could not be published (${describeError(unannounced)}); the function's next run tells it.`);
+    return actionExitCode(result);
   }
 
+  /** `resume`: the pause ends; with --source (locally) the allowlist is restored now, through the guards, else by the next sync. */
   async resume(opts: Opts): Promise<number> {
     this.applyAwsSettings(opts);
     if (opts.function) return (await this.remote(opts, 'resume', { action: 'resume', by: cliWriter() })).code;
-    throw usageError('resume runs through the deployed function for now: add --function NAME.', 'resume');
+    const args = this.targetArgs(opts, 'resume');
+    const restoreNow = cliSources(args, this.env, 'resume').length > 0;
+    const { cli } = this.localTarget(opts, 'resume');
+    const state = stateStoreFor(cli, this.env, opts.stateTable, this.deps.io.err);
+    const announcer = cliAnnouncer(this.env, cli, state, []);
+    const { unannounced, ...result } = await resume({ target: cli.target, state, by: cliWriter(), writer: cliWriter(), restoreNow, ...(announcer ? { announcer } : {}) });
+    if (unannounced) this.deps.io.err(`allowlist-sync: the pause is cleared, but the resumed alert could not be published (${describeError(unannounced)}).`);
+    if (result.status !== 'resumed' || !restoreNow) {
+      this.print(opts, { action: 'resume', ...result }, () => resumeText(result));
+      return actionExitCode(result);
+    }
+    if (!opts.json) this.deps.io.out(resumeText(result));
+    return this.planOrApply('apply', args, opts, undefined, (sync) => ({ action: 'resume', ...result, sync }));
   }
 }

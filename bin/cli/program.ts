@@ -123,8 +123,8 @@ function buildProgram(commands: Commands, io: Io, setExit: (code: number) => voi
     .requiredOption('--reason <text>', 'why (recorded and alerted)')
     .action(run((_opts: unknown, cmd: Command) => commands.pause(cmd.optsWithGlobals())));
 
-  const resume = program.command('resume').description('end a pause: the allowlist is restored (now, through the guards)');
-  stateOptions(targetOptions(resume, true)).action(run((_opts: unknown, cmd: Command) => commands.resume(cmd.optsWithGlobals())));
+  const resume = program.command('resume').description('end a pause; with --source the allowlist is restored now (through the guards), else by the next sync');
+  stateOptions(sourceOptions(targetOptions(resume, true))).action(run((_opts: unknown, cmd: Command) => commands.resume(cmd.optsWithGlobals())));
 
   program.showHelpAfterError('Run "allowlist-sync --help" for usage.');
   for (const command of program.commands) {

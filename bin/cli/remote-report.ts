@@ -1,3 +1,7 @@
+import { statusText } from '../../lambda/report';
+import type { PolicyStatus, TargetStatus } from '../../lambda/admin';
+import { PauseShown, ResumeShown, actionExitCode, pauseText, resumeText, rollbackResultText } from './admin-report';
+
 // What the deployed function answered, for people: the sync's result (one target or several), or the state
 // an admin action returns. The function's JSON is printed as it is with --json.
 
@@ -51,6 +55,14 @@ export function remoteText(command: string, functionName: string, result: unknow
   if (isObject(result) && Array.isArray(result.targets) && typeof result.status === 'string') {
     lines.push(`Overall: ${result.status}`);
     for (const target of result.targets as RemoteSyncResult[]) lines.push('', ...syncLines(target));
+  } else if (isObject(result) && result.action === 'pause') {
+    lines.push(pauseText(result as unknown as PauseShown));
+  } else if (isObject(result) && result.action === 'resume') {
+    lines.push(resumeText(result as unknown as ResumeShown));
+  } else if (isObject(result) && result.action === 'status') {
+    lines.push(statusText(result as unknown as PolicyStatus | TargetStatus));
+  } else if (isObject(result) && result.action === 'rollback') {
+    lines.push(rollbackResultText(result));
   } else if (isObject(result) && typeof result.status === 'string' && 'planId' in result) {
     lines.push(...syncLines(result as unknown as RemoteSyncResult));
   } else if (isObject(result)) {
@@ -61,10 +73,11 @@ export function remoteText(command: string, functionName: string, result: unknow
   return lines.join('\n');
 }
 
-/** The exit code of an answer: its status through `codes`, else 3 for refused, 1 for busy, 0 otherwise. */
+/** The exit code of an answer: a sync's status through `codes`; an action's by `actionExitCode`. */
 export function remoteExitCode(result: unknown, codes?: Record<string, number>): number {
+  if (isObject(result) && typeof result.action === 'string') return actionExitCode(result);
   const status = isObject(result) && typeof result.status === 'string' ? result.status : undefined;
   if (status === undefined) return 0;
   if (codes) return codes[status] ?? 1;
-  return status === 'refused' ? 3 : status === 'busy' ? 1 : 0;
+  return actionExitCode(result);
 }
