@@ -1,9 +1,12 @@
 import { Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { GUARD_RANGES as DOMAIN_GUARD_RANGES } from '../lambda/allowlist/guards';
 import type { KindName } from '../lambda/kinds/kind';
 import { DEPLOYABLE_KINDS, KINDS } from '../lambda/kinds/registry';
 import * as v from '../lambda/validate';
 import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
+import { checkShapes, isGroupObject, isRoleObject, isUserObject, show } from './shapes';
+import type { ShapeName } from './shapes';
 
 /**
  * Targets of one deployment (the main allowlist is target 0): their props, and the validation shared by the
@@ -93,15 +96,15 @@ export interface AllowlistTargetProps {
   readonly policyName?: string;
   /** managed-policy: IAM path of the created policy (immutable). @default '/' */
   readonly policyPath?: string;
-  /** managed-policy: existing roles (names, or ARNs for roles with a path) to attach it to. @default - none */
-  readonly attachToRoles?: string[];
-  /** managed-policy: existing users (names or ARNs) to attach it to, e.g. CI machines. @default - none */
-  readonly attachToUsers?: string[];
-  /** managed-policy: existing groups (names or ARNs) to attach it to. @default - none */
-  readonly attachToGroups?: string[];
+  /** managed-policy: existing roles (names, ARNs for roles with a path, or `iam.IRole`) to attach it to. @default - none */
+  readonly attachToRoles?: Array<string | iam.IRole>;
+  /** managed-policy: existing users (names, ARNs or `iam.IUser`) to attach it to, e.g. CI machines. @default - none */
+  readonly attachToUsers?: Array<string | iam.IUser>;
+  /** managed-policy: existing groups (names, ARNs or `iam.IGroup`) to attach it to. @default - none */
+  readonly attachToGroups?: Array<string | iam.IGroup>;
 
-  /** trust-policy and inline-policy (required): the role, by name, or by ARN for a role with a path. */
-  readonly roleName?: string;
+  /** trust-policy and inline-policy (required): the role, by name, by ARN for a role with a path, or as `iam.IRole`. */
+  readonly roleName?: string | iam.IRole;
   /** trust-policy (required): ARNs of the principals that may assume the role only from the listed addresses. */
   readonly principals?: string[];
 }
@@ -136,9 +139,8 @@ export interface MainTarget {
   readonly existingPolicyArn?: string;
 }
 
-type FieldType = 'string' | 'strings' | 'boolean' | 'object';
 const ALL = TARGET_KINDS;
-const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: readonly AllowlistTargetKind[] }> = {
+const FIELDS: Record<keyof AllowlistTargetProps, { type: ShapeName; kinds: readonly AllowlistTargetKind[] }> = {
   name: { type: 'string', kinds: ALL },
   kind: { type: 'string', kinds: ALL },
   ocm: { type: 'boolean', kinds: ALL },
@@ -152,10 +154,10 @@ const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: reado
   existingPolicyArn: { type: 'string', kinds: ['managed-policy'] },
   policyName: { type: 'string', kinds: ['managed-policy', 'inline-policy'] },
   policyPath: { type: 'string', kinds: ['managed-policy'] },
-  attachToRoles: { type: 'strings', kinds: ['managed-policy'] },
-  attachToUsers: { type: 'strings', kinds: ['managed-policy'] },
-  attachToGroups: { type: 'strings', kinds: ['managed-policy'] },
-  roleName: { type: 'string', kinds: ['trust-policy', 'inline-policy'] },
+  attachToRoles: { type: 'roles', kinds: ['managed-policy'] },
+  attachToUsers: { type: 'users', kinds: ['managed-policy'] },
+  attachToGroups: { type: 'groups', kinds: ['managed-policy'] },
+  roleName: { type: 'role', kinds: ['trust-policy', 'inline-policy'] },
   principals: { type: 'strings', kinds: ['trust-policy'] },
 };
 // One table of ranges for the function, the CLI and the construct.
@@ -169,9 +171,39 @@ const ATTACH: ReadonlyArray<[PrincipalKind, 'attachToRoles' | 'attachToUsers' | 
 
 const literal = (s: string) => !Token.isUnresolved(s);
 
-/** Parses a role/user/group reference, passing tokens through as names. */
-export function principalRef(kind: PrincipalKind, value: string): PrincipalRef | string {
-  return literal(value) ? v.parsePrincipal(kind, value) : { name: value };
+/** A role, user or group as given: a name, an ARN (for one with an IAM path), or the CDK object. */
+export type PrincipalInput = string | iam.IRole | iam.IUser | iam.IGroup;
+
+const OBJECT_REF: Record<PrincipalKind, (value: unknown) => PrincipalRef | undefined> = {
+  role: (value) => (isRoleObject(value) ? { name: value.roleName, arn: value.roleArn } : undefined),
+  user: (value) => (isUserObject(value) ? { name: value.userName, arn: value.userArn } : undefined),
+  group: (value) => (isGroupObject(value) ? { name: value.groupName, arn: value.groupArn } : undefined),
+};
+
+/**
+ * Parses a role/user/group reference, passing tokens through as names. A CDK object gives its name and ARN (which
+ * carries the path); a literal ARN of one is checked as a typed one would be (Role.fromRoleArn with a user's ARN).
+ */
+export function principalRef(kind: PrincipalKind, value: PrincipalInput): PrincipalRef | string {
+  if (typeof value === 'string') return literal(value) ? v.parsePrincipal(kind, value) : { name: value };
+  const ref = OBJECT_REF[kind](value);
+  if (!ref) return `${show(value)} is not an IAM ${kind}`;
+  if (!literal(ref.arn as string)) return ref;
+  const parsed = v.parsePrincipal(kind, ref.arn as string);
+  return typeof parsed === 'string' ? parsed : { name: literal(ref.name) ? ref.name : parsed.name, arn: ref.arn };
+}
+
+/** What the function is told about a principal: the name or ARN given, or a CDK object's ARN (it carries the path). */
+export function principalText(kind: PrincipalKind, value: PrincipalInput): string {
+  if (typeof value === 'string') return value;
+  return OBJECT_REF[kind](value)?.arn ?? String(value);
+}
+
+/** A role's name for messages and one-writer keys: literal when it is known at synthesis, else undefined. */
+export function literalRoleName(value: PrincipalInput | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ref = principalRef('role', value);
+  return typeof ref === 'object' && literal(ref.name) ? ref.name : undefined;
 }
 
 /** Says what is wrong with a field (undefined: the target as a whole) and stops. */
@@ -205,9 +237,9 @@ export function attachmentsOf(
  */
 export function refuseOwnRole(target: Pick<AllowlistTargetProps, 'roleName' | 'attachToRoles'>, rolePrefix: string, fail: FieldFail): void {
   const prefix = `${rolePrefix}-`.toLowerCase();
-  const roles: Array<[string, string]> = [
-    ...(target.roleName !== undefined ? [['roleName', target.roleName] as [string, string]] : []),
-    ...(target.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, string]),
+  const roles: Array<[string, PrincipalInput]> = [
+    ...(target.roleName !== undefined ? [['roleName', target.roleName] as [string, PrincipalInput]] : []),
+    ...(target.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, PrincipalInput]),
   ];
   for (const [field, value] of roles) {
     const ref = principalRef('role', value);
@@ -260,7 +292,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
     attachmentsOf(target, fail);
   } else {
     if (target.roleName === undefined) fail('roleName', `is required for a ${kind} target (the role whose ${KINDS[kind].title} holds the allowlist)`);
-    const ref = principalRef('role', target.roleName as string);
+    const ref = principalRef('role', target.roleName as PrincipalInput);
     if (typeof ref === 'string') fail('roleName', ref);
   }
   if (kind === 'inline-policy') {
@@ -282,7 +314,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   for (const [key, guard] of Object.entries(target.guards ?? {})) {
     if (guard === undefined) continue;
     const range = GUARD_RANGES[key as keyof AllowlistTargetGuards];
-    if (!range) fail(`guards.${key}`, `is not a guard (${Object.keys(GUARD_RANGES).join(', ')})`);
+    if (!range) fail(`guards.${key}`, `${v.unknownField(key, Object.keys(GUARD_RANGES), 'a guard')}; given ${show(guard)}`);
     if (typeof guard !== 'number') fail(`guards.${key}`, `expected a number, got ${JSON.stringify(guard)}`);
     if (Token.isUnresolved(guard)) continue;
     const [min, max, integer] = key === 'sizeLimit' ? [1, TARGET_SIZE_LIMITS[kind], true] : range;
@@ -291,7 +323,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   }
   for (const [key, condition] of Object.entries(target.conditions ?? {})) {
     if (condition === undefined) continue;
-    if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `is not a condition option (${CONDITIONS.join(', ')})`);
+    if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `${v.unknownField(key, CONDITIONS, 'a condition option')}; given ${show(condition)}`);
     if (key === 'vpcExemption') {
       if (!Array.isArray(condition) || !condition.every((id) => typeof id === 'string')) fail(`conditions.${key}`, `expected a list of VPC or VPC endpoint ids, got ${JSON.stringify(condition)}`);
       for (const id of condition as string[]) check(`conditions.${key}`, id, v.checkVpcExemptionId);
@@ -304,24 +336,14 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   return target;
 }
 
-/** Known fields only, each of its type, each meant for this kind: then `t` is the props it claims to be. */
+/** Known fields only, each of its shape, each meant for this kind: then `t` is the props it claims to be. */
 function assertShape(t: Record<string, unknown>, kind: AllowlistTargetKind, fail: FieldFail): asserts t is Record<string, unknown> & AllowlistTargetProps {
-  const known = Object.keys(FIELDS);
+  const shapes = Object.fromEntries(Object.entries(FIELDS).map(([field, spec]) => [field, spec.type])) as Record<string, ShapeName>;
+  checkShapes(t, shapes, 'a target field', fail);
   for (const [field, fieldValue] of Object.entries(t)) {
     if (fieldValue === undefined) continue;
     const spec = FIELDS[field as keyof AllowlistTargetProps];
-    if (!spec) {
-      const like = known.find((k) => k.toLowerCase() === field.toLowerCase());
-      fail(field, `is not a target field${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`);
-    }
     if (!spec.kinds.includes(kind)) fail(field, `does not apply to ${kind} targets (only to ${spec.kinds.join(' and ')})`);
-    const ok =
-      spec.type === 'strings'
-        ? Array.isArray(fieldValue) && fieldValue.every((s) => typeof s === 'string')
-        : spec.type === 'object'
-          ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
-          : typeof fieldValue === spec.type;
-    if (!ok) fail(field, `expected ${spec.type === 'strings' ? 'a list of strings' : `a ${spec.type}`}, got ${JSON.stringify(fieldValue)}`);
   }
 }
 
@@ -341,17 +363,16 @@ export function validateTargets(value: unknown, main: MainTarget): AllowlistTarg
   // The one-writer keys are the kinds' own (lambda/kinds/), so the construct refuses what the function would.
   const claims = (t: AllowlistTargetProps, i: number) => {
     const out: Array<[string, string | undefined, string]> = [[`name:${t.name.toLowerCase()}`, 'name', `the name "${t.name}"`]];
-    const role = t.roleName === undefined ? undefined : principalRef('role', t.roleName);
-    const roleName = typeof role === 'object' && literal(role.name) ? role.name : undefined;
+    const roleName = literalRoleName(t.roleName);
     const base = { name: t.name, sources: [] };
     if (t.kind === 'managed-policy' && t.existingPolicyArn && literal(t.existingPolicyArn)) {
       out.push([KINDS['managed-policy'].documentKey({ ...base, kind: t.kind, policyArn: t.existingPolicyArn }), 'existingPolicyArn', `the policy ${t.existingPolicyArn}`]);
     }
     if (t.kind === 'trust-policy' && roleName) {
-      out.push([KINDS['trust-policy'].documentKey({ ...base, kind: t.kind, roleName, principals: [] }), 'roleName', `the trust policy of role "${t.roleName}"`]);
+      out.push([KINDS['trust-policy'].documentKey({ ...base, kind: t.kind, roleName, principals: [] }), 'roleName', `the trust policy of role "${roleName}"`]);
     }
     if (t.kind === 'inline-policy' && roleName && t.policyName && literal(t.policyName)) {
-      out.push([KINDS['inline-policy'].documentKey({ ...base, kind: t.kind, roleName, policyName: t.policyName }), 'policyName', `the inline policy "${t.policyName}" of role "${t.roleName}"`]);
+      out.push([KINDS['inline-policy'].documentKey({ ...base, kind: t.kind, roleName, policyName: t.policyName }), 'policyName', `the inline policy "${t.policyName}" of role "${roleName}"`]);
     }
     return out.map(([key, field, what]) => ({ key, field, what, i }));
   };
