@@ -60,8 +60,9 @@ export function show(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return 'a function';
   let text: string | undefined;
+  if (Array.isArray(value) && value.some((item) => Construct.isConstruct(item))) text = `[${value.map(show).join(', ')}]`;
   try {
-    text = JSON.stringify(value);
+    text ??= JSON.stringify(value);
   } catch {
     text = undefined;
   }
