@@ -199,6 +199,12 @@ export function principalText(kind: PrincipalKind, value: PrincipalInput): strin
   return OBJECT_REF[kind](value)?.arn ?? String(value);
 }
 
+/** True for an iam.Role defined in this app (its AWS::IAM::Role resource is in a template), not an imported one. */
+function isCreatedRole(value: unknown): boolean {
+  const child = (value as { node?: { defaultChild?: { cfnResourceType?: unknown } } } | undefined)?.node?.defaultChild;
+  return isRoleObject(value) && child?.cfnResourceType === 'AWS::IAM::Role';
+}
+
 /** A role's name for messages and one-writer keys: literal when it is known at synthesis, else undefined. */
 export function literalRoleName(value: PrincipalInput | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -300,6 +306,10 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
     check('policyName', target.policyName, v.checkPolicyName);
   }
   if (kind === 'trust-policy') {
+    // One writer: CloudFormation owns the trust policy of a role it creates and puts its own back on an update.
+    if (isCreatedRole(target.roleName)) {
+      fail('roleName', `${show(target.roleName)} is a role this CDK app creates, so CloudFormation owns its trust policy and would put its own back; keep the allowlist in an inline-policy target on it, or a managed policy attached to it`);
+    }
     if (!target.principals?.length) fail('principals', 'must list at least one principal ARN (the deny must name who it applies to)');
     for (const p of target.principals ?? []) check('principals', p, v.checkAssumingPrincipalArn);
   }
