@@ -193,6 +193,12 @@ export function closest(name: string, candidates: readonly string[]): string | u
   return best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
 }
 
+/** A value as an error message shows it: JSON, clipped (a field's wrong value, never a secret's). */
+export function shown(value: unknown): string {
+  const text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
 /** `"X" is not a field (did you mean Y?)`, or the list of known fields when nothing is close. */
 export function unknownField(name: string, known: readonly string[], what: string): string {
   const like = closest(name, known);
