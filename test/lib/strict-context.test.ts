@@ -32,7 +32,7 @@ describe('unknown context keys fail synthesis, naming the closest valid key', ()
     ['dryrun', 'true', 'dryRun'],
     ['notifyEmail', 'sre@example.com', 'notifyEmails'],
     ['alertTopicARN', 'arn:aws:sns:eu-west-1:123456789012:a', 'alertTopicArn'],
-    ['minEntrys', '5', 'minEntries'],
+    ['minEntry', '5', 'minEntries'],
     ['ocmEnable', 'false', 'ocmEnabled'],
     ['target', '[]', 'targets'],
   ])('-c %s=%s: did you mean %s?', (key, value, meant) => {
