@@ -10,11 +10,12 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AllowlistSyncPropsError } from '../lib/allowlist-sync';
 import { AllowlistSyncStack } from '../lib/allowlist-sync-stack';
-import { ContextError, parseContext } from '../lib/context';
+import { ContextError, parseAppContext } from '../lib/context';
 
 const app = new App();
 try {
-  const config = parseContext((key) => app.node.tryGetContext(key));
+  // Every key the app was given is judged: an unknown one (a typo) fails, naming the closest valid key.
+  const config = parseAppContext(app.node);
   // Env-agnostic on purpose: synthesis needs no AWS credentials and does no lookups.
   new AllowlistSyncStack(app, config.stackName, { sync: config.sync });
 } catch (err) {

@@ -190,7 +190,14 @@ export function closest(name: string, candidates: readonly string[]): string | u
     const d = distance(name.toLowerCase(), candidate.toLowerCase());
     if (!best || d < best.d) best = { name: candidate, d };
   }
-  return best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+  // Up to a third of the name's length (rounded up: minEntry -> minEntries), never fewer than 2.
+  return best && best.d <= Math.max(2, Math.ceil(name.length / 3)) ? best.name : undefined;
+}
+
+/** A value as an error message shows it: JSON, clipped (a field's wrong value, never a secret's). */
+export function shown(value: unknown): string {
+  const text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** `"X" is not a field (did you mean Y?)`, or the list of known fields when nothing is close. */

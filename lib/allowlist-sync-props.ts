@@ -1,6 +1,9 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { FleetProps } from './fleet-props';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { AllowlistTargetProps } from './targets';
 import type { LogLevel } from '../lambda/validate';
 
@@ -17,17 +20,19 @@ export interface AllowlistSyncProps {
   readonly policyPath?: string;
   /** What becomes of the created policy when it leaves the stack. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (kept, except when its own creation is rolled back) */
   readonly policyRemovalPolicy?: RemovalPolicy;
-  /** Existing roles (names, or ARNs for roles with a path) to attach the policy to; never the sync function's own role. @default - none */
-  readonly attachToRoles?: string[];
-  /** Existing users (names or ARNs) to attach the policy to. @default - none */
-  readonly attachToUsers?: string[];
-  /** Existing groups (names or ARNs) to attach the policy to. @default - none */
-  readonly attachToGroups?: string[];
+  /** Existing roles (names, ARNs for roles with a path, or `iam.IRole`) to attach the policy to; never the sync function's own role. @default - none */
+  readonly attachToRoles?: Array<string | iam.IRole>;
+  /** Existing users (names, ARNs or `iam.IUser`) to attach the policy to. @default - none */
+  readonly attachToUsers?: Array<string | iam.IUser>;
+  /** Existing groups (names, ARNs or `iam.IGroup`) to attach the policy to. @default - none */
+  readonly attachToGroups?: Array<string | iam.IGroup>;
 
   /** Name of the SSM SecureString holding the OCM credentials JSON. @default '/allowlist-sync/ocm-credentials' */
   readonly ocmCredentialsParameterName?: string;
   /** ARN of the customer managed KMS key that encrypts that parameter. @default - the AWS managed key alias/aws/ssm */
   readonly ocmCredentialsKeyArn?: string;
+  /** That key as a `kms.IKey` (instead of ocmCredentialsKeyArn). @default - the AWS managed key alias/aws/ssm */
+  readonly ocmCredentialsKey?: kms.IKey;
   /** OCM API base URL (OCM_API_URL). @default - the function's built-in default */
   readonly ocmApiUrl?: string;
   /** OCM token endpoint (OCM_TOKEN_URL). @default - the function's built-in default (Red Hat SSO) */
@@ -104,6 +109,17 @@ export interface AllowlistSyncProps {
   readonly alertTopicArn?: string;
   /** ARN of the KMS key encrypting that existing topic, so the function may publish to it. @default - the topic is not encrypted with a customer managed key */
   readonly alertTopicKeyArn?: string;
+  /** An existing SNS topic for alerts and alarms (instead of alertTopicArn); then none is created. @default - an encrypted topic is created */
+  readonly alertTopic?: sns.ITopic;
+  /**
+   * The KMS key of the alert topic: with alertTopic, the key that topic is encrypted with (when its `masterKey` does
+   * not say), so the function may publish; without, the key the created topic is encrypted with instead of a new one
+   * (its key policy must let cloudwatch.amazonaws.com use it; added here when the key is defined in this app).
+   * @default - the given topic's own masterKey; a created topic gets a new rotating key
+   */
+  readonly alertTopicKey?: kms.IKey;
+  /** Customer managed KMS key for the state table (the function is granted its use). @default - the AWS managed key for DynamoDB */
+  readonly stateTableKey?: kms.IKey;
   /** E-mail addresses subscribed to the alert topic (each must confirm). @default - none */
   readonly notifyEmails?: string[];
 

@@ -1,4 +1,4 @@
-import { Aws, Duration, Names, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,7 +19,7 @@ import type { FleetTargetSpec } from './fleet';
 import { FleetError, checkFleet } from './fleet-props';
 import type { CheckedFleet } from './fleet-props';
 import { LAMBDA_ENVIRONMENT_LIMIT, estimateEnvironmentSize, functionEnvironment } from './function-environment';
-import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials } from './function-grants';
+import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials, grantStateTableKey } from './function-grants';
 import type { PolicyAttachments } from './policy-attachments';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
@@ -61,7 +61,7 @@ export class AllowlistSync extends Construct {
    * history of unversioned documents): on-demand, point-in-time recovery, encrypted, retained.
    */
   public readonly stateTable: dynamodb.Table;
-  /** The key encrypting the created topic; undefined for an existing topic. */
+  /** The key created to encrypt the created topic; undefined for an existing topic or a given alertTopicKey. */
   public readonly topicKey?: kms.Key;
   /** The schedule that runs the function. */
   public readonly schedule: Schedule;
@@ -99,12 +99,12 @@ export class AllowlistSync extends Construct {
     this.timing = timing as AlarmTiming;
 
     // --- Alerts: a KMS-encrypted topic CloudWatch alarms can publish to, or an existing one. ---
-    const { topic, topicKey } = addAlertTopic(this, { allowlistName, ...props });
-    this.topic = topic;
-    this.topicKey = topicKey;
+    const alerts = addAlertTopic(this, { allowlistName, ...props });
+    this.topic = alerts.topic;
+    this.topicKey = alerts.topicKey;
 
     // --- The state table: the tool's memory, apart from the resources it protects. ---
-    this.stateTable = addStateTable(this);
+    this.stateTable = addStateTable(this, props.stateTableKey);
 
     // --- The function's role and exactly what it may do. ---
     this.role = new iam.Role(this, 'Role', {
@@ -123,8 +123,9 @@ export class AllowlistSync extends Construct {
     this.policy = main.policy;
     this.attachments = main.attachments;
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseStateTable', actions: [...STATE_TABLE_ACTIONS], resources: [this.stateTable.tableArn] }));
-    if (this.ocmUsed) grantOcmCredentials(this, this.role, parameterName, props.ocmCredentialsKeyArn);
-    grantAlerts(this.role, this.topic, Boolean(this.topicKey || this.topic.masterKey));
+    if (props.stateTableKey) grantStateTableKey(this.role, props.stateTableKey);
+    if (this.ocmUsed) grantOcmCredentials(this, this.role, parameterName, props.ocmCredentialsKeyArn ?? props.ocmCredentialsKey?.keyArn);
+    grantAlerts(this.role, alerts);
 
     // --- Additional targets: each with its own policy or role, permissions and alarms. ---
     if (checked.targets.length > 0) {
@@ -239,7 +240,8 @@ export class AllowlistSync extends Construct {
         ...this.targets.flatMap((t) => [...(t.policy ? [t.policy] : []), ...(t.attachments ? [t.attachments] : [])]),
         // The first sync covers the accounts the StackSet has just reached.
         ...(this.fleet ? [this.fleet.stackSet] : []),
-        this.topic as unknown as Construct,
+        // A topic from elsewhere (imported, or another stack's) is no resource of this stack to wait for.
+        ...(Stack.of(this.topic) === Stack.of(this) ? [this.topic as unknown as Construct] : []),
         ...(this.topicKey ? [this.topicKey] : []),
       ],
       // Monitoring starts once there is something to monitor, so a fresh stack does not alarm.

@@ -9,7 +9,8 @@ import { PLACEHOLDER_POLICY_DOCUMENT, POLICY_DESCRIPTION } from './placeholder-p
 import { PolicyAttachments } from './policy-attachments';
 import type { AlarmTiming } from './schedule';
 import { TargetAlarms } from './sync-alarms';
-import { attachmentsOf, principalRef } from './targets';
+import { attachmentsOf, principalRef, principalText } from './targets';
+import type { PrincipalInput } from './targets';
 import type { AllowlistTargetKind, AllowlistTargetProps } from './targets';
 import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
 
@@ -104,13 +105,13 @@ export function addTargetResources(scope: Construct, t: AllowlistTargetProps, op
     // other, to those principals only.
     fields = {
       policyArn,
-      ...(t.attachToRoles?.length ? { attachToRoles: t.attachToRoles } : {}),
-      ...(t.attachToUsers?.length ? { attachToUsers: t.attachToUsers } : {}),
-      ...(t.attachToGroups?.length ? { attachToGroups: t.attachToGroups } : {}),
+      ...(t.attachToRoles?.length ? { attachToRoles: t.attachToRoles.map((r) => principalText('role', r)) } : {}),
+      ...(t.attachToUsers?.length ? { attachToUsers: t.attachToUsers.map((u) => principalText('user', u)) } : {}),
+      ...(t.attachToGroups?.length ? { attachToGroups: t.attachToGroups.map((g) => principalText('group', g)) } : {}),
     };
     reattach = () => grantReattach(scope, options.role, options.sids.reattach, policyArn as string, principals);
   } else {
-    const role = principalRef('role', t.roleName as string) as PrincipalRef;
+    const role = principalRef('role', t.roleName as PrincipalInput) as PrincipalRef;
     const roleArn = role.arn ?? Stack.of(scope).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: role.name });
     own = { roleArn };
     resource = roleArn;

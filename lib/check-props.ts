@@ -3,7 +3,82 @@ import type { AllowlistSyncProps } from './allowlist-sync-props';
 import { DEFAULTS } from './defaults';
 import { TargetError, checkTarget, refuseOwnRole, validateTargets } from './targets';
 import type { AllowlistTargetProps, FieldFail } from './targets';
+import { SHAPES, checkShapes, show } from './shapes';
+import type { ShapeName } from './shapes';
 import * as v from '../lambda/validate';
+
+/**
+ * The shape of every prop, checked at runtime (a JavaScript caller or a spread object gets past TypeScript). A
+ * Record over keyof makes whoever adds a prop say its shape here (tsc fails otherwise); an unknown prop fails
+ * naming the closest one.
+ */
+export const PROP_SHAPES: Readonly<Record<keyof AllowlistSyncProps, ShapeName>> = {
+  allowlistName: 'string',
+  existingPolicyArn: 'string',
+  policyName: 'string',
+  policyPath: 'string',
+  policyRemovalPolicy: 'removalPolicy',
+  attachToRoles: 'roles',
+  attachToUsers: 'users',
+  attachToGroups: 'groups',
+  ocmCredentialsParameterName: 'string',
+  ocmCredentialsKeyArn: 'string',
+  ocmCredentialsKey: 'key',
+  ocmApiUrl: 'string',
+  ocmTokenUrl: 'string',
+  extraCidrs: 'strings',
+  ocmEnabled: 'boolean',
+  cidrsParameterName: 'string',
+  additionalTargets: 'list',
+  dryRun: 'boolean',
+  minEntries: 'number',
+  maxRemovalFraction: 'number',
+  broadestIpv4Prefix: 'number',
+  broadestIpv6Prefix: 'number',
+  maxAddedIpv4Addresses: 'number',
+  maxAddedIpv6Prefix: 'number',
+  baselineWindowDays: 'number',
+  approvalMaxAgeHours: 'number',
+  kmsViaServiceExemption: 'boolean',
+  vpcExemption: 'strings',
+  includeCidrs: 'strings',
+  excludeCidrs: 'strings',
+  schedule: 'schedule',
+  stalenessThreshold: 'duration',
+  retryAttempts: 'number',
+  maxEventAge: 'duration',
+  syncOnDeploy: 'boolean',
+  alertTopicArn: 'string',
+  alertTopicKeyArn: 'string',
+  alertTopic: 'topic',
+  alertTopicKey: 'key',
+  stateTableKey: 'key',
+  notifyEmails: 'strings',
+  memorySize: 'number',
+  timeout: 'duration',
+  logRetention: 'retention',
+  logLevel: 'string',
+  metricsNamespace: 'string',
+  // Checked whole (every field, closest-key errors) by checkFleet in fleet-props.ts.
+  fleet: 'object',
+};
+
+/** Each pair of props that say the same thing two ways: at most one of each may be set. */
+const EITHER: ReadonlyArray<[keyof AllowlistSyncProps, keyof AllowlistSyncProps]> = [
+  ['alertTopic', 'alertTopicArn'],
+  ['alertTopicKey', 'alertTopicKeyArn'],
+  ['ocmCredentialsKey', 'ocmCredentialsKeyArn'],
+];
+
+/** The props object itself: an object, every key known, every value of its shape. */
+export function checkPropShapes(props: unknown, fail: (prop: string, problem: string) => never): asserts props is AllowlistSyncProps {
+  if (!SHAPES.object.test(props)) fail('props', `expected an object of AllowlistSyncProps, got ${show(props)}`);
+  const given = props as Record<string, unknown>;
+  checkShapes(given, PROP_SHAPES, 'a prop of AllowlistSync', fail);
+  for (const [a, b] of EITHER) {
+    if (given[a] !== undefined && given[b] !== undefined) fail(a, `and ${b} say the same thing; set one of them`);
+  }
+}
 
 /** The props, checked: the deployment's settings and its targets, the main allowlist first. */
 export interface CheckedProps {
@@ -72,6 +147,7 @@ export function mainTarget(props: AllowlistSyncProps, allowlistName: string): Al
  * function's role in every region: no target may sit on it.
  */
 export function checkProps(props: AllowlistSyncProps, rolePrefix: string, fail: (prop: string, problem: string) => never): CheckedProps {
+  checkPropShapes(props, fail);
   const check = (prop: string, value: string | undefined, checker: (s: string) => string | undefined) => {
     if (value === undefined || Token.isUnresolved(value)) return;
     const problem = checker(value);
@@ -94,6 +170,9 @@ export function checkProps(props: AllowlistSyncProps, rolePrefix: string, fail: 
   check('ocmTokenUrl', props.ocmTokenUrl, v.checkHttpsUrl);
   check('alertTopicArn', props.alertTopicArn, v.checkTopicArn);
   check('alertTopicKeyArn', props.alertTopicKeyArn, v.checkKmsKeyArn);
+  // A key given as an object is checked by its ARN where that is known (an alias is an IKey too, but an alias ARN
+  // never matches the key in an IAM policy: the grant would not work).
+  for (const prop of ['alertTopicKey', 'stateTableKey', 'ocmCredentialsKey'] as const) check(prop, props[prop]?.keyArn, v.checkKmsKeyArn);
   check('logLevel', props.logLevel, v.checkLogLevel);
   (props.notifyEmails ?? []).forEach((e) => check('notifyEmails', e, v.checkEmail));
   checkNum('retryAttempts', props.retryAttempts, 0, 185, true);
@@ -103,7 +182,11 @@ export function checkProps(props: AllowlistSyncProps, rolePrefix: string, fail: 
   if (props.existingPolicyArn && (props.policyName || props.policyPath || props.policyRemovalPolicy)) {
     fail('existingPolicyArn', 'an adopted policy is not created here, so policyName, policyPath and policyRemovalPolicy do not apply');
   }
-  if (!props.alertTopicArn && props.alertTopicKeyArn) fail('alertTopicKeyArn', 'only applies together with alertTopicArn');
+  if (!props.alertTopicArn && !props.alertTopic && props.alertTopicKeyArn) fail('alertTopicKeyArn', 'only applies together with alertTopicArn or alertTopic');
+  const givenKey = props.alertTopic?.masterKey;
+  if (givenKey && props.alertTopicKey && givenKey !== props.alertTopicKey) {
+    fail('alertTopicKey', `alertTopic already names its key (${show(givenKey.keyArn)}); leave alertTopicKey unset`);
+  }
   const mainOcm = props.ocmEnabled ?? true;
   if (!mainOcm && !props.extraCidrs?.length && !props.cidrsParameterName) {
     fail('ocmEnabled', 'without OCM the allowlist needs another source: extraCidrs and/or cidrsParameterName');

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AllowlistSyncProps } from './allowlist-sync';
 import { DEFAULTS } from './defaults';
@@ -107,6 +108,42 @@ const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
   destroy: RemovalPolicy.DESTROY,
   'retain-except-on-create': RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
 };
+
+/**
+ * CDK's own context keys that carry no ':' or '/': the CLI's settings in cdk.json and `cdk acknowledge`'s list. The
+ * rest of CDK's keys are recognised by their form (see {@link isCdkContextKey}).
+ */
+const CDK_OWN_KEYS: readonly string[] = ['acknowledged-issue-numbers', 'cli-telemetry'];
+
+/**
+ * True for a key that belongs to CDK, not to this app: feature flags (`@aws-cdk/...`), `aws:cdk:...`, cached lookups
+ * (`availability-zones:account=...`), anything with ':' or '/', `cdk-...`, and {@link CDK_OWN_KEYS}.
+ */
+export function isCdkContextKey(key: string): boolean {
+  return key.includes(':') || key.includes('/') || key.startsWith('@') || key.startsWith('cdk-') || CDK_OWN_KEYS.includes(key);
+}
+
+/**
+ * Refuses a context key this app does not read, naming the closest one it does: `-c attachToRole=X` would
+ * otherwise synthesize a stack that protects nothing. CDK's own keys pass. The value is not echoed: a key nobody
+ * reads may hold anything, a secret pasted into the wrong flag included.
+ */
+export function checkContextKeys(keys: Iterable<string>): void {
+  const known = CONTEXT_KEYS.map((k) => k.key);
+  for (const key of keys) {
+    if (known.includes(key) || isCdkContextKey(key)) continue;
+    throw new ContextError(key, v.unknownField(key, known, 'a context key of this app'));
+  }
+}
+
+/**
+ * The app's whole context (cdk.json "context", cdk.context.json, `-c key=value`: the CLI hands them all to the app
+ * through CDK_CONTEXT_JSON, which App loads into its node) -> checked keys -> typed, validated props.
+ */
+export function parseAppContext(node: Node): AppConfig {
+  checkContextKeys(Object.keys(node.getAllContext() as Record<string, unknown>));
+  return parseContext((key) => node.tryGetContext(key));
+}
 
 /** Parses and validates every key in {@link CONTEXT_KEYS}. */
 export function parseContext(read: ContextReader): AppConfig {

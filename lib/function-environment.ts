@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { TargetSpec } from '../lambda/kinds/kind';
 import type { AllowlistSyncProps } from './allowlist-sync-props';
 import type { FleetTargetSpec } from './fleet';
+import { principalText } from './targets';
 
 /** Lambda's limit on the function's environment: all keys and values together. */
 export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
@@ -56,9 +57,10 @@ export function functionEnvironment(scope: Construct, props: AllowlistSyncProps,
     APPROVAL_MAX_AGE_HOURS: props.approvalMaxAgeHours?.toString(),
     KMS_VIA_SERVICE_EXEMPTION: props.kmsViaServiceExemption === undefined ? undefined : String(props.kmsViaServiceExemption),
     VPC_EXEMPTION: props.vpcExemption?.length ? props.vpcExemption.join(',') : undefined,
-    ATTACH_TO_ROLES: props.attachToRoles?.length ? props.attachToRoles.join(',') : undefined,
-    ATTACH_TO_USERS: props.attachToUsers?.length ? props.attachToUsers.join(',') : undefined,
-    ATTACH_TO_GROUPS: props.attachToGroups?.length ? props.attachToGroups.join(',') : undefined,
+    // A CDK role, user or group is passed by ARN: it carries the IAM path, which the function needs to re-attach.
+    ATTACH_TO_ROLES: props.attachToRoles?.length ? props.attachToRoles.map((r) => principalText('role', r)).join(',') : undefined,
+    ATTACH_TO_USERS: props.attachToUsers?.length ? props.attachToUsers.map((u) => principalText('user', u)).join(',') : undefined,
+    ATTACH_TO_GROUPS: props.attachToGroups?.length ? props.attachToGroups.map((g) => principalText('group', g)).join(',') : undefined,
     INCLUDE_CIDRS: props.includeCidrs?.length ? props.includeCidrs.join(',') : undefined,
     EXCLUDE_CIDRS: props.excludeCidrs?.length ? props.excludeCidrs.join(',') : undefined,
     POWERTOOLS_LOG_LEVEL: props.logLevel,

@@ -1,23 +1,45 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import type { AlertTopic } from './alert-topic';
 
 // What the sync function may do beyond its targets (allowlist-target.ts grants those), with the reason for each
 // cdk-nag finding a grant raises, one acknowledgement per finding.
 
-/** Publishing to the alert topic, and why its key's wildcard action is fine. */
-export function grantAlerts(role: iam.Role, topic: ITopic, topicEncrypted: boolean): void {
-  topic.grantPublish(role);
+/** KMS actions publishing to an SSE-KMS topic needs (what topic.grantPublish grants on the topic's masterKey). */
+const PUBLISH_KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey*'];
+/** KMS actions reading and writing a table encrypted with a customer managed key (what aws-dynamodb's grants give). */
+const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
+/** Publishing to the alert topic (and its key, also one given beside an existing topic), and why the key's wildcard action is fine. */
+export function grantAlerts(role: iam.Role, alerts: AlertTopic): void {
+  alerts.topic.grantPublish(role);
+  alerts.extraKey?.grant(role, ...PUBLISH_KEY_ACTIONS);
   const policy = role.node.tryFindChild('DefaultPolicy');
-  if (!policy || !topicEncrypted) return;
+  if (!policy || !alerts.encrypted) return;
   Validations.of(policy).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
     reason:
       'Granted by topic.grantPublish on the alert topic key alone: publishing to an SSE-KMS topic needs ' +
       'GenerateDataKey (and its WithoutPlaintext variant, hence the wildcard) on that key.',
   });
+}
+
+/** Using the state table's customer managed key, when one is given; and why its wildcard actions are fine. */
+export function grantStateTableKey(role: iam.Role, key: IKey): void {
+  key.grant(role, ...TABLE_KEY_ACTIONS);
+  const policy = role.node.tryFindChild('DefaultPolicy');
+  if (!policy) return;
+  for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason:
+        'On the state table key alone: DynamoDB items encrypted with a customer managed key need the key actions ' +
+        "aws-dynamodb's own grants give (Decrypt, DescribeKey, Encrypt, ReEncrypt*, GenerateDataKey*).",
+    });
+  }
 }
 
 /** The OCM credentials parameter and its key: only when some target takes the OCM list. */

@@ -1,9 +1,17 @@
 import { Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { GUARD_RANGES as DOMAIN_GUARD_RANGES } from '../lambda/allowlist/guards';
 import type { KindName } from '../lambda/kinds/kind';
 import { DEPLOYABLE_KINDS, KINDS } from '../lambda/kinds/registry';
 import * as v from '../lambda/validate';
 import type { PrincipalKind, PrincipalRef } from '../lambda/validate';
+import { isCreatedRole, literalRoleName, principalRef } from './principals';
+import type { PrincipalInput } from './principals';
+import { checkShapes, show } from './shapes';
+import type { ShapeName } from './shapes';
+
+export { literalRoleName, principalRef, principalText } from './principals';
+export type { PrincipalInput } from './principals';
 
 /**
  * Targets of one deployment (the main allowlist is target 0): their props, and the validation shared by the
@@ -93,15 +101,15 @@ export interface AllowlistTargetProps {
   readonly policyName?: string;
   /** managed-policy: IAM path of the created policy (immutable). @default '/' */
   readonly policyPath?: string;
-  /** managed-policy: existing roles (names, or ARNs for roles with a path) to attach it to. @default - none */
-  readonly attachToRoles?: string[];
-  /** managed-policy: existing users (names or ARNs) to attach it to, e.g. CI machines. @default - none */
-  readonly attachToUsers?: string[];
-  /** managed-policy: existing groups (names or ARNs) to attach it to. @default - none */
-  readonly attachToGroups?: string[];
+  /** managed-policy: existing roles (names, ARNs for roles with a path, or `iam.IRole`) to attach it to. @default - none */
+  readonly attachToRoles?: Array<string | iam.IRole>;
+  /** managed-policy: existing users (names, ARNs or `iam.IUser`) to attach it to, e.g. CI machines. @default - none */
+  readonly attachToUsers?: Array<string | iam.IUser>;
+  /** managed-policy: existing groups (names, ARNs or `iam.IGroup`) to attach it to. @default - none */
+  readonly attachToGroups?: Array<string | iam.IGroup>;
 
-  /** trust-policy and inline-policy (required): the role, by name, or by ARN for a role with a path. */
-  readonly roleName?: string;
+  /** trust-policy and inline-policy (required): the role, by name, by ARN for a role with a path, or as `iam.IRole`. */
+  readonly roleName?: string | iam.IRole;
   /** trust-policy (required): ARNs of the principals that may assume the role only from the listed addresses. */
   readonly principals?: string[];
 }
@@ -136,9 +144,8 @@ export interface MainTarget {
   readonly existingPolicyArn?: string;
 }
 
-type FieldType = 'string' | 'strings' | 'boolean' | 'object';
 const ALL = TARGET_KINDS;
-const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: readonly AllowlistTargetKind[] }> = {
+const FIELDS: Record<keyof AllowlistTargetProps, { type: ShapeName; kinds: readonly AllowlistTargetKind[] }> = {
   name: { type: 'string', kinds: ALL },
   kind: { type: 'string', kinds: ALL },
   ocm: { type: 'boolean', kinds: ALL },
@@ -152,10 +159,10 @@ const FIELDS: Record<keyof AllowlistTargetProps, { type: FieldType; kinds: reado
   existingPolicyArn: { type: 'string', kinds: ['managed-policy'] },
   policyName: { type: 'string', kinds: ['managed-policy', 'inline-policy'] },
   policyPath: { type: 'string', kinds: ['managed-policy'] },
-  attachToRoles: { type: 'strings', kinds: ['managed-policy'] },
-  attachToUsers: { type: 'strings', kinds: ['managed-policy'] },
-  attachToGroups: { type: 'strings', kinds: ['managed-policy'] },
-  roleName: { type: 'string', kinds: ['trust-policy', 'inline-policy'] },
+  attachToRoles: { type: 'roles', kinds: ['managed-policy'] },
+  attachToUsers: { type: 'users', kinds: ['managed-policy'] },
+  attachToGroups: { type: 'groups', kinds: ['managed-policy'] },
+  roleName: { type: 'role', kinds: ['trust-policy', 'inline-policy'] },
   principals: { type: 'strings', kinds: ['trust-policy'] },
 };
 // One table of ranges for the function, the CLI and the construct.
@@ -168,11 +175,6 @@ const ATTACH: ReadonlyArray<[PrincipalKind, 'attachToRoles' | 'attachToUsers' | 
 ];
 
 const literal = (s: string) => !Token.isUnresolved(s);
-
-/** Parses a role/user/group reference, passing tokens through as names. */
-export function principalRef(kind: PrincipalKind, value: string): PrincipalRef | string {
-  return literal(value) ? v.parsePrincipal(kind, value) : { name: value };
-}
 
 /** Says what is wrong with a field (undefined: the target as a whole) and stops. */
 export type FieldFail = (field: string | undefined, problem: string) => never;
@@ -205,9 +207,9 @@ export function attachmentsOf(
  */
 export function refuseOwnRole(target: Pick<AllowlistTargetProps, 'roleName' | 'attachToRoles'>, rolePrefix: string, fail: FieldFail): void {
   const prefix = `${rolePrefix}-`.toLowerCase();
-  const roles: Array<[string, string]> = [
-    ...(target.roleName !== undefined ? [['roleName', target.roleName] as [string, string]] : []),
-    ...(target.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, string]),
+  const roles: Array<[string, PrincipalInput]> = [
+    ...(target.roleName !== undefined ? [['roleName', target.roleName] as [string, PrincipalInput]] : []),
+    ...(target.attachToRoles ?? []).map((r) => ['attachToRoles', r] as [string, PrincipalInput]),
   ];
   for (const [field, value] of roles) {
     const ref = principalRef('role', value);
@@ -260,7 +262,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
     attachmentsOf(target, fail);
   } else {
     if (target.roleName === undefined) fail('roleName', `is required for a ${kind} target (the role whose ${KINDS[kind].title} holds the allowlist)`);
-    const ref = principalRef('role', target.roleName as string);
+    const ref = principalRef('role', target.roleName as PrincipalInput);
     if (typeof ref === 'string') fail('roleName', ref);
   }
   if (kind === 'inline-policy') {
@@ -268,6 +270,10 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
     check('policyName', target.policyName, v.checkPolicyName);
   }
   if (kind === 'trust-policy') {
+    // One writer: CloudFormation owns the trust policy of a role it creates and puts its own back on an update.
+    if (isCreatedRole(target.roleName)) {
+      fail('roleName', `${show(target.roleName)} is a role this CDK app creates, so CloudFormation owns its trust policy and would put its own back; keep the allowlist in an inline-policy target on it, or a managed policy attached to it`);
+    }
     if (!target.principals?.length) fail('principals', 'must list at least one principal ARN (the deny must name who it applies to)');
     for (const p of target.principals ?? []) check('principals', p, v.checkAssumingPrincipalArn);
   }
@@ -282,7 +288,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   for (const [key, guard] of Object.entries(target.guards ?? {})) {
     if (guard === undefined) continue;
     const range = GUARD_RANGES[key as keyof AllowlistTargetGuards];
-    if (!range) fail(`guards.${key}`, `is not a guard (${Object.keys(GUARD_RANGES).join(', ')})`);
+    if (!range) fail(`guards.${key}`, `${v.unknownField(key, Object.keys(GUARD_RANGES), 'a guard')}; given ${show(guard)}`);
     if (typeof guard !== 'number') fail(`guards.${key}`, `expected a number, got ${JSON.stringify(guard)}`);
     if (Token.isUnresolved(guard)) continue;
     const [min, max, integer] = key === 'sizeLimit' ? [1, TARGET_SIZE_LIMITS[kind], true] : range;
@@ -291,7 +297,7 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   }
   for (const [key, condition] of Object.entries(target.conditions ?? {})) {
     if (condition === undefined) continue;
-    if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `is not a condition option (${CONDITIONS.join(', ')})`);
+    if (!CONDITIONS.includes(key as keyof AllowlistTargetConditions)) fail(`conditions.${key}`, `${v.unknownField(key, CONDITIONS, 'a condition option')}; given ${show(condition)}`);
     if (key === 'vpcExemption') {
       if (!Array.isArray(condition) || !condition.every((id) => typeof id === 'string')) fail(`conditions.${key}`, `expected a list of VPC or VPC endpoint ids, got ${JSON.stringify(condition)}`);
       for (const id of condition as string[]) check(`conditions.${key}`, id, v.checkVpcExemptionId);
@@ -304,24 +310,14 @@ export function checkTarget(t: Record<string, unknown>, fail: FieldFail): Allowl
   return target;
 }
 
-/** Known fields only, each of its type, each meant for this kind: then `t` is the props it claims to be. */
+/** Known fields only, each of its shape, each meant for this kind: then `t` is the props it claims to be. */
 function assertShape(t: Record<string, unknown>, kind: AllowlistTargetKind, fail: FieldFail): asserts t is Record<string, unknown> & AllowlistTargetProps {
-  const known = Object.keys(FIELDS);
+  const shapes = Object.fromEntries(Object.entries(FIELDS).map(([field, spec]) => [field, spec.type])) as Record<string, ShapeName>;
+  checkShapes(t, shapes, 'a target field', fail);
   for (const [field, fieldValue] of Object.entries(t)) {
     if (fieldValue === undefined) continue;
     const spec = FIELDS[field as keyof AllowlistTargetProps];
-    if (!spec) {
-      const like = known.find((k) => k.toLowerCase() === field.toLowerCase());
-      fail(field, `is not a target field${like ? ` (did you mean ${like}?)` : ` (known: ${known.join(', ')})`}`);
-    }
     if (!spec.kinds.includes(kind)) fail(field, `does not apply to ${kind} targets (only to ${spec.kinds.join(' and ')})`);
-    const ok =
-      spec.type === 'strings'
-        ? Array.isArray(fieldValue) && fieldValue.every((s) => typeof s === 'string')
-        : spec.type === 'object'
-          ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
-          : typeof fieldValue === spec.type;
-    if (!ok) fail(field, `expected ${spec.type === 'strings' ? 'a list of strings' : `a ${spec.type}`}, got ${JSON.stringify(fieldValue)}`);
   }
 }
 
@@ -341,17 +337,16 @@ export function validateTargets(value: unknown, main: MainTarget): AllowlistTarg
   // The one-writer keys are the kinds' own (lambda/kinds/), so the construct refuses what the function would.
   const claims = (t: AllowlistTargetProps, i: number) => {
     const out: Array<[string, string | undefined, string]> = [[`name:${t.name.toLowerCase()}`, 'name', `the name "${t.name}"`]];
-    const role = t.roleName === undefined ? undefined : principalRef('role', t.roleName);
-    const roleName = typeof role === 'object' && literal(role.name) ? role.name : undefined;
+    const roleName = literalRoleName(t.roleName);
     const base = { name: t.name, sources: [] };
     if (t.kind === 'managed-policy' && t.existingPolicyArn && literal(t.existingPolicyArn)) {
       out.push([KINDS['managed-policy'].documentKey({ ...base, kind: t.kind, policyArn: t.existingPolicyArn }), 'existingPolicyArn', `the policy ${t.existingPolicyArn}`]);
     }
     if (t.kind === 'trust-policy' && roleName) {
-      out.push([KINDS['trust-policy'].documentKey({ ...base, kind: t.kind, roleName, principals: [] }), 'roleName', `the trust policy of role "${t.roleName}"`]);
+      out.push([KINDS['trust-policy'].documentKey({ ...base, kind: t.kind, roleName, principals: [] }), 'roleName', `the trust policy of role "${roleName}"`]);
     }
     if (t.kind === 'inline-policy' && roleName && t.policyName && literal(t.policyName)) {
-      out.push([KINDS['inline-policy'].documentKey({ ...base, kind: t.kind, roleName, policyName: t.policyName }), 'policyName', `the inline policy "${t.policyName}" of role "${t.roleName}"`]);
+      out.push([KINDS['inline-policy'].documentKey({ ...base, kind: t.kind, roleName, policyName: t.policyName }), 'policyName', `the inline policy "${t.policyName}" of role "${roleName}"`]);
     }
     return out.map(([key, field, what]) => ({ key, field, what, i }));
   };

@@ -276,7 +276,7 @@ describe('several targets', () => {
 
   it('rejects a bad target list naming the target and field', () => {
     expect(() => runtimes([{ ...TARGETS[1], principals: [] }])).toThrow(
-      'Configuration error: ALLOWLIST_TARGETS [0] (break-glass-vpn) "principals" must be a non-empty list of IAM principal ARNs (the deny must name who it applies to).',
+      'Configuration error: ALLOWLIST_TARGETS [0] (break-glass-vpn) "principals" must be a non-empty list of IAM principal ARNs (the deny must name who it applies to), got [].',
     );
     expect(() => runtimes([TARGETS[0], TARGETS[0]])).toThrow('ALLOWLIST_TARGETS (rosa-trusted-ips) has a duplicate name');
   });

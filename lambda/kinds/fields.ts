@@ -1,3 +1,4 @@
+import { shown } from '../validate';
 import type { Fail } from './kind';
 
 // Small readers of a raw spec's fields, so each kind says what it needs in a line.
@@ -13,7 +14,7 @@ export function stringField(raw: Record<string, unknown>, field: string, fail: F
 /** A non-empty list of strings, each checked by `check`; `shape` says what the list must be when it is not one. */
 export function stringListField(raw: Record<string, unknown>, field: string, fail: Fail, check: (value: string) => string | undefined, shape: string): string[] {
   const value = raw[field];
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) return fail(field, shape);
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) return fail(field, `${shape}, got ${shown(value)}`);
   for (const item of value as string[]) {
     const problem = check(item);
     if (problem) fail(field, problem);

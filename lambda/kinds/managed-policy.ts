@@ -1,6 +1,6 @@
 import { MANAGED_POLICY_SIZE_LIMIT, managedPolicyShape } from '../allowlist';
 import { managedPolicyTarget } from '../targets/managed-policy';
-import { checkPolicyArn, parsePrincipal } from '../validate';
+import { checkPolicyArn, parsePrincipal, shown } from '../validate';
 import type { PrincipalKind } from '../validate';
 import { stringField } from './fields';
 import type { Fail, OwnFields, TargetKind } from './kind';
@@ -17,7 +17,7 @@ function attachmentFields(raw: Record<string, unknown>, fail: Fail): Omit<OwnFie
   for (const [field, kind] of ATTACH_FIELDS) {
     const value = raw[field];
     if (value === undefined) continue;
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail(field, `must be a list of IAM ${kind} names or ARNs`);
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail(field, `must be a list of IAM ${kind} names or ARNs, got ${shown(value)}`);
     for (const item of value as string[]) {
       const ref = parsePrincipal(kind, item);
       if (typeof ref === 'string') fail(field, ref);
@@ -25,7 +25,7 @@ function attachmentFields(raw: Record<string, unknown>, fail: Fail): Omit<OwnFie
     out[field] = [...(value as string[])];
   }
   if (raw.reattach !== undefined) {
-    if (typeof raw.reattach !== 'boolean') fail('reattach', 'must be true or false');
+    if (typeof raw.reattach !== 'boolean') fail('reattach', `must be true or false, got ${shown(raw.reattach)}`);
     out.reattach = raw.reattach as boolean;
   }
   return out;

@@ -1,7 +1,7 @@
 import { ConditionOptions, GUARD_RANGES, Guards } from '../allowlist';
 import { SyncError } from '../errors';
 import { isDeployableSource, parseSource } from '../sources/grammar';
-import { TARGET_NAME, checkFilterCidr, checkVpcExemptionId, unknownField } from '../validate';
+import { TARGET_NAME, checkFilterCidr, checkVpcExemptionId, shown, unknownField } from '../validate';
 import type { KindName, TargetSpec, TargetSpecBase } from './kind';
 import { DEPLOYABLE_KINDS, KINDS, documentKey } from './registry';
 
@@ -18,16 +18,16 @@ function problem(where: string, message: string): SyncError {
 
 function commonFields(spec: Record<string, unknown>, fail: (field: string, message: string) => never): Omit<TargetSpecBase, 'name'> {
   if (!Array.isArray(spec.sources) || spec.sources.length === 0 || !spec.sources.every((s) => typeof s === 'string')) {
-    fail('sources', 'must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME"');
+    fail('sources', `must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME", got ${shown(spec.sources)}`);
   }
   const sources = spec.sources as string[];
   for (const source of sources) {
     const parsed = parseSource(source);
-    if (typeof parsed === 'string' || !isDeployableSource(parsed)) fail('sources', 'must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME"');
+    if (typeof parsed === 'string' || !isDeployableSource(parsed)) fail('sources', `must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME", got ${shown(source)}`);
   }
   const out: Omit<TargetSpecBase, 'name'> = { sources: [...sources] };
   if (spec.guards !== undefined) {
-    if (typeof spec.guards !== 'object' || spec.guards === null || Array.isArray(spec.guards)) fail('guards', 'must be an object');
+    if (typeof spec.guards !== 'object' || spec.guards === null || Array.isArray(spec.guards)) fail('guards', `must be an object, got ${shown(spec.guards)}`);
     const guards: Partial<Guards> = {};
     for (const [key, guard] of Object.entries(spec.guards as Record<string, unknown>)) {
       if (!(GUARD_KEYS as readonly string[]).includes(key)) fail(`guards.${key}`, unknownField(key, GUARD_KEYS, 'a guard'));
@@ -40,7 +40,7 @@ function commonFields(spec: Record<string, unknown>, fail: (field: string, messa
     out.guards = guards;
   }
   if (spec.conditions !== undefined) {
-    if (typeof spec.conditions !== 'object' || spec.conditions === null || Array.isArray(spec.conditions)) fail('conditions', 'must be an object');
+    if (typeof spec.conditions !== 'object' || spec.conditions === null || Array.isArray(spec.conditions)) fail('conditions', `must be an object, got ${shown(spec.conditions)}`);
     const conditions: ConditionOptions = {};
     for (const [key, value] of Object.entries(spec.conditions as Record<string, unknown>)) {
       if (!(CONDITION_KEYS as readonly string[]).includes(key)) fail(`conditions.${key}`, unknownField(key, CONDITION_KEYS, 'a condition option'));
@@ -48,7 +48,7 @@ function commonFields(spec: Record<string, unknown>, fail: (field: string, messa
         conditions.vpcExemption = stringList(value, `conditions.${key}`, 'VPC or VPC endpoint ids', checkVpcExemptionId, fail);
         continue;
       }
-      if (typeof value !== 'boolean') fail(`conditions.${key}`, 'must be true or false');
+      if (typeof value !== 'boolean') fail(`conditions.${key}`, `must be true or false, got ${shown(value)}`);
       conditions[key as 'viaAwsServiceExemption' | 'kmsViaServiceExemption'] = value as boolean;
     }
     out.conditions = conditions;
@@ -57,7 +57,7 @@ function commonFields(spec: Record<string, unknown>, fail: (field: string, messa
     if (spec[key] !== undefined) out[key] = stringList(spec[key], key, 'CIDR blocks', checkFilterCidr, fail);
   }
   if (spec.dryRun !== undefined) {
-    if (typeof spec.dryRun !== 'boolean') fail('dryRun', 'must be true or false');
+    if (typeof spec.dryRun !== 'boolean') fail('dryRun', `must be true or false, got ${shown(spec.dryRun)}`);
     out.dryRun = spec.dryRun as boolean;
   }
   return out;
@@ -65,7 +65,7 @@ function commonFields(spec: Record<string, unknown>, fail: (field: string, messa
 
 /** A list of strings each `check` accepts (an empty list is a list: `include: []` keeps nothing, and says so). */
 function stringList(value: unknown, field: string, what: string, check: (s: string) => string | undefined, fail: (field: string, message: string) => never): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail(field, `must be a list of ${what}`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail(field, `must be a list of ${what}, got ${shown(value)}`);
   for (const item of value) {
     const problem = check(item);
     if (problem) fail(field, problem);
@@ -81,8 +81,8 @@ export function validateTargetSpec(value: unknown, index: number): TargetSpec {
   const fail = (field: string, message: string): never => {
     throw problem(where, `"${field}" ${message}`);
   };
-  if (typeof spec.name !== 'string' || !TARGET_NAME.test(spec.name)) fail('name', 'must be 1 to 64 letters, digits, dots, dashes or underscores');
-  if (!(DEPLOYABLE_KINDS as readonly unknown[]).includes(spec.kind)) fail('kind', `must be ${DEPLOYABLE_KINDS.join(', ').replace(/, ([^,]+)$/, ' or $1')}`);
+  if (typeof spec.name !== 'string' || !TARGET_NAME.test(spec.name)) fail('name', `must be 1 to 64 letters, digits, dots, dashes or underscores, got ${shown(spec.name)}`);
+  if (!(DEPLOYABLE_KINDS as readonly unknown[]).includes(spec.kind)) fail('kind', `must be ${DEPLOYABLE_KINDS.join(', ').replace(/, ([^,]+)$/, ' or $1')}, got ${shown(spec.kind)}`);
   const kind = KINDS[spec.kind as KindName];
   const known = [...COMMON_FIELDS, ...kind.fields.map(String)];
   for (const field of Object.keys(spec)) if (!known.includes(field)) fail(field, unknownField(field, known, `a field of a ${kind.title} target`));

@@ -27,7 +27,7 @@ describe('file', () => {
 
   test('is not deployable: ALLOWLIST_TARGETS refuses it as a kind (a file on the function\'s disk would vanish)', () => {
     expect(fileKind.deployable).toBe(false);
-    expect(() => validateTargetSpec(RAW, 0)).toThrow('ALLOWLIST_TARGETS [0] (local) "kind" must be managed-policy, trust-policy or inline-policy.');
+    expect(() => validateTargetSpec(RAW, 0)).toThrow('ALLOWLIST_TARGETS [0] (local) "kind" must be managed-policy, trust-policy or inline-policy, got "file".');
   });
 
   test('the key is the absolute path: two spellings of one file are one document', () => {

@@ -106,6 +106,17 @@ describe('ALLOWLIST_TARGETS', () => {
     expect(err.message.endsWith(`. ${HINT}`)).toBe(true);
   });
 
+  test.each<[string, unknown[], string]>([
+    ['dryRun a string', [{ ...MANAGED, dryRun: 'yes' }], '[0] (rosa-trusted-ips) "dryRun" must be true or false, got "yes".'],
+    ['a condition a number', [{ ...MANAGED, conditions: { kmsViaServiceExemption: 1 } }], '[0] (rosa-trusted-ips) "conditions.kmsViaServiceExemption" must be true or false, got 1.'],
+    ['guards a list', [{ ...MANAGED, guards: [1] }], '[0] (rosa-trusted-ips) "guards" must be an object, got [1].'],
+    ['an unknown source', [{ ...MANAGED, sources: ['ocm', 'https://example.com/ips'] }], '[0] (rosa-trusted-ips) "sources" must be a non-empty list of "ocm", "static:CIDR,..." or "ssm:PARAMETER_NAME", got "https://example.com/ips".'],
+    ['a kind not known', [{ ...MANAGED, kind: 'bucket-policy' }], '[0] (rosa-trusted-ips) "kind" must be managed-policy, trust-policy or inline-policy, got "bucket-policy".'],
+    ['a nameless target', [{ ...MANAGED, name: 42 }], '[0] "name" must be 1 to 64 letters, digits, dots, dashes or underscores, got 42.'],
+  ])('%s: the message names the field and the value given', (_what, list, problem) => {
+    expect(refusal(list).message).toBe(`Configuration error: ALLOWLIST_TARGETS ${problem} ${HINT}`);
+  });
+
   test('validateTargetSpec names the index it is given', () => {
     expect(() => validateTargetSpec({ ...MANAGED, policyArn: 'nope' }, 7)).toThrow('Configuration error: ALLOWLIST_TARGETS [7] (rosa-trusted-ips) "policyArn" "nope" is not an IAM policy ARN');
   });

@@ -1,7 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Role } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { AllowlistSyncProps } from '../../lib/allowlist-sync';
 import { PLACEHOLDER_POLICY_DOCUMENT, PLACEHOLDER_SID } from '../../lib/placeholder-policy';
-import { ADOPTED, FULL, TARGETS } from './fixtures';
+import { ADOPTED, FULL, KEY_ARN, TARGETS, TOPIC_ARN } from './fixtures';
 import { logicalId, only, resourcesOfType, synth } from './support';
 import type { CfnJson, Synth } from './support';
 
@@ -23,6 +26,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   attachToGroups: 'mutable',
   ocmCredentialsParameterName: 'mutable',
   ocmCredentialsKeyArn: 'mutable',
+  ocmCredentialsKey: 'mutable',
   ocmApiUrl: 'mutable',
   ocmTokenUrl: 'mutable',
   extraCidrs: 'mutable',
@@ -50,6 +54,9 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   syncOnDeploy: 'mutable',
   alertTopicArn: 'mutable',
   alertTopicKeyArn: 'mutable',
+  alertTopic: 'mutable',
+  alertTopicKey: 'mutable',
+  stateTableKey: 'mutable',
   notifyEmails: 'mutable',
   memorySize: 'mutable',
   timeout: 'mutable',
@@ -72,7 +79,17 @@ const staticWithTargets: AllowlistSyncProps = {
   vpcExemption: ['vpce-0123456789abcdef0'],
   fleet: { organizationalUnitIds: ['ou-abcd-12345678'], ocm: false, cidrs: ['198.51.100.0/24'] },
 };
-const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets];
+// The props that take CDK objects: an existing topic and keys, imported in a scratch stack (their ARNs are literal).
+const scratch = new Stack(new App(), 'Scratch');
+const key = Key.fromKeyArn(scratch, 'Key', KEY_ARN);
+const cdkObjects: AllowlistSyncProps = {
+  alertTopic: Topic.fromTopicArn(scratch, 'Topic', TOPIC_ARN),
+  alertTopicKey: key,
+  stateTableKey: key,
+  ocmCredentialsKey: key,
+  attachToRoles: [Role.fromRoleArn(scratch, 'Role', 'arn:aws:iam::123456789012:role/rosa/ManagedOpenShift-Support-Role')],
+};
+const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets, cdkObjects];
 
 const baseline = synth();
 const variants = VARIANTS.map((props) => synth(props));
