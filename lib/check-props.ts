@@ -103,6 +103,8 @@ export function checkProps(props: AllowlistSyncProps, rolePrefix: string, fail: 
   if (props.existingPolicyArn && (props.policyName || props.policyPath || props.policyRemovalPolicy)) {
     fail('existingPolicyArn', 'an adopted policy is not created here, so policyName, policyPath and policyRemovalPolicy do not apply');
   }
+  // From JavaScript or parsed JSON a string "false" would read as true: only a boolean is taken.
+  if (props.dashboard !== undefined && typeof props.dashboard !== 'boolean') fail('dashboard', `expected true or false, got ${JSON.stringify(props.dashboard)}`);
   if (!props.alertTopicArn && props.alertTopicKeyArn) fail('alertTopicKeyArn', 'only applies together with alertTopicArn');
   const mainOcm = props.ocmEnabled ?? true;
   if (!mainOcm && !props.extraCidrs?.length && !props.cidrsParameterName) {

@@ -55,6 +55,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   logRetention: 'mutable',
   logLevel: 'mutable',
   metricsNamespace: 'mutable',
+  dashboard: 'mutable',
 };
 const mutable = (Object.keys(PROP_KINDS) as Array<keyof AllowlistSyncProps>).filter((k) => PROP_KINDS[k] === 'mutable');
 
@@ -69,6 +70,7 @@ const staticWithTargets: AllowlistSyncProps = {
   includeCidrs: ['203.0.113.0/24'],
   excludeCidrs: ['203.0.113.128/25'],
   vpcExemption: ['vpce-0123456789abcdef0'],
+  dashboard: false,
 };
 const VARIANTS: AllowlistSyncProps[] = [FULL, adoptedButCreated, staticWithTargets];
 
