@@ -7,6 +7,7 @@ export * from './placeholder-policy';
 export * from './policy-attachments';
 export * from './schedule';
 export * from './sync-alarms';
+export * from './sync-dashboard';
 export * from './state-table';
 export * from './sync-function';
 export * from './targets';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +8,47 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULTS } from './defaults';
 
-const PROJECT_ROOT = path.join(__dirname, '..');
+/** Lock files NodejsFunction knows, in its order of preference within one directory. */
+const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb', 'package-lock.json'] as const;
+
+/** Where esbuild finds the function's code: NodejsFunction's `entry`, `projectRoot` and `depsLockFilePath`. */
+export interface FunctionCode {
+  /** lambda/handler.ts in the repository; dist/lambda/handler.js installed from the package. */
+  readonly entry: string;
+  /** esbuild's working directory: the repository, or the CDK app the package is installed in. */
+  readonly projectRoot: string;
+  /** The lock file in projectRoot (it picks the package manager that runs esbuild). */
+  readonly depsLockFilePath: string;
+}
+
+/**
+ * Finds the function's code from the directory this module runs from (lib/ as TypeScript in the repository, dist/lib/
+ * as JavaScript installed from the package). In the repository: the TypeScript entry and the repository's own lock
+ * file, as ever. Installed, the package has no lock file (npm never packs one), so the nearest lock file above the
+ * package, the CDK app's own, gives the project root, as NodejsFunction itself finds it; esbuild then runs in the
+ * app with the app's esbuild, and resolves the package's dependencies wherever the app's package manager put them.
+ */
+export function functionCode(moduleDir: string = __dirname): FunctionCode {
+  const sourceEntry = path.join(moduleDir, '..', 'lambda', 'handler.ts');
+  if (existsSync(sourceEntry)) {
+    const root = path.resolve(moduleDir, '..');
+    return { entry: sourceEntry, projectRoot: root, depsLockFilePath: path.join(root, 'package-lock.json') };
+  }
+  const compiledEntry = path.resolve(moduleDir, '..', 'lambda', 'handler.js');
+  if (!existsSync(compiledEntry)) {
+    throw new Error(`allowlist-sync: the sync function's code is missing: neither ${sourceEntry} nor ${compiledEntry} exists. Reinstall the package.`);
+  }
+  const packageRoot = path.resolve(moduleDir, '..', '..');
+  for (let dir = packageRoot; ; dir = path.dirname(dir)) {
+    const lock = LOCK_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+    if (lock) return { entry: compiledEntry, projectRoot: dir, depsLockFilePath: lock };
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new Error(
+    `allowlist-sync: no lock file (${LOCK_FILES.join(', ')}) in ${packageRoot} or any folder above it. The sync function is ` +
+      'bundled with esbuild from your CDK app: install the app\'s dependencies (npm install, which writes package-lock.json) and synthesize again.',
+  );
+}
 
 /** Props of {@link SyncFunction}. */
 export interface SyncFunctionProps {
@@ -26,7 +67,7 @@ export interface SyncFunctionProps {
 }
 
 /**
- * The sync function: lambda/handler.ts bundled locally by esbuild, with its own log group.
+ * The sync function: lambda/handler.ts (or its compiled copy, installed) bundled locally by esbuild, with its own log group.
  * Like Powertools' FunctionWithLogGroup, it bakes in the runtime choices so the construct
  * that uses it only decides what the function may do and how it is configured.
  */
@@ -44,10 +85,8 @@ export class SyncFunction extends NodejsFunction {
     });
     super(scope, id, {
       description: 'allowlist-sync: keeps an IP allowlist IAM policy in sync with its source',
-      entry: path.join(PROJECT_ROOT, 'lambda', 'handler.ts'),
+      ...functionCode(),
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       // From the benchmark (npm run bench): a full cold sync peaks at 78 MiB RSS until the process exits, which
