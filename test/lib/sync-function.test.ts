@@ -16,32 +16,34 @@ describe('functionCode', () => {
   });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-  /** A package as npm installs it: <app>/node_modules/allowlist-sync/dist/{lib,lambda}. */
+  /** A package as npm installs it: <app>/node_modules/allowlist-sync/{dist/lib,dist/lambda,lambda,tsconfig.json}. */
   const installed = (app: string): string => {
     const pkg = join(app, 'node_modules', 'allowlist-sync');
-    mkdirSync(join(pkg, 'dist', 'lib'), { recursive: true });
-    mkdirSync(join(pkg, 'dist', 'lambda'), { recursive: true });
+    for (const dir of ['dist/lib', 'dist/lambda', 'lambda']) mkdirSync(join(pkg, dir), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"name":"allowlist-sync"}');
+    writeFileSync(join(pkg, 'tsconfig.json'), '{}');
     writeFileSync(join(pkg, 'dist', 'lambda', 'handler.js'), 'exports.handler = async () => ({});');
+    writeFileSync(join(pkg, 'lambda', 'handler.ts'), 'export const handler = async () => ({});');
     return join(pkg, 'dist', 'lib');
   };
 
-  test('in the repository: the TypeScript entry and the repository lock file, as before', () => {
-    expect(functionCode(join(root, 'lib'))).toEqual({
-      entry: join(root, 'lambda', 'handler.ts'),
-      projectRoot: root,
-      depsLockFilePath: join(root, 'package-lock.json'),
-    });
+  test('in the repository: the TypeScript entry, the repository lock file and tsconfig, as before', () => {
+    const code = { entry: join(root, 'lambda', 'handler.ts'), projectRoot: root, depsLockFilePath: join(root, 'package-lock.json'), tsconfig: join(root, 'tsconfig.json') };
+    expect(functionCode(join(root, 'lib'))).toEqual(code);
+    // A build in the repository (dist/lib) bundles the same sources.
+    expect(functionCode(join(root, 'dist', 'lib'))).toEqual(code);
   });
 
-  test("installed: the compiled entry, and the app's own lock file and folder", () => {
+  test("installed: the package's TypeScript entry and tsconfig, the app's own lock file and folder", () => {
     const app = join(tmp, 'app');
     const lib = installed(app);
     writeFileSync(join(app, 'package-lock.json'), '{}');
+    const pkg = join(app, 'node_modules', 'allowlist-sync');
     expect(functionCode(lib)).toEqual({
-      entry: join(app, 'node_modules', 'allowlist-sync', 'dist', 'lambda', 'handler.js'),
+      entry: join(pkg, 'lambda', 'handler.ts'),
       projectRoot: app,
       depsLockFilePath: join(app, 'package-lock.json'),
+      tsconfig: join(pkg, 'tsconfig.json'),
     });
   });
 
@@ -72,8 +74,12 @@ describe('functionCode', () => {
     expect(() => functionCode(lib)).toThrow(/no lock file \(pnpm-lock\.yaml, yarn\.lock, bun\.lock, bun\.lockb, package-lock\.json\) in .*allowlist-sync.*npm install/);
   });
 
-  test('neither the sources nor the compiled code: names both paths', () => {
-    mkdirSync(join(tmp, 'pkg', 'dist', 'lib'), { recursive: true });
-    expect(() => functionCode(join(tmp, 'pkg', 'dist', 'lib'))).toThrow(/code is missing: neither .*handler\.ts nor .*handler\.js exists/);
+  test('sources missing from the package: names the missing file', () => {
+    const lib = installed(join(tmp, 'app'));
+    writeFileSync(join(tmp, 'app', 'package-lock.json'), '{}');
+    rmSync(join(tmp, 'app', 'node_modules', 'allowlist-sync', 'tsconfig.json'));
+    expect(() => functionCode(lib)).toThrow(/sources are missing: .*allowlist-sync[\\/]tsconfig\.json does not exist/);
+    rmSync(join(tmp, 'app', 'node_modules', 'allowlist-sync', 'lambda'), { recursive: true });
+    expect(() => functionCode(lib)).toThrow(/sources are missing: .*lambda[\\/]handler\.ts does not exist/);
   });
 });
