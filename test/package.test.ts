@@ -77,8 +77,16 @@ describe('the packed library, installed in another CDK app', () => {
     for (const f of lambdaFiles) expect(readFileSync(join(pkgDir, f), 'utf8')).toBe(readFileSync(join(root, f), 'utf8'));
   });
 
-  test('main and types point at the build', () => {
-    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { main: string; types: string };
+  test('main and types point at the build; aws-cdk-lib and constructs are the app\'s own (peers: one copy in the app)', () => {
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+      main: string;
+      types: string;
+      dependencies: Record<string, string>;
+      peerDependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(manifest.dependencies).not.toHaveProperty('aws-cdk-lib');
+    expect(manifest.dependencies).not.toHaveProperty('constructs');
     expect(existsSync(join(pkgDir, manifest.main))).toBe(true);
     expect(existsSync(join(pkgDir, manifest.types))).toBe(true);
     const types = readFileSync(join(pkgDir, 'dist', 'lib', 'index.d.ts'), 'utf8');
