@@ -29,12 +29,16 @@ describe('the packed library, installed in another CDK app', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   beforeAll(async () => {
-    // npm pack runs prepack (the build to dist/) and writes the tarball; --offline: nothing is fetched.
-    const packed = await run('npm', ['pack', '--json', '--offline', '--pack-destination', tmp], { cwd: root, env: quiet, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
-    const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    files = report[0].files.map((f) => f.path);
+    // npm pack runs prepack (the build to dist/) and writes the tarball; --offline: nothing is fetched. Its output is
+    // not parsed (npm versions differ in where lifecycle output goes): the tarball is the one file it writes.
+    await run('npm', ['pack', '--offline', '--pack-destination', tmp], { cwd: root, env: quiet, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+    const tarballs = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
+    expect(tarballs).toEqual([expect.stringMatching(/^allowlist-sync-\d+\.\d+\.\d+.*\.tgz$/)]);
+    const tarball = join(tmp, tarballs[0]);
+    const listing = await run('tar', ['-tzf', tarball], { maxBuffer: 16 * 1024 * 1024 });
+    files = listing.stdout.split('\n').filter((f) => f.startsWith('package/') && !f.endsWith('/')).map((f) => f.slice('package/'.length));
     mkdirSync(pkgDir, { recursive: true });
-    await run('tar', ['-xzf', join(tmp, report[0].filename), '-C', pkgDir, '--strip-components=1']);
+    await run('tar', ['-xzf', tarball, '-C', pkgDir, '--strip-components=1']);
 
     // What `npm install <tarball>` would leave: the package's dependencies (and peers) beside it, plus the app's own
     // esbuild (NodejsFunction's requirement), its bin linked; and the app's lock file.
