@@ -133,6 +133,11 @@ export interface AllowlistSyncProps {
   readonly logLevel?: LogLevel;
   /** CloudWatch namespace of the function's metrics (POWERTOOLS_METRICS_NAMESPACE). @default 'AllowlistSync' */
   readonly metricsNamespace?: string;
+  /**
+   * A CloudWatch dashboard of the deployment: alarm states, the function, and per target its outcomes, entries, size
+   * headroom, refusals, alert failures and duration. Named `<role name prefix>-<region>`. @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /** Props that cannot work: thrown at synthesis, with the construct path, the prop and the reason. */

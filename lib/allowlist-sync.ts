@@ -25,6 +25,7 @@ import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
 import { STATE_TABLE_ACTIONS, addStateTable } from './state-table';
 import { SyncAlarms } from './sync-alarms';
+import { SyncDashboard } from './sync-dashboard';
 import { SyncFunction } from './sync-function';
 import type { TargetSpec } from '../lambda/kinds/kind';
 
@@ -69,6 +70,8 @@ export class AllowlistSync extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The alarms on the sync. */
   public readonly alarms: SyncAlarms;
+  /** The CloudWatch dashboard, unless `dashboard` is false. */
+  public readonly dashboard?: SyncDashboard;
   /** The deploy-time sync, when enabled. */
   public readonly firstSync?: Trigger;
   /** Attachments of the policy to existing principals, when any. */
@@ -215,6 +218,23 @@ export class AllowlistSync extends Construct {
       allowlistName,
       timing: this.timing,
     });
+
+    // --- One dashboard per deployment: named after the role (unique per construct path) and the region, because
+    // CloudWatch dashboards are global to the account. ---
+    if (props.dashboard ?? true) {
+      this.dashboard = new SyncDashboard(this, 'Dashboard', {
+        dashboardName: `${this.rolePrefix()}-${Stack.of(this).region}`,
+        namespace,
+        targets: [
+          { name: allowlistName, keepsAttachments: Boolean(this.attachments) },
+          ...this.targets.map((t) => ({ name: t.targetName, keepsAttachments: Boolean(t.attachments) })),
+        ],
+        function: this.function,
+        deadLetterQueue: this.deadLetterQueue,
+        alarms: [this.alarms.errors, this.alarms.refused, this.alarms.stale, this.alarms.deadLetters, ...this.targets.flatMap((t) => [t.alarms.refused, t.alarms.stale])],
+        period: this.timing.period,
+      });
+    }
 
     // --- First sync during deployment: `cdk deploy` ends with a current policy, or an alert saying why not. ---
     if (props.syncOnDeploy ?? true) this.firstSync = this.addFirstSync(props);

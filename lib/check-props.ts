@@ -61,6 +61,7 @@ export const PROP_SHAPES: Readonly<Record<keyof AllowlistSyncProps, ShapeName>> 
   metricsNamespace: 'string',
   // Checked whole (every field, closest-key errors) by checkFleet in fleet-props.ts.
   fleet: 'object',
+  dashboard: 'boolean',
 };
 
 /** Each pair of props that say the same thing two ways: at most one of each may be set. */

@@ -100,6 +100,7 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'logRetentionDays', example: '365', default: String(DEFAULTS.logRetentionDays), description: 'Log retention (a CloudWatch Logs retention value)' },
   { key: 'logLevel', example: 'DEBUG', default: 'INFO', description: 'Powertools log level' },
   { key: 'metricsNamespace', example: 'AllowlistSync', default: DEFAULTS.metricsNamespace, description: 'CloudWatch namespace of the metrics' },
+  { key: 'dashboard', example: 'false', default: 'true', description: 'Create the CloudWatch dashboard (`<role name prefix>-<region>`): alarm states, the function, and per target its outcomes, entries, size headroom, refusals, alert failures and duration' },
 ];
 
 const RETENTION_DAYS = Object.values(RetentionDays).filter((d): d is RetentionDays => typeof d === 'number');
@@ -270,6 +271,7 @@ export function parseContext(read: ContextReader): AppConfig {
     logRetention: retention as RetentionDays | undefined,
     logLevel: str('logLevel', (s) => v.checkLogLevel(s.toUpperCase()))?.toUpperCase() as LogLevel | undefined,
     metricsNamespace: str('metricsNamespace', v.checkMetricsNamespace),
+    dashboard: bool('dashboard'),
   };
 
   if (sync.existingPolicyArn) {

@@ -10,6 +10,7 @@ export * from './policy-attachments';
 export * from './schedule';
 export * from './spoke-template';
 export * from './sync-alarms';
+export * from './sync-dashboard';
 export * from './state-table';
 export * from './sync-function';
 export * from './targets';

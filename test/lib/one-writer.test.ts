@@ -63,6 +63,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   logRetention: 'mutable',
   logLevel: 'mutable',
   metricsNamespace: 'mutable',
+  dashboard: 'mutable',
 };
 const mutable = (Object.keys(PROP_KINDS) as Array<keyof AllowlistSyncProps>).filter((k) => PROP_KINDS[k] === 'mutable');
 
@@ -78,6 +79,7 @@ const staticWithTargets: AllowlistSyncProps = {
   excludeCidrs: ['203.0.113.128/25'],
   vpcExemption: ['vpce-0123456789abcdef0'],
   fleet: { organizationalUnitIds: ['ou-abcd-12345678'], ocm: false, cidrs: ['198.51.100.0/24'] },
+  dashboard: false,
 };
 // The props that take CDK objects: an existing topic and keys, imported in a scratch stack (their ARNs are literal).
 const scratch = new Stack(new App(), 'Scratch');
