@@ -77,9 +77,10 @@ function assumeFailure(err: unknown, roleArn: string, account: string): SyncErro
  * (the next call tries again). The credentials never leave this closure and the client it builds.
  */
 export function spokeAccess(options: SpokeAccessOptions): SpokeAccess {
-  const now = options.now ?? Date.now;
-  const margin = options.refreshBeforeMs ?? REFRESH_BEFORE_MS;
-  let current: { client: IAMClient; expiresAt: number } | undefined;
+  const now = options.now ?? (() => Date.now());
+  // Credentials issued with less than twice the margin to live are kept for half their life instead: never an
+  // AssumeRole per call.
+  let current: { client: IAMClient; refreshAt: number } | undefined;
   let pending: Promise<IAMClient> | undefined;
 
   const assume = async (): Promise<IAMClient> => {
@@ -96,13 +97,15 @@ export function spokeAccess(options: SpokeAccessOptions): SpokeAccess {
     }
     const credentials: SpokeCredentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
     current?.client.destroy();
-    current = { client: options.iamWith(credentials), expiresAt: c.Expiration.getTime() };
+    const expiresAt = c.Expiration.getTime();
+    const margin = Math.min(options.refreshBeforeMs ?? REFRESH_BEFORE_MS, Math.max(0, (expiresAt - now()) / 2));
+    current = { client: options.iamWith(credentials), refreshAt: expiresAt - margin };
     return current.client;
   };
 
   return {
     iam: () => {
-      if (current && current.expiresAt - now() > margin) return Promise.resolve(current.client);
+      if (current && now() < current.refreshAt) return Promise.resolve(current.client);
       pending ??= assume().finally(() => {
         pending = undefined;
       });
