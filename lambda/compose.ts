@@ -115,6 +115,8 @@ export class Shared {
   readonly ssm: () => SSMClient;
   readonly state: StateStore;
   private ocm: (Source & { reset(): void }) | undefined;
+  /** SSM lists by parameter name, like OCM read once per run however many targets (a fleet's accounts) list them. */
+  private readonly ssmLists = new Map<string, Source & { reset(): void }>();
   private iamClient: IAMClient | undefined;
   private ssmClient: SSMClient | undefined;
   private stsClient: STSClient | undefined;
@@ -147,8 +149,11 @@ export class Shared {
           }),
         );
         return this.ocm;
-      case 'ssm':
-        return ssmListSource(this.ssm(), spec.parameterName);
+      case 'ssm': {
+        let list = this.ssmLists.get(spec.parameterName);
+        if (!list) this.ssmLists.set(spec.parameterName, (list = sharedPerRun(ssmListSource(this.ssm(), spec.parameterName))));
+        return list;
+      }
       case 'static':
         return staticSource(spec.entries, name);
       case 'file':
@@ -174,6 +179,7 @@ export class Shared {
   /** Starts an invocation: shared sources fetch afresh, once. */
   beginRun(): void {
     this.ocm?.reset();
+    for (const list of this.ssmLists.values()) list.reset();
   }
 }
 

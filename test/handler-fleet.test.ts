@@ -6,9 +6,10 @@
  */
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { noSuchPolicy } from './helpers/fake-iam';
 import { FakeFleet, HUB_CREDENTIALS, POLICY_NAME, STACK_SET, accountIds, assumeDenied, policyArnOf, roleArnOf } from './helpers/fake-fleet';
-import { HAND_MADE, SYNCED_DOC, alerts, cfnMock, coldStart, fakeIam, iamMock, installLambdaHarness, item, out, server, stsMock, tableItems } from './helpers/lambda-harness';
+import { HAND_MADE, SYNCED_DOC, alerts, cfnMock, coldStart, fakeIam, iamMock, installLambdaHarness, item, out, server, ssmMock, stsMock, tableItems } from './helpers/lambda-harness';
 
 installLambdaHarness();
 
@@ -48,8 +49,8 @@ describe('a fleet from a StackSet', () => {
     for (const a of accounts) expect(fleet.iam(a).defaultDocument).toBe(SYNCED_DOC);
     // Two pages of instances, called as SELF by default.
     expect(cfnMock.commandCalls(ListStackInstancesCommand).map((c) => c.args[0].input)).toEqual([
-      { StackSetName: STACK_SET, CallAs: 'SELF' },
-      { StackSetName: STACK_SET, CallAs: 'SELF', NextToken: '2' },
+      { StackSetName: STACK_SET, CallAs: 'SELF', MaxResults: 100 },
+      { StackSetName: STACK_SET, CallAs: 'SELF', MaxResults: 100, NextToken: '2' },
     ]);
     expect(assumed()).toEqual(expect.arrayContaining(accounts.map((a) => roleArnOf(a))));
     expect(assumed()).toHaveLength(3);
@@ -62,6 +63,18 @@ describe('a fleet from a StackSet', () => {
     expect(new Set(out.emf().map((b) => b.service))).toEqual(new Set(['fleet', ...accounts.map((a) => `fleet/${a}`)]));
     const keys = (await tableItems()).map((i) => (i as { pk: { S: string } }).pk.S);
     for (const a of accounts) expect(keys).toContain(`target#${policyArnOf(a)}`);
+  });
+
+  test('an SSM list is read once per run for all accounts, like OCM', async () => {
+    useFleet(accountIds(3));
+    ssmMock.on(GetParameterCommand, { Name: '/allowlists/vpn' }).resolves({ Parameter: { Name: '/allowlists/vpn', Type: 'StringList', Value: '203.0.113.0/24' } });
+    const fn = coldStart(targets({ ...FLEET, sources: ['ocm', 'ssm:/allowlists/vpn'] }));
+
+    const result = (await fn.invoke()) as unknown as FleetResult;
+    expect(result.targets.map((t) => t.status)).toEqual(['updated', 'updated', 'updated']);
+    expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(1);
+    await fn.invoke();
+    expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(2);
   });
 
   test('an unchanged warm run costs exactly 2 IAM reads per account and no AssumeRole; attachToRoles adds one listing', async () => {

@@ -61,7 +61,7 @@ export async function stackSetAccounts(cfn: CloudFormationClient, stackSetName: 
     if (pages === MAX_PAGES) throw new SyncError('stackset-error', `cloudformation:ListStackInstances on StackSet ${stackSetName} returned more than ${MAX_PAGES} pages; refusing to go on.`);
     let page;
     try {
-      page = await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSetName, CallAs: callAs, ...(token ? { NextToken: token } : {}) }));
+      page = await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSetName, CallAs: callAs, MaxResults: 100, ...(token ? { NextToken: token } : {}) }));
     } catch (err) {
       throw listFailure(err, stackSetName, callAs);
     }

@@ -35,9 +35,9 @@ test('reads every page with the CallAs given, keeps CURRENT accounts once each, 
     ],
   });
   expect(cfnMock.commandCalls(ListStackInstancesCommand).map((c) => c.args[0].input)).toEqual([
-    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN' },
-    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN', NextToken: 'p2' },
-    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN', NextToken: 'p3' },
+    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN', MaxResults: 100 },
+    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN', MaxResults: 100, NextToken: 'p2' },
+    { StackSetName: 'Spoke', CallAs: 'DELEGATED_ADMIN', MaxResults: 100, NextToken: 'p3' },
   ]);
 });
 
