@@ -223,6 +223,8 @@ function deferredTarget(spec: TargetSpec, iam: () => Promise<IAMClient>, deps: C
 /** One target's runtime; `account` for a fleet's account (its IAM through the role assumed there). */
 export function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Shared, publisher: AlertPublisher, deps: ComposeDeps, account?: SpokeAccess): SyncRuntime {
   const kind = kindOf(spec);
+  // A fleet is made of managed policies (versioned, kinds/fleet.ts); no other kind is reached through a spoke role.
+  if (account && spec.kind !== 'managed-policy') throw new Error(`${spec.name}: only a managed-policy target can belong to a fleet account`);
   const target = account
     ? deferredTarget(spec, account.iam, deps)
     : kind.target(spec, { iam: shared.iam, log: deps.log, ...(deps.tuning?.confirmDelaysMs ? { confirmDelaysMs: deps.tuning.confirmDelaysMs } : {}) });
