@@ -108,6 +108,29 @@ async function tellRecovered(f: FleetRuntime): Promise<void> {
   }
 }
 
+/** This invocation's runtimes: every target, and the accounts of the fleets the event names (all when it names none). */
+export interface ResolvedDeployment {
+  runtimes: SyncRuntime[];
+  /** Fleets whose accounts could not be found (each already told): `NAME: what went wrong`. */
+  failed: string[];
+  /** Whether the event's target is a fleet or one of its accounts. */
+  fleetNamed: boolean;
+}
+
+/**
+ * Finds the accounts of the fleets `named` concerns (a fleet's name or `NAME/ACCOUNT`; all fleets when undefined),
+ * in parallel, each failure told on its own. What an action on one account (status, rollback) resolves first too.
+ */
+export async function resolveDeployment(deployment: Deployment, named: string | undefined): Promise<ResolvedDeployment> {
+  const fleets = deployment.fleets.filter((f) => named === undefined || named === f.name || named.startsWith(`${f.name}/`));
+  const resolved = await Promise.all(fleets.map(resolveFleet));
+  return {
+    runtimes: [...deployment.targets, ...resolved.flatMap((r) => ('runtimes' in r ? r.runtimes : []))],
+    failed: resolved.flatMap((r) => ('failure' in r ? [r.failure] : [])),
+    fleetNamed: fleets.length > 0,
+  };
+}
+
 /**
  * One invocation of the deployment: each fleet's accounts found (in parallel), then every target and account in
  * one bounded pool. An event's `target` names a target, a fleet (all its accounts) or one account (`NAME/ACCOUNT`).
@@ -116,16 +139,12 @@ async function tellRecovered(f: FleetRuntime): Promise<void> {
  */
 export async function runDeployment(request: RunRequest, deployment: Deployment, options: Omit<RunOptions, 'beginRun' | 'concurrency'> = {}): Promise<MultiTargetResult> {
   const named = request.target;
-  const wanted = (name: string): boolean => named === undefined || named === name || named.startsWith(`${name}/`);
   deployment.beginRun();
-  const fleets = deployment.fleets.filter((f) => wanted(f.name));
-  const resolved = await Promise.all(fleets.map(resolveFleet));
-  const failed = resolved.flatMap((r) => ('failure' in r ? [r.failure] : []));
-  const all = [...deployment.targets, ...resolved.flatMap((r) => ('runtimes' in r ? r.runtimes : []))];
-  const selected = named === undefined ? all : all.filter((r) => r.name === named || (fleets.some((f) => f.name === named) && r.name.startsWith(`${named}/`)));
+  const { runtimes, failed, fleetNamed } = await resolveDeployment(deployment, named);
+  const selected = named === undefined ? runtimes : runtimes.filter((r) => r.name === named || (deployment.fleets.some((f) => f.name === named) && r.name.startsWith(`${named}/`)));
   if (selected.length === 0 && failed.length === 0) {
     const names = [...deployment.targets.map((r) => r.name), ...deployment.fleets.map((f) => `${f.name} (a fleet: ${f.name}/ACCOUNT_ID for one account)`)];
-    throw new SyncError('bad-event', `The event names target ${JSON.stringify(named)}, but the targets are ${names.join(', ')}${fleets.length > 0 ? ' (and that account is not in the fleet now)' : ''}.`);
+    throw new SyncError('bad-event', `The event names target ${JSON.stringify(named)}, but the targets are ${names.join(', ')}${fleetNamed ? ' (and that account is not in the fleet now)' : ''}.`);
   }
   const writers = new Map<string, string>();
   const runnable: SyncRuntime[] = [];
