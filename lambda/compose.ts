@@ -1,6 +1,8 @@
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Alerter, AlertPublisher, AlertStateStore, MemoryAlertStateStore, lazySnsClient, recordAlertStateStore, snsPublisher } from './alerts';
 import { DeploymentConfig, EntrySettings, Env, SdkSettings, loadDeploymentConfig, loadSdkSettings, ocmOptionsFromEnv } from './config';
@@ -19,6 +21,10 @@ import { createDynamoClient, dynamoStateStore } from './state/dynamodb-store';
 import { memoryStateStore } from './state/json-store';
 import { createIamClient } from './targets/managed-policy';
 import { attachmentOps } from './targets/attachments';
+import { SpokeAccess, spokeAccess, createStsClient } from './targets/spoke-credentials';
+
+export type { SpokeAccess } from './targets/spoke-credentials';
+import { StackSetAccounts, createCloudFormationClient, stackSetAccounts } from './targets/stack-instances';
 import type { AttachmentRule } from './attachments';
 import { parsePrincipal } from './validate';
 
@@ -62,6 +68,9 @@ export interface Clients {
   ssm?: SSMClient;
   dynamodb?: DynamoDBClient;
   state?: StateStore;
+  /** A fleet's: AssumeRole into each account, and ListStackInstances. */
+  sts?: STSClient;
+  cloudformation?: CloudFormationClient;
 }
 
 /** Waits and retries the adapters use; unset fields keep production's defaults. A parameter, never module state. */
@@ -108,8 +117,12 @@ export class Shared {
   readonly ssm: () => SSMClient;
   readonly state: StateStore;
   private ocm: (Source & { reset(): void }) | undefined;
+  /** SSM lists by parameter name, like OCM read once per run however many targets (a fleet's accounts) list them. */
+  private readonly ssmLists = new Map<string, Source & { reset(): void }>();
   private iamClient: IAMClient | undefined;
   private ssmClient: SSMClient | undefined;
+  private stsClient: STSClient | undefined;
+  private cfnClient: CloudFormationClient | undefined;
 
   constructor(
     private readonly deps: { env: Env; log?: RunLog; clients: Clients; tuning: Tuning; stateTable?: string; sdk: SdkSettings },
@@ -138,8 +151,11 @@ export class Shared {
           }),
         );
         return this.ocm;
-      case 'ssm':
-        return ssmListSource(this.ssm(), spec.parameterName);
+      case 'ssm': {
+        let list = this.ssmLists.get(spec.parameterName);
+        if (!list) this.ssmLists.set(spec.parameterName, (list = sharedPerRun(ssmListSource(this.ssm(), spec.parameterName))));
+        return list;
+      }
       case 'static':
         return staticSource(spec.entries, name);
       case 'file':
@@ -147,9 +163,25 @@ export class Shared {
     }
   }
 
+  /** One fleet account's IAM: the role assumed there, its credentials kept until shortly before they expire. */
+  spoke(account: string, roleArn: string): SpokeAccess {
+    return spokeAccess({
+      sts: () => (this.stsClient ??= this.deps.clients.sts ?? createStsClient()),
+      roleArn,
+      account,
+      iamWith: (credentials) => createIamClient({ credentials }, this.deps.sdk),
+    });
+  }
+
+  /** The accounts of a StackSet's CURRENT instances (ListStackInstances, in the function's region). */
+  stackSetAccounts(stackSetName: string, callAs: 'SELF' | 'DELEGATED_ADMIN'): Promise<StackSetAccounts> {
+    return stackSetAccounts((this.cfnClient ??= this.deps.clients.cloudformation ?? createCloudFormationClient()), stackSetName, callAs);
+  }
+
   /** Starts an invocation: shared sources fetch afresh, once. */
   beginRun(): void {
     this.ocm?.reset();
+    for (const list of this.ssmLists.values()) list.reset();
   }
 }
 
@@ -161,7 +193,7 @@ export function planOptionsOf<K extends KindName>(spec: SpecOf<K>): PlanOptions 
 }
 
 /** The attachments a managed-policy target must keep (names from names or ARNs), when it lists any. */
-function attachmentsOf(spec: TargetSpec, shared: Shared): Pick<SyncRuntime, 'attachments'> {
+function attachmentsOf(spec: TargetSpec, iam: () => IAMClient | Promise<IAMClient>): Pick<SyncRuntime, 'attachments'> {
   if (spec.kind !== 'managed-policy') return {};
   const principals: AttachedPrincipal[] = [];
   for (const [field, kind] of [['attachToRoles', 'role'], ['attachToUsers', 'user'], ['attachToGroups', 'group']] as const) {
@@ -172,13 +204,32 @@ function attachmentsOf(spec: TargetSpec, shared: Shared): Pick<SyncRuntime, 'att
     }
   }
   if (principals.length === 0) return {};
-  return { attachments: { rule: { policyArn: spec.policyArn, principals, reattach: spec.reattach ?? true }, ops: attachmentOps(shared.iam, spec.policyArn) } };
+  return { attachments: { rule: { policyArn: spec.policyArn, principals, reattach: spec.reattach ?? true }, ops: attachmentOps(iam, spec.policyArn) } };
 }
 
-/** One target's runtime. */
-function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Shared, publisher: AlertPublisher, deps: ComposeDeps): SyncRuntime {
+/**
+ * A target whose IAM client comes from `iam()` at each use (a fleet account's, through the role assumed there),
+ * its adapter built again whenever the client is new (credentials renewed). Same name and key as the kind's own.
+ */
+function deferredTarget(spec: TargetSpec, iam: () => Promise<IAMClient>, deps: ComposeDeps): Target {
   const kind = kindOf(spec);
-  const target = kind.target(spec, { iam: shared.iam, log: deps.log, ...(deps.tuning?.confirmDelaysMs ? { confirmDelaysMs: deps.tuning.confirmDelaysMs } : {}) });
+  let built: { client: IAMClient; target: Target } | undefined;
+  const open = async (): Promise<Target> => {
+    const client = await iam();
+    if (built?.client !== client) built = { client, target: kind.target(spec, { iam: () => client, log: deps.log, ...(deps.tuning?.confirmDelaysMs ? { confirmDelaysMs: deps.tuning.confirmDelaysMs } : {}) }) };
+    return built.target;
+  };
+  return { name: kind.formatCli(spec), key: kind.documentKey(spec), versioned: true, read: async () => (await open()).read(), write: async (request) => (await open()).write(request) };
+}
+
+/** One target's runtime; `account` for a fleet's account (its IAM through the role assumed there). */
+export function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Shared, publisher: AlertPublisher, deps: ComposeDeps, account?: SpokeAccess): SyncRuntime {
+  const kind = kindOf(spec);
+  // A fleet is made of managed policies (versioned, kinds/fleet.ts); no other kind is reached through a spoke role.
+  if (account && spec.kind !== 'managed-policy') throw new Error(`${spec.name}: only a managed-policy target can belong to a fleet account`);
+  const target = account
+    ? deferredTarget(spec, account.iam, deps)
+    : kind.target(spec, { iam: shared.iam, log: deps.log, ...(deps.tuning?.confirmDelaysMs ? { confirmDelaysMs: deps.tuning.confirmDelaysMs } : {}) });
   // The record the sync loaded is handed to the alerter once, so deciding an alert costs no second read.
   let record: TargetRecord | undefined;
   const store = recordAlertStateStore(shared.state, target.key, () => {
@@ -203,8 +254,9 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
     name: spec.name,
     resource: kind.resource(spec),
     ...(kind.lane ? { lane: kind.lane(spec) } : {}),
-    ...attachmentsOf(spec, shared),
-    ...(spec.kind === 'managed-policy' ? { versions: { iam: shared.iam, policyArn: spec.policyArn } } : {}),
+    ...attachmentsOf(spec, account ? account.iam : shared.iam),
+    // status and rollback read versions with the hub's client: a fleet account's policy is reached through its spoke role only.
+    ...(spec.kind === 'managed-policy' && !account ? { versions: { iam: shared.iam, policyArn: spec.policyArn } } : {}),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.
@@ -222,11 +274,20 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
   };
 }
 
-/** Every target's runtime of a deployment, sharing clients, the OCM source and the state store. */
-export function composeRuntimes(config: DeploymentConfig, deps: ComposeDeps): SyncRuntime[] {
+/** What every target of a deployment shares: clients, the OCM source, the state store, the alert topic. */
+export function composeShared(config: DeploymentConfig, deps: ComposeDeps): { shared: Shared; publisher: AlertPublisher } {
   const clients = deps.clients ?? {};
   const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env) });
-  const publisher = snsPublisher(clients.sns ?? lazySnsClient(), config.alertTopicArn);
+  return { shared, publisher: snsPublisher(clients.sns ?? lazySnsClient(), config.alertTopicArn) };
+}
+
+/**
+ * Every target's runtime of a deployment without fleets, sharing clients, the OCM source and the state store. A
+ * fleet's targets are only known at run time: composeDeployment (lambda/deployment.ts) keeps those.
+ */
+export function composeRuntimes(config: DeploymentConfig, deps: ComposeDeps): SyncRuntime[] {
+  if (config.fleets?.length) throw new SyncError('config', `Configuration error: ${config.fleets.map((f) => f.name).join(', ')} ${config.fleets.length === 1 ? 'is a fleet' : 'are fleets'} (with "accounts"), which only the function keeps.`);
+  const { shared, publisher } = composeShared(config, deps);
   return config.targets.map((spec) => targetRuntime(spec, config, shared, publisher, deps));
 }
 

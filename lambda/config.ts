@@ -1,14 +1,15 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ConditionOptions, GUARD_RANGES, Guards } from './allowlist';
 import { SyncError } from './errors';
-import type { TargetSpec } from './kinds/kind';
-import { parseTargetSpecs } from './kinds/specs';
+import { isFleetSpec } from './kinds/kind';
+import type { FleetSpec, TargetSpec } from './kinds/kind';
+import { parseTargetEntries } from './kinds/specs';
 import type { Env } from './ports';
 import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOptions, parseEndpoint } from './sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
 import type { OcmLogger } from './sources/ocm-redact';
 import { splitList } from './sources/static';
-import { checkFilterCidr, checkPolicyArn, checkTopicArn, checkVpcExemptionId, parsePrincipal } from './validate';
+import { checkFilterCidr, checkPolicyArn, checkTopicArn, checkVpcExemptionId, parsePrincipal, partitionOf } from './validate';
 import type { PrincipalKind } from './validate';
 
 // The only reader of the environment: every variable the function (and the CLI) takes is read and validated here,
@@ -215,6 +216,10 @@ export interface DeploymentConfig {
   stateTable?: string;
   /** `TARGET_CONCURRENCY`: how many targets run at once (1 to 50); unset, the run's default (lanes.ts). */
   concurrency?: number;
+  /** The entries of `ALLOWLIST_TARGETS` with `accounts`: each becomes one target per account at run time. @default [] */
+  fleets?: FleetSpec[];
+  /** The partition of the function's region (`AWS_REGION`): what the fleet's role and policy ARNs start with. @default 'aws' */
+  partition?: string;
 }
 
 /** The single-target variables as a target spec. */
@@ -243,14 +248,17 @@ export function loadDeploymentConfig(env: Env): DeploymentConfig {
     dryRun: readBool(env, 'DRY_RUN', false),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
     ...(stateTable ? { stateTable } : {}),
+    partition: partitionOf(env.AWS_REGION),
   };
   const list = env.ALLOWLIST_TARGETS?.trim();
   if (!list) {
     const config = loadHandlerConfig(env);
-    return { ...shared, targets: [legacyTargetSpec(config)], ...(config.alertTopicArn ? { alertTopicArn: config.alertTopicArn } : {}), multi: false };
+    return { ...shared, targets: [legacyTargetSpec(config)], fleets: [], ...(config.alertTopicArn ? { alertTopicArn: config.alertTopicArn } : {}), multi: false };
   }
   const alertTopicArn = readTopic(env);
-  return { ...shared, targets: parseTargetSpecs(list), ...(alertTopicArn ? { alertTopicArn } : {}), multi: true };
+  const entries = parseTargetEntries(list);
+  const targets = entries.filter((e): e is TargetSpec => !isFleetSpec(e));
+  return { ...shared, targets, fleets: entries.filter(isFleetSpec), ...(alertTopicArn ? { alertTopicArn } : {}), multi: true };
 }
 
 /** What the Lambda entry needs before anything else (Powertools' names): read without failing, always. */

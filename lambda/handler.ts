@@ -3,13 +3,14 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Alerter } from './alerts';
 import { renderAlert } from './alerts';
-import { Clients, SyncRuntime, Tuning, composeConfigAlerter, composeRuntimes } from './compose';
+import { Clients, Tuning, composeConfigAlerter } from './compose';
 import { loadDeploymentConfig, loadEntrySettings } from './config';
 import type { Env } from './config';
 import { describeError } from './errors';
 import { METRIC } from './metric-names';
-import { HandlerResult, MultiTargetResult, isAction, parseEvent, runAll, runSync } from './run';
 import { ActionResult, runAction } from './actions';
+import { Deployment, composeDeployment, resolveDeployment, runDeployment } from './deployment';
+import { HandlerResult, MultiTargetResult, isAction, parseEvent, runSync } from './run';
 
 /** What a container is built from: the environment, and (tests) clients and tuning. */
 export interface HandlerOptions {
@@ -38,8 +39,7 @@ export function createHandler(options: HandlerOptions = {}): Handler {
     if (!m) targetMetrics.set(targetName, (m = new Metrics({ namespace: entry.namespace, serviceName: targetName })));
     return m;
   };
-  let runtimes: SyncRuntime[] | undefined;
-  let concurrency: number | undefined;
+  let deployment: Deployment | undefined;
   let configAlerter: Alerter | undefined;
   const alerter = (): Alerter | undefined => (configAlerter ??= composeConfigAlerter(entry, { clients: options.clients, log: logger }));
 
@@ -74,11 +74,9 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       const request = parseEvent(event);
       // A cold start tells a fixed configuration error while the run goes on (it never fails the run).
       let told: Promise<void> | undefined;
-      if (!runtimes) {
+      if (!deployment) {
         try {
-          const config = loadDeploymentConfig(env);
-          concurrency = config.concurrency;
-          runtimes = composeRuntimes(config, { env, log: logger, metricsFor, clients: options.clients, tuning: options.tuning });
+          deployment = composeDeployment(loadDeploymentConfig(env), { env, log: logger, metricsFor, clients: options.clients, tuning: options.tuning });
         } catch (err) {
           logger.error('configuration error', { error: err instanceof Error ? err.message : String(err) });
           await alertConfigFailure(err);
@@ -91,8 +89,11 @@ export function createHandler(options: HandlerOptions = {}): Handler {
       // The single-target configuration keeps its original result shape.
       try {
         // Who acts, when the event does not say: the invoker's identity when the context carries one (Cognito).
-        if (isAction(request)) return await runAction(request, runtimes, { ...run, by: context.identity?.cognitoIdentityId ?? 'unknown' });
-        return entry.multi ? await runAll(request, runtimes, { ...run, ...(concurrency !== undefined ? { concurrency } : {}) }) : await runSync(request, runtimes[0], run);
+        if (isAction(request)) {
+          const { runtimes } = await resolveDeployment(deployment, request.target);
+          return await runAction(request, runtimes, { ...run, by: context.identity?.cognitoIdentityId ?? 'unknown' });
+        }
+        return entry.multi ? await runDeployment(request, deployment, run) : await runSync(request, deployment.targets[0], run);
       } finally {
         await told;
       }

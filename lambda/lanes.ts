@@ -9,6 +9,13 @@
 export const DEFAULT_CONCURRENCY = 10;
 
 /**
+ * How many lanes run at once by default when the deployment keeps a fleet (`TARGET_CONCURRENCY` still wins): each
+ * account has its own IAM rate, but the function's sockets, memory and STS calls are shared; 8 at once keep 50
+ * accounts within 7 rounds of requests.
+ */
+export const DEFAULT_FLEET_CONCURRENCY = 8;
+
+/**
  * Runs `work` for every item, at most `concurrency` lanes at once; items with the same lane key run one after the
  * other in their given order (two targets on one role share its inline-policy budget and its trust policy's
  * neighbour: never written at the same time). Never rejects: each result says whether its item succeeded. Results

@@ -220,13 +220,22 @@ export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime
   if (selected.length === 0) {
     throw new SyncError('bad-event', `The event names target ${JSON.stringify(request.target)}, but the targets are ${runtimes.map((r) => r.name).join(', ')}.`);
   }
-  if (request.approve !== undefined && request.target === undefined && runtimes.length > 1) {
+  runtimes[0]?.beginRun?.();
+  return runTargets(request, selected, options);
+}
+
+/**
+ * Runs the selected targets (beginRun already called): the bounded pool, each alerted on its own, the worst status.
+ * `failed` are entries that failed before they could run (a fleet whose accounts could not be found), told with the
+ * others' failures: the invocation throws after all have run, naming every one.
+ */
+export async function runTargets(request: RunRequest, selected: readonly SyncRuntime[], options: Omit<RunOptions, 'beginRun'> = {}, failed: readonly string[] = []): Promise<MultiTargetResult> {
+  if (request.approve !== undefined && selected.length > 1) {
     throw new SyncError('bad-event', 'An approval must name its target when there are several: send {"approve": "<planId>", "target": "<name>"} as the refusal alert shows.');
   }
-  if (request.expectPlanId !== undefined && request.target === undefined && runtimes.length > 1) {
+  if (request.expectPlanId !== undefined && selected.length > 1) {
     throw new SyncError('bad-event', 'A saved plan must name its target when there are several: send {"expectPlanId": "<planId>", "target": "<name>"}.');
   }
-  runtimes[0]?.beginRun?.();
   // Targets overlap their waits on AWS (a bounded pool); targets on one role keep their order (runtime.lane).
   const settled = await runInLanes(
     selected,
@@ -235,14 +244,14 @@ export async function runAll(request: RunRequest, runtimes: readonly SyncRuntime
     options.concurrency,
   );
   const results: MultiTargetResult['targets'] = [];
-  const failures: string[] = [];
+  const failures: string[] = [...failed];
   settled.forEach((outcome, i) => {
     if (outcome.status === 'fulfilled') results.push({ target: selected[i].name, ...outcome.value });
     else failures.push(`${selected[i].name}: ${describeError(outcome.reason)}`);
   });
   if (failures.length > 0) {
     const done = results.map((r) => `${r.target} ${r.status}`).join(', ');
-    throw new SyncError('targets-failed', `${failures.length} of ${selected.length} targets failed: ${failures.join(' | ')}${done ? ` (the others: ${done})` : ''}.`);
+    throw new SyncError('targets-failed', `${failures.length} of ${selected.length + failed.length} targets failed: ${failures.join(' | ')}${done ? ` (the others: ${done})` : ''}.`);
   }
   const status = results.map((r) => r.status).reduce((worst, s) => (SEVERITY.indexOf(s) > SEVERITY.indexOf(worst) ? s : worst), 'unchanged');
   return { status, targets: results };

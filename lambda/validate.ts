@@ -118,6 +118,21 @@ export function checkVpcExemptionId(value: string): string | undefined {
   return VPC_EXEMPTION_ID.test(value) ? undefined : `"${value}" is not a VPC id (vpc-0123456789abcdef0) or VPC endpoint id (vpce-0123456789abcdef0)`;
 }
 
+/**
+ * The partition of a region (`aws`, `aws-cn`, `aws-us-gov`, the ISO ones): what a role or policy ARN in another
+ * account of the same partition starts with. Unset or unknown regions are the commercial partition.
+ */
+export function partitionOf(region: string | undefined): string {
+  const r = region?.trim().toLowerCase() ?? '';
+  if (r.startsWith('cn-')) return 'aws-cn';
+  if (r.startsWith('us-gov-')) return 'aws-us-gov';
+  if (r.startsWith('us-isob-')) return 'aws-iso-b';
+  if (r.startsWith('us-iso-')) return 'aws-iso';
+  if (r.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (r.startsWith('us-isof-')) return 'aws-iso-f';
+  return 'aws';
+}
+
 /** A target (or allowlist) name: alert subjects, metrics dimension, state keys. */
 export const TARGET_NAME = /^[\w.-]{1,64}$/;
 

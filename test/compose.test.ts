@@ -72,6 +72,11 @@ beforeEach(() => {
 });
 
 describe('composeRuntimes', () => {
+  test('refuses a fleet rather than leaving it out: its accounts are known only at run time (composeDeployment)', () => {
+    const fleet = { name: 'fleet', kind: 'managed-policy' as const, policyName: 'p', accounts: ['111111111111'], sources: ['ocm'] };
+    expect(() => composeRuntimes(config([MANAGED], { fleets: [fleet] }), deps())).toThrow('Configuration error: fleet is a fleet (with "accounts"), which only the function keeps.');
+  });
+
   test('one runtime per target, in order, each with its kind\'s resource and document key, its own metrics', () => {
     const runtimes = composeRuntimes(config([MANAGED, TRUST, INLINE]), deps({ OCM_CREDENTIALS_PARAMETER: PARAMETER }));
 
@@ -284,7 +289,7 @@ describe('Shared', () => {
     expect(thrown).toMatchObject({ code: 'config', message: `Configuration error: "${text}" is not a source: expected ${SOURCE_FORMS}.` });
   });
 
-  test('OCM is one source for all; the others are built per spelling, a static list named as asked', async () => {
+  test('OCM and each SSM list are one source for all; the others are built per spelling, a static list named as asked', async () => {
     const s = shared();
     expect(s.source('ocm')).toBe(s.source('ocm'));
     expect(s.source('static:192.0.2.0/24')).not.toBe(s.source('static:192.0.2.0/24'));
@@ -292,6 +297,9 @@ describe('Shared', () => {
     expect(named.name).toBe('static:EXTRA_CIDRS');
     await expect(named.fetch()).resolves.toMatchObject({ entries: [{ value: '192.0.2.0/24' }, { value: '198.51.100.7' }] });
     expect(s.source('ssm:/allowlists/vendor').name).toBe('ssm:/allowlists/vendor');
+    // An SSM list too is one source per parameter (read once per run, however many targets list it).
+    expect(s.source('ssm:/allowlists/vendor')).toBe(s.source('ssm:/allowlists/vendor'));
+    expect(s.source('ssm:/allowlists/other')).not.toBe(s.source('ssm:/allowlists/vendor'));
     // A second container's Shared has its own OCM source.
     expect(shared().source('ocm')).not.toBe(s.source('ocm'));
   });

@@ -180,3 +180,15 @@ describe('ATTACH_TO_ROLES, ATTACH_TO_USERS, ATTACH_TO_GROUPS, REATTACH', () => {
     );
   });
 });
+
+describe('a fleet in ALLOWLIST_TARGETS', () => {
+  const single = { name: 'hub', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/a', sources: ['ocm'] };
+  const fleet = { name: 'fleet', kind: 'managed-policy', policyName: 'rosa-trusted-ips', accounts: 'stackset:AllowlistSyncSpoke', sources: ['ocm'] };
+  it('is kept apart from the targets, with the partition of AWS_REGION', () => {
+    const config = loadDeploymentConfig({ ALLOWLIST_TARGETS: JSON.stringify([fleet, single]), AWS_REGION: 'us-gov-west-1' });
+    expect(config.targets).toEqual([single]);
+    expect(config.fleets).toEqual([fleet]);
+    expect(config.partition).toBe('aws-us-gov');
+    expect(loadDeploymentConfig({ ALLOWLIST_TARGETS: JSON.stringify([single]) })).toMatchObject({ fleets: [], partition: 'aws' });
+  });
+});

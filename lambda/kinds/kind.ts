@@ -56,6 +56,44 @@ export interface FileSpec extends TargetSpecBase {
   path: string;
 }
 
+/** A fleet's accounts: a list of 12-digit account ids, or `stackset:NAME` (every account with a CURRENT instance of it). */
+export type FleetAccounts = string[] | `stackset:${string}`;
+
+/** Who ListStackInstances is called as: the StackSet's own account, or a CloudFormation delegated administrator. */
+export type CallAs = 'SELF' | 'DELEGATED_ADMIN';
+
+/**
+ * One managed policy in many accounts (a `managed-policy` entry of ALLOWLIST_TARGETS with `accounts`). Each account
+ * becomes its own managed-policy target named `NAME/ACCOUNT_ID`, kept through the role the function assumes there
+ * (lambda/fleet.ts): an account is one more attribute of a target, not another kind.
+ */
+export interface FleetSpec extends TargetSpecBase {
+  kind: 'managed-policy';
+  accounts: FleetAccounts;
+  /** The policy's name in every account. */
+  policyName: string;
+  /** The policy's path. @default '/' */
+  policyPath?: string;
+  /** The role assumed in each account, `arn:PARTITION:iam::ACCOUNT:role/NAME`. @default 'AllowlistSyncSpoke' */
+  assumeRoleName?: string;
+  /** ListStackInstances' CallAs, with `stackset:NAME`. @default 'SELF' */
+  callAs?: CallAs;
+  /** Accounts never touched, whatever the list or the StackSet says. */
+  excludeAccounts?: string[];
+  /** Each account's roles (names) the policy must stay attached to. */
+  attachToRoles?: string[];
+  /** Attach the policy again to a listed role found without it (default true; false only alerts). */
+  reattach?: boolean;
+}
+
+/** One entry of ALLOWLIST_TARGETS: a target, or a fleet of them. */
+export type TargetEntry = TargetSpec | FleetSpec;
+
+/** True for a fleet entry (it carries `accounts`). */
+export function isFleetSpec(entry: TargetEntry): entry is FleetSpec {
+  return 'accounts' in entry;
+}
+
 /** Every kind of target, as a discriminated union. */
 export type TargetSpec = ManagedPolicySpec | TrustPolicySpec | InlinePolicySpec | FileSpec;
 

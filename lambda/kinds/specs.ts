@@ -2,7 +2,9 @@ import { ConditionOptions, GUARD_RANGES, Guards } from '../allowlist';
 import { SyncError } from '../errors';
 import { isDeployableSource, parseSource } from '../sources/grammar';
 import { TARGET_NAME, checkFilterCidr, checkVpcExemptionId, shown, unknownField } from '../validate';
-import type { KindName, TargetSpec, TargetSpecBase } from './kind';
+import { FLEET_FIELDS, fleetFields } from './fleet';
+import { isFleetSpec } from './kind';
+import type { KindName, TargetEntry, TargetSpec, TargetSpecBase } from './kind';
 import { DEPLOYABLE_KINDS, KINDS, documentKey } from './registry';
 
 // ALLOWLIST_TARGETS: a JSON array of target specs, each validated by the common rules here and its kind's own,
@@ -73,8 +75,8 @@ function stringList(value: unknown, field: string, what: string, check: (s: stri
   return [...value];
 }
 
-/** Validates one target spec; errors name the target and the field. */
-export function validateTargetSpec(value: unknown, index: number): TargetSpec {
+/** Validates one entry of ALLOWLIST_TARGETS (a target, or a managed-policy fleet with `accounts`); errors name the target and the field. */
+export function validateTargetEntry(value: unknown, index: number): TargetEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw problem(`[${index}]`, 'is not an object');
   const spec = value as Record<string, unknown>;
   const where = `[${index}]${typeof spec.name === 'string' ? ` (${spec.name})` : ''}`;
@@ -84,15 +86,30 @@ export function validateTargetSpec(value: unknown, index: number): TargetSpec {
   if (typeof spec.name !== 'string' || !TARGET_NAME.test(spec.name)) fail('name', `must be 1 to 64 letters, digits, dots, dashes or underscores, got ${shown(spec.name)}`);
   if (!(DEPLOYABLE_KINDS as readonly unknown[]).includes(spec.kind)) fail('kind', `must be ${DEPLOYABLE_KINDS.join(', ').replace(/, ([^,]+)$/, ' or $1')}, got ${shown(spec.kind)}`);
   const kind = KINDS[spec.kind as KindName];
-  const known = [...COMMON_FIELDS, ...kind.fields.map(String)];
+  const managed = kind.kind === 'managed-policy';
+  const known = [...COMMON_FIELDS, ...kind.fields.map(String), ...(managed ? FLEET_FIELDS : [])];
   for (const field of Object.keys(spec)) if (!known.includes(field)) fail(field, unknownField(field, known, `a field of a ${kind.title} target`));
   const common = commonFields(spec, fail);
+  if (managed && spec.accounts !== undefined) return { name: spec.name as string, kind: 'managed-policy', ...common, ...fleetFields(spec, fail) };
+  if (managed) {
+    for (const field of FLEET_FIELDS) if (spec[field] !== undefined) fail(field, 'belongs to a fleet entry (one with "accounts"); a single managed policy is named by "policyArn"');
+  }
   // The kind checks its own fields; the union member is then exactly { name, kind, ...common, ...own }.
   return { name: spec.name as string, kind: kind.kind, ...common, ...kind.validate(spec, fail) } as TargetSpec;
 }
 
-/** Parses `ALLOWLIST_TARGETS`: a JSON array of target specs with unique names, one writer per document. */
-export function parseTargetSpecs(text: string): TargetSpec[] {
+/** Validates one target spec (a fleet entry is refused: it is many targets); errors name the target and the field. */
+export function validateTargetSpec(value: unknown, index: number): TargetSpec {
+  const entry = validateTargetEntry(value, index);
+  if (isFleetSpec(entry)) throw problem(`[${index}] (${entry.name})`, '"accounts" makes a fleet of targets, which only the function keeps (ALLOWLIST_TARGETS)');
+  return entry;
+}
+
+/**
+ * Parses `ALLOWLIST_TARGETS`: a JSON array of targets and fleets with unique names, one writer per document (a
+ * fleet's accounts are only known at run time: their documents are checked then, lambda/fleet.ts).
+ */
+export function parseTargetEntries(text: string): TargetEntry[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -100,17 +117,26 @@ export function parseTargetSpecs(text: string): TargetSpec[] {
     throw problem('', 'is not valid JSON');
   }
   if (!Array.isArray(value) || value.length === 0) throw problem('', 'must be a non-empty JSON array of targets');
-  const specs = value.map(validateTargetSpec);
+  const entries = value.map(validateTargetEntry);
   const names = new Set<string>();
   const documents = new Map<string, string>();
-  for (const spec of specs) {
-    if (names.has(spec.name)) throw problem(`(${spec.name})`, 'has a duplicate name');
-    names.add(spec.name);
+  for (const entry of entries) {
+    if (names.has(entry.name)) throw problem(`(${entry.name})`, 'has a duplicate name');
+    names.add(entry.name);
+    if (isFleetSpec(entry)) continue;
     // One writer per document: two targets on one document would undo each other every run.
-    const key = documentKey(spec);
+    const key = documentKey(entry);
     const other = documents.get(key);
-    if (other) throw problem(`(${spec.name})`, `writes the same document as target ${other}`);
-    documents.set(key, spec.name);
+    if (other) throw problem(`(${entry.name})`, `writes the same document as target ${other}`);
+    documents.set(key, entry.name);
   }
-  return specs;
+  return entries;
+}
+
+/** Parses a target list without fleets (each entry one target). */
+export function parseTargetSpecs(text: string): TargetSpec[] {
+  return parseTargetEntries(text).map((entry, index) => {
+    if (isFleetSpec(entry)) throw problem(`[${index}] (${entry.name})`, '"accounts" makes a fleet of targets, which only the function keeps');
+    return entry;
+  });
 }

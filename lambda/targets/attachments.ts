@@ -41,7 +41,7 @@ export async function attachPolicy(iam: IAMClient, principal: AttachedPrincipal,
   }
 }
 
-/** The attachment port of one managed policy. */
-export function attachmentOps(iam: () => IAMClient, policyArn: string): AttachmentOps {
-  return { list: () => policyEntities(iam(), policyArn), attach: (principal) => attachPolicy(iam(), principal, policyArn) };
+/** The attachment port of one managed policy (`iam` may be a fleet account's client, assumed on first use). */
+export function attachmentOps(iam: () => IAMClient | Promise<IAMClient>, policyArn: string): AttachmentOps {
+  return { list: async () => policyEntities(await iam(), policyArn), attach: async (principal) => attachPolicy(await iam(), principal, policyArn) };
 }

@@ -4,15 +4,17 @@
  * DynamoDB (dynalite on 127.0.0.1), real Powertools Logger and Metrics whose output is captured from stdout/stderr.
  *
  * The handler keeps its runtime in module scope, so a "cold start" is `jest.resetModules()` and a fresh require of
- * lambda/handler (and everything it imports) with a new environment. The three SDK packages are pinned to the copies
+ * lambda/handler (and everything it imports) with a new environment. The SDK packages the function uses (IAM, SNS, SSM, and a fleet's STS and CloudFormation) are pinned to the copies
  * mocked here (`jest.doMock`), so the mocks see the clients every container builds. Retries are shortened through
  * createHandler's `tuning` (lambda/handler.ts). After every test, no secret may be found in any output.
  */
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import * as cfnSdk from '@aws-sdk/client-cloudformation';
 import * as iamSdk from '@aws-sdk/client-iam';
 import * as snsSdk from '@aws-sdk/client-sns';
 import * as ssmSdk from '@aws-sdk/client-ssm';
+import * as stsSdk from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -32,6 +34,9 @@ type OcmHttpSettings = import('../../lambda/sources/ocm-http').OcmHttpSettings;
 export const iamMock = mockClient(iamSdk.IAMClient);
 export const snsMock = mockClient(snsSdk.SNSClient);
 export const ssmMock = mockClient(ssmSdk.SSMClient);
+/** A fleet's: AssumeRole into each account, ListStackInstances (test/helpers/fake-fleet.ts plays them). */
+export const stsMock = mockClient(stsSdk.STSClient);
+export const cfnMock = mockClient(cfnSdk.CloudFormationClient);
 
 export const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
 export const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:allowlist-sync-alerts';
@@ -274,6 +279,8 @@ export function installLambdaHarness(): void {
     jest.doMock('@aws-sdk/client-iam', () => iamSdk);
     jest.doMock('@aws-sdk/client-sns', () => snsSdk);
     jest.doMock('@aws-sdk/client-ssm', () => ssmSdk);
+    jest.doMock('@aws-sdk/client-sts', () => stsSdk);
+    jest.doMock('@aws-sdk/client-cloudformation', () => cfnSdk);
     // Libraries whose state lives in the objects the function creates (its keep-alive agents are in
     // lambda/sources/http-transport, Logger and Metrics in lambda/handler, all loaded afresh by every container):
     // sharing them only saves loading them again for each cold start.
@@ -292,6 +299,8 @@ export function installLambdaHarness(): void {
     fakeIam = new FakeIam({ arn: ARN, document: HAND_MADE, tags: { team: 'sre' } });
     iamMock.reset();
     snsMock.reset();
+    stsMock.reset();
+    cfnMock.reset();
     fakeIam.install(iamMock);
     snsMock.on(snsSdk.PublishCommand).callsFake(() => ({ MessageId: randomUUID() }));
     ssmHolds(JSON.stringify({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }));

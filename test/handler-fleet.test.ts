@@ -1,0 +1,300 @@
+/**
+ * A fleet through the Lambda handler (issue 13): one `managed-policy` entry with `accounts` becomes one target per
+ * account, NAME/ACCOUNT_ID, reached through the spoke role assumed there. The container harness
+ * (test/helpers/lambda-harness.ts) with test/helpers/fake-fleet.ts: FakeIam per account, STS and CloudFormation
+ * over aws-sdk-client-mock, the real OCM source against the fake OCM server, the state table on dynalite.
+ */
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { ListStackInstancesCommand } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { noSuchPolicy } from './helpers/fake-iam';
+import { FakeFleet, HUB_CREDENTIALS, POLICY_NAME, STACK_SET, accountIds, assumeDenied, policyArnOf, roleArnOf } from './helpers/fake-fleet';
+import { HAND_MADE, SYNCED_DOC, alerts, cfnMock, coldStart, fakeIam, iamMock, installLambdaHarness, item, out, server, ssmMock, stsMock, tableItems } from './helpers/lambda-harness';
+
+installLambdaHarness();
+
+interface FleetResult {
+  status: string;
+  targets: { target: string; status: string; policyArn: string; versionId?: string }[];
+}
+
+const FLEET = { name: 'fleet', kind: 'managed-policy', policyName: POLICY_NAME, accounts: `stackset:${STACK_SET}`, assumeRoleName: 'AllowlistSyncSpoke', sources: ['ocm'] };
+const targets = (...entries: object[]): Record<string, string> => ({ ALLOWLIST_TARGETS: JSON.stringify(entries), ...HUB_CREDENTIALS });
+
+let fleet: FakeFleet;
+
+function useFleet(accounts: readonly string[]): FakeFleet {
+  fleet = new FakeFleet(accounts, HAND_MADE);
+  fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+  return fleet;
+}
+
+const assumed = (): string[] => stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn ?? '');
+
+afterEach(() => {
+  // The spoke credentials never reach a log line, an EMF blob or an alert.
+  for (const text of [out.text, JSON.stringify(alerts())]) expect(text).not.toMatch(/secret-of-|token-of-/);
+});
+
+describe('a fleet from a StackSet', () => {
+  test('a cold run syncs every account through its own role: one OCM fetch, one AssumeRole each, results NAME/ACCOUNT', async () => {
+    const accounts = accountIds(3);
+    useFleet(accounts);
+    fleet.pageSize = 2;
+
+    const result = (await coldStart(targets(FLEET)).invoke()) as unknown as FleetResult;
+
+    expect(result.status).toBe('updated');
+    expect(result.targets.map((t) => [t.target, t.status, t.policyArn, t.versionId])).toEqual(accounts.map((a) => [`fleet/${a}`, 'updated', policyArnOf(a), 'v2']));
+    for (const a of accounts) expect(fleet.iam(a).defaultDocument).toBe(SYNCED_DOC);
+    // Two pages of instances, called as SELF by default.
+    expect(cfnMock.commandCalls(ListStackInstancesCommand).map((c) => c.args[0].input)).toEqual([
+      { StackSetName: STACK_SET, CallAs: 'SELF', MaxResults: 100 },
+      { StackSetName: STACK_SET, CallAs: 'SELF', MaxResults: 100, NextToken: '2' },
+    ]);
+    expect(assumed()).toEqual(expect.arrayContaining(accounts.map((a) => roleArnOf(a))));
+    expect(assumed()).toHaveLength(3);
+    expect(stsMock.commandCalls(AssumeRoleCommand).every((c) => c.args[0].input.RoleSessionName === 'allowlist-sync')).toBe(true);
+    // OCM once for all: one token, one page.
+    expect(server.requestsTo('token')).toHaveLength(1);
+    expect(server.requestsTo('api')).toHaveLength(1);
+    // Each account has its own alert, its own metrics dimension and its own state record (the key is its policy ARN).
+    expect(alerts().map((a) => a.subject).sort()).toEqual(accounts.map((a) => `allowlist-sync: fleet/${a} updated (+1 -0)`));
+    expect(new Set(out.emf().map((b) => b.service))).toEqual(new Set(['fleet', ...accounts.map((a) => `fleet/${a}`)]));
+    const keys = (await tableItems()).map((i) => (i as { pk: { S: string } }).pk.S);
+    for (const a of accounts) expect(keys).toContain(`target#${policyArnOf(a)}`);
+  });
+
+  test('an SSM list is read once per run for all accounts, like OCM', async () => {
+    useFleet(accountIds(3));
+    ssmMock.on(GetParameterCommand, { Name: '/allowlists/vpn' }).resolves({ Parameter: { Name: '/allowlists/vpn', Type: 'StringList', Value: '203.0.113.0/24' } });
+    const fn = coldStart(targets({ ...FLEET, sources: ['ocm', 'ssm:/allowlists/vpn'] }));
+
+    const result = (await fn.invoke()) as unknown as FleetResult;
+    expect(result.targets.map((t) => t.status)).toEqual(['updated', 'updated', 'updated']);
+    expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(1);
+    await fn.invoke();
+    expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(2);
+  });
+
+  test('an unchanged warm run costs exactly 2 IAM reads per account and no AssumeRole; attachToRoles adds one listing', async () => {
+    const accounts = accountIds(4);
+    useFleet(accounts);
+    for (const a of accounts) fleet.attached.set(a, new Set(['ManagedOpenShift-Support-Role']));
+    const fn = coldStart(targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] }));
+    await fn.invoke();
+    expect(assumed()).toHaveLength(4);
+    fleet.iamCalls.length = 0;
+    stsMock.resetHistory();
+
+    const second = (await fn.invoke()) as unknown as FleetResult;
+
+    expect(second.targets.map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy']])));
+    expect(assumed()).toEqual([]);
+  });
+
+  test('the same without attachments: 2 IAM reads per account, nothing else', async () => {
+    const accounts = accountIds(2);
+    useFleet(accounts);
+    const fn = coldStart(targets(FLEET));
+    await fn.invoke();
+    fleet.iamCalls.length = 0;
+    stsMock.resetHistory();
+
+    await fn.invoke();
+
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion']])));
+    expect(assumed()).toEqual([]);
+  });
+
+  test('credentials with under 5 minutes left are assumed again at the next run, not before', async () => {
+    const accounts = accountIds(2);
+    useFleet(accounts);
+    const fn = coldStart(targets(FLEET));
+    await fn.invoke();
+    expect(assumed()).toHaveLength(2);
+    const realNow = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      // 54 minutes on: 6 minutes left of the hour, still used.
+      clock.mockImplementation(() => realNow() + 54 * 60_000);
+      await fn.invoke();
+      expect(assumed()).toHaveLength(2);
+      // 56 minutes on: 4 minutes left, assumed again, once per account.
+      clock.mockImplementation(() => realNow() + 56 * 60_000);
+      await fn.invoke();
+      expect(assumed()).toHaveLength(4);
+    } finally {
+      clock.mockRestore();
+    }
+    await fn.invoke();
+    expect(assumed()).toHaveLength(4);
+  });
+
+  test('an account joining is synced on the next run; one leaving is no longer touched', async () => {
+    const [a, b, c] = accountIds(3);
+    useFleet([a, b]);
+    const fn = coldStart(targets(FLEET));
+    const first = (await fn.invoke()) as unknown as FleetResult;
+    expect(first.targets.map((t) => t.target)).toEqual([`fleet/${a}`, `fleet/${b}`]);
+
+    fleet.add(c, HAND_MADE);
+    fleet.remove(a);
+    iamMock.reset();
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+    fleet.iamCalls.length = 0;
+    stsMock.resetHistory();
+    server.items = [...server.items, item('203.0.113.0/28')];
+
+    const second = (await fn.invoke()) as unknown as FleetResult;
+
+    expect(second.targets.map((t) => [t.target, t.status])).toEqual([
+      [`fleet/${b}`, 'updated'],
+      [`fleet/${c}`, 'updated'],
+    ]);
+    expect(Object.keys(fleet.callsByAccount()).sort()).toEqual([b, c]);
+    expect(assumed()).toEqual([roleArnOf(c)]);
+    // The account that left keeps the document it had; nothing was written there.
+    expect(fleet.iam(a).versionIds()).toEqual(['v1', 'v2']);
+    expect(fleet.iam(c).defaultDocument).toContain('203.0.113.0/28');
+  });
+
+  test('only CURRENT instances count, an account listed in two regions is one target, excludeAccounts are never touched', async () => {
+    const [a, b, c, d] = accountIds(4);
+    useFleet([a, b, c]);
+    fleet.add(d, HAND_MADE, 'OUTDATED');
+    fleet.instances.push({ ...fleet.instances[0], Region: 'us-east-1' });
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+
+    const result = (await coldStart(targets({ ...FLEET, excludeAccounts: [b], callAs: 'DELEGATED_ADMIN' })).invoke()) as unknown as FleetResult;
+
+    expect(result.targets.map((t) => t.target)).toEqual([`fleet/${a}`, `fleet/${c}`]);
+    expect(Object.keys(fleet.callsByAccount()).sort()).toEqual([a, c]);
+    expect(assumed().sort()).toEqual([roleArnOf(a), roleArnOf(c)]);
+    expect(cfnMock.commandCalls(ListStackInstancesCommand).every((call) => call.args[0].input.CallAs === 'DELEGATED_ADMIN')).toBe(true);
+    expect(out.logs().find((l) => l.message === 'fleet accounts left out: their stack instances are not CURRENT')).toMatchObject({ skipped: [{ account: d, why: 'no CURRENT instance (eu-west-1 OUTDATED (FAILED))' }] });
+  });
+});
+
+describe('one account failing never blocks the others', () => {
+  test('AccessDenied on AssumeRole, a missing policy and a refusal: the rest are synced, each failure alerted naming its account', async () => {
+    const [ok, denied, missing, refused] = accountIds(4);
+    useFleet([ok, denied, missing, refused]);
+    fleet.assumeFailures.set(denied, assumeDenied(roleArnOf(denied)));
+    fleet.iam(missing).failOn('GetPolicy', noSuchPolicy(policyArnOf(missing)));
+    // A policy holding a much longer list: OCM's three entries would remove over 30% of it.
+    const long = HAND_MADE.replace('"198.51.100.0/24"', '"198.51.100.0/24","203.0.113.1","203.0.113.2","203.0.113.3","203.0.113.4"');
+    fleet.iam(refused).addVersion(long, true);
+
+    const err = await coldStart(targets(FLEET)).fail();
+
+    expect(err.message).toMatch(new RegExp(`^2 of 4 targets failed: fleet/${denied}: Account ${denied}: the function could not assume ${roleArnOf(denied)}.* \\| fleet/${missing}: .*${missing}.*\\(the others: fleet/${ok} updated, fleet/${refused} refused\\)\\.$`));
+    expect(fleet.iam(ok).defaultDocument).toBe(SYNCED_DOC);
+    expect(fleet.iam(refused).versionIds()).toEqual(['v1', 'v2']);
+    const byEvent = alerts().map((a) => [a.event, a.subject]);
+    expect(byEvent).toEqual(
+      expect.arrayContaining([
+        ['updated', `allowlist-sync: fleet/${ok} updated (+1 -0)`],
+        ['failed', expect.stringContaining(`fleet/${denied}`)],
+        ['failed', expect.stringContaining(`fleet/${missing}`)],
+        ['refused', expect.stringContaining(`fleet/${refused}`)],
+      ]),
+    );
+    expect(alerts().find((a) => a.subject.includes(denied))?.body).toContain(`Account ${denied}`);
+    expect(out.emf().find((b) => b.service === `fleet/${denied}`)).toMatchObject({ SyncSucceeded: 0 });
+    expect(out.emf().find((b) => b.service === `fleet/${ok}`)).toMatchObject({ SyncSucceeded: 1, PolicyUpdated: 1 });
+  });
+});
+
+describe('finding the accounts', () => {
+  const SINGLE = { name: 'hub', kind: 'managed-policy', policyArn: 'arn:aws:iam::123456789012:policy/rosa-trusted-ips', sources: ['ocm'] };
+
+  test('a StackSet that does not exist fails the fleet alone: alerted once, the other targets still synced', async () => {
+    useFleet(accountIds(2));
+    const fn = coldStart(targets(SINGLE, { ...FLEET, accounts: 'stackset:Nope' }));
+
+    const err = await fn.fail();
+
+    expect(err.message).toMatch(/^1 of 2 targets failed: fleet: cloudformation:ListStackInstances on StackSet Nope \(CallAs SELF\): the StackSet does not exist .*\(the others: hub updated\)\.$/);
+    expect(alerts().filter((a) => a.event === 'failed').map((a) => a.subject)).toEqual([expect.stringContaining('fleet')]);
+    expect(out.emf().find((b) => b.service === 'fleet')).toMatchObject({ SyncSucceeded: 0 });
+    expect(assumed()).toEqual([]);
+    // The same failure again is not told again.
+    await fn.fail();
+    expect(alerts().filter((a) => a.event === 'failed')).toHaveLength(1);
+  });
+
+  test('a StackSet without a CURRENT instance is reported as a failure, not a silent success; its recovery is told', async () => {
+    const [a] = accountIds(1);
+    useFleet([]);
+    const fn = coldStart(targets(FLEET));
+
+    const err = await fn.fail();
+
+    expect(err.message).toContain(`fleet: Fleet fleet: StackSet ${STACK_SET} gives no account to keep`);
+    expect(alerts().map((x) => x.event)).toEqual(['failed']);
+
+    fleet.add(a, HAND_MADE);
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+    const result = (await fn.invoke()) as unknown as FleetResult;
+    expect(result.targets.map((t) => t.target)).toEqual([`fleet/${a}`]);
+    expect(alerts().map((x) => [x.event, x.subject.includes('fleet/') ? 'account' : 'fleet'])).toEqual([
+      ['failed', 'fleet'],
+      ['recovered', 'fleet'],
+      ['updated', 'account'],
+    ]);
+  });
+
+  test('a list of accounts needs no discovery; an event can name the fleet or one account', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a, b]);
+    const fn = coldStart(targets({ ...FLEET, accounts: [a, b] }));
+
+    const one = (await fn.invoke({ target: `fleet/${b}`, dryRun: true })) as unknown as FleetResult;
+    expect(one.targets.map((t) => [t.target, t.status])).toEqual([[`fleet/${b}`, 'changes']]);
+    expect(assumed()).toEqual([roleArnOf(b)]);
+    const all = (await fn.invoke({ target: 'fleet' })) as unknown as FleetResult;
+    expect(all.targets.map((t) => t.target)).toEqual([`fleet/${a}`, `fleet/${b}`]);
+    expect(cfnMock.commandCalls(ListStackInstancesCommand)).toHaveLength(0);
+    const unknown = await fn.fail({ target: 'fleet/999999999999' });
+    expect(unknown.message).toContain('that account is not in the fleet now');
+    const approve = await fn.fail({ target: 'fleet', approve: '0123456789abcdef' });
+    expect(approve.message).toContain('An approval must name its target');
+  });
+
+  test('an account that a single target already keeps is refused in the fleet (one writer per document)', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a, b]);
+    const err = await coldStart(targets({ ...SINGLE, policyArn: policyArnOf(a), name: 'own' }, FLEET)).fail();
+    expect(err.message).toContain(`fleet/${a}: Configuration error: fleet/${a} writes the same document as own`);
+  });
+});
+
+describe('bounded parallelism', () => {
+  async function runMany(count: number, env: Record<string, string> = {}): Promise<FleetResult> {
+    useFleet(accountIds(count));
+    fleet.pageSize = 100;
+    fleet.latencyMs = 15;
+    // The state in the container's memory: the pool is what is measured here, not the table.
+    return (await coldStart({ ...targets(FLEET), STATE_TABLE: '', ...env }).invoke()) as unknown as FleetResult;
+  }
+
+  test('50 accounts run 8 at a time by default: never more in flight, and all 8 lanes busy', async () => {
+    const result = await runMany(50);
+    expect(result.targets).toHaveLength(50);
+    expect(result.targets.every((t) => t.status === 'updated')).toBe(true);
+    expect(fleet.maxInFlight).toBe(8);
+    expect(server.requestsTo('api')).toHaveLength(1);
+  });
+
+  test('a handful run all at once: 5 accounts, 5 lanes', async () => {
+    await runMany(5);
+    expect(fleet.maxInFlight).toBe(5);
+  });
+
+  test('TARGET_CONCURRENCY bounds a fleet too', async () => {
+    await runMany(12, { TARGET_CONCURRENCY: '3' });
+    expect(fleet.maxInFlight).toBe(3);
+  });
+});
