@@ -168,6 +168,7 @@ async function planOrApply(
     writer: run.writer,
     deadline: run.deadline,
     ...(announcer ? { announcer } : {}),
+    ...shared.policyChecksFor(cli.spec),
   });
   if (io.json) {
     io.out(JSON.stringify(resultJson(result), null, 2));
@@ -233,7 +234,7 @@ export async function main(argv: readonly string[], env: Env, io: Io): Promise<n
     if (!['plan', 'apply', 'status', 'rollback', 'check'].includes(command)) throw usageError(`Unknown command "${command}".`);
     const timeout = values.timeout === undefined ? 300 : Number(values.timeout);
     if (!Number.isInteger(timeout) || timeout < 15 || timeout > 3600) throw usageError(`--timeout must be a whole number of seconds from 15 to 3600, got ${JSON.stringify(values.timeout)}.`);
-    const shared = new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env) });
+    const shared = new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env), checkLog: { info: (m) => io.err(`allowlist-sync: ${m}`), warn: (m) => io.err(`allowlist-sync: ${m}`) } });
     const sources = command === 'plan' || command === 'apply' ? cliSources(values, env).map((s) => s.spelling) : [];
     const filters = filtersFromEnv({ ...env, ...(values.include !== undefined ? { INCLUDE_CIDRS: values.include } : {}), ...(values.exclude !== undefined ? { EXCLUDE_CIDRS: values.exclude } : {}) });
     const cli = cliTarget(values.target, shared, { principals: values.principal ?? [], sources, guards: guardsFromEnv(env), conditions: conditionsFromEnv(env), filters });

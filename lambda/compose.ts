@@ -1,14 +1,15 @@
+import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Alerter, AlertPublisher, AlertStateStore, MemoryAlertStateStore, lazySnsClient, recordAlertStateStore, snsPublisher } from './alerts';
-import { DeploymentConfig, EntrySettings, Env, SdkSettings, loadDeploymentConfig, loadSdkSettings, ocmOptionsFromEnv } from './config';
+import { DeploymentConfig, EntrySettings, Env, PolicyCheckSettings, SdkSettings, loadDeploymentConfig, loadPolicyCheckSettings, loadSdkSettings, ocmOptionsFromEnv } from './config';
 import type { KindName, SpecOf, TargetSpec } from './kinds/kind';
 import { kindOf } from './kinds/registry';
 import type { PlanOptions } from './allowlist';
 import { SyncError } from './errors';
-import type { AttachedPrincipal, AttachmentOps, MetricsSink, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
+import type { AttachedPrincipal, AttachmentOps, Log, MetricsSink, PolicyType, PolicyVerifier, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
 import { SourceSpec, parseSource } from './sources/grammar';
 import { createOcmSource } from './sources/ocm';
 import type { OcmHttpSettings } from './sources/ocm-http';
@@ -19,6 +20,8 @@ import { createDynamoClient, dynamoStateStore } from './state/dynamodb-store';
 import { memoryStateStore } from './state/json-store';
 import { createIamClient } from './targets/managed-policy';
 import { attachmentOps } from './targets/attachments';
+import { createAccessAnalyzerClient } from './targets/access-analyzer-client';
+import { awsPolicyChecks } from './targets/policy-checks';
 import type { AttachmentRule } from './attachments';
 import { parsePrincipal } from './validate';
 
@@ -51,6 +54,8 @@ export interface SyncRuntime {
   lane?: string;
   /** A managed policy's principals it must stay attached to (attachTo*), checked after every sync. */
   attachments?: { rule: AttachmentRule; ops: AttachmentOps };
+  /** IAM's simulator and Access Analyzer before a write (POLICY_CHECKS); unset for a kind they are not asked about. */
+  policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType };
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
@@ -59,6 +64,7 @@ export interface Clients {
   sns?: SNSClient;
   ssm?: SSMClient;
   dynamodb?: DynamoDBClient;
+  accessAnalyzer?: AccessAnalyzerClient;
   state?: StateStore;
 }
 
@@ -105,14 +111,25 @@ export class Shared {
   readonly iam: () => IAMClient;
   readonly ssm: () => SSMClient;
   readonly state: StateStore;
+  /** The AWS policy checks every target of the container shares (each "not offered here" is told once). */
+  readonly verifier: PolicyVerifier;
   private ocm: (Source & { reset(): void }) | undefined;
   private iamClient: IAMClient | undefined;
   private ssmClient: SSMClient | undefined;
 
   constructor(
-    private readonly deps: { env: Env; log?: RunLog; clients: Clients; tuning: Tuning; stateTable?: string; sdk: SdkSettings },
+    private readonly deps: { env: Env; log?: RunLog; clients: Clients; tuning: Tuning; stateTable?: string; sdk: SdkSettings; policyChecks?: PolicyCheckSettings; checkLog?: Log },
   ) {
     const { clients } = deps;
+    const checks = deps.policyChecks ?? loadPolicyCheckSettings(deps.env);
+    const checkLog = deps.checkLog ?? deps.log;
+    let analyzer: AccessAnalyzerClient | undefined;
+    this.verifier = awsPolicyChecks({
+      ...checks,
+      iam: () => this.iam(),
+      accessAnalyzer: () => (analyzer ??= clients.accessAnalyzer ?? createAccessAnalyzerClient({}, deps.sdk)),
+      ...(checkLog ? { log: checkLog } : {}),
+    });
     this.iam = () => (this.iamClient ??= clients.iam ?? createIamClient({}, deps.sdk));
     this.ssm = () => (this.ssmClient ??= clients.ssm ?? new SSMClient({}));
     this.state = clients.state ?? (deps.stateTable ? dynamoStateStore(clients.dynamodb ?? createDynamoClient(), deps.stateTable) : memoryStateStore('memory of this container (STATE_TABLE is not set)'));
@@ -143,6 +160,12 @@ export class Shared {
       case 'file':
         return fileSource(spec.path);
     }
+  }
+
+  /** The policy checks of a target of this spec's kind, or nothing for a kind the engines are not asked about (a file). */
+  policyChecksFor(spec: TargetSpec): { policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType } } {
+    const policyType = kindOf(spec).policyType;
+    return policyType ? { policyChecks: { verifier: this.verifier, policyType } } : {};
   }
 
   /** Starts an invocation: shared sources fetch afresh, once. */
@@ -202,6 +225,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
     resource: kind.resource(spec),
     ...(kind.lane ? { lane: kind.lane(spec) } : {}),
     ...attachmentsOf(spec, shared),
+    ...shared.policyChecksFor(spec),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.
@@ -222,7 +246,7 @@ function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared: Share
 /** Every target's runtime of a deployment, sharing clients, the OCM source and the state store. */
 export function composeRuntimes(config: DeploymentConfig, deps: ComposeDeps): SyncRuntime[] {
   const clients = deps.clients ?? {};
-  const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env) });
+  const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env), ...(config.policyChecks ? { policyChecks: config.policyChecks } : {}) });
   const publisher = snsPublisher(clients.sns ?? lazySnsClient(), config.alertTopicArn);
   return config.targets.map((spec) => targetRuntime(spec, config, shared, publisher, deps));
 }

@@ -1,8 +1,8 @@
-import { Plan, PlanOptions, decodePolicyDocument, normalize, plan } from './allowlist';
+import { Plan, PlanOptions, decodePolicyDocument, managedPolicyShape, normalize, plan } from './allowlist';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
-import type { AlertState, Announcer, Log, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
+import type { AlertState, Announcer, Log, PolicyType, PolicyVerifier, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
 import { deliverOwed, outboxPatch, owes } from './outbox';
 import { recordPatch, refuse } from './sync-record';
@@ -31,6 +31,8 @@ export interface SyncOptions {
   /** Waits before trying a held lease again; then the run reports `busy`. Default 1 s and 2 s. */
   leaseWaitsMs?: readonly number[];
   now?: () => Date;
+  /** The real AWS policy engines, asked about a plan's document before it is written (or shown by a dry run). */
+  policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType };
 }
 
 /** Reads every source; `read` 2 is the second, fresh read of a plan that removes entries. */
@@ -76,6 +78,12 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     await save(state, target.key, keep('refused', p), log);
     return { ...base, status: 'refused', plan: problem ? refuse(p, problem) : p };
   }
+  // Only a document about to be written is shown to the real engines: an unchanged run costs no call.
+  const checked = p.upToDate ? undefined : await verifyDocument(options, p);
+  if (checked) {
+    await save(state, target.key, keep('refused', checked), log);
+    return { ...base, status: 'refused', plan: checked };
+  }
   // An approved plan whose document is already in place needs no new version.
   const status = p.upToDate ? 'unchanged' : options.dryRun ? 'changes' : undefined;
   if (status) {
@@ -83,6 +91,15 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     return { ...base, status, plan: p };
   }
   return { ...base, ...(await writePlan({ ...options, state, now, guards, record, current, plan: p, approved, baseline })) };
+}
+
+/** The plan refused by the real engines' verdict on its document, or undefined when they agree (or are not asked). */
+async function verifyDocument(options: SyncOptions, p: Plan): Promise<Plan | undefined> {
+  const proof = (options.plan?.shape ?? managedPolicyShape()).proof;
+  if (!options.policyChecks || !proof) return undefined;
+  const request = { target: options.target.name, policyType: options.policyChecks.policyType, document: p.document, entries: p.entries, proof: { action: proof.action, viaAwsServiceExemption: proof.viaAwsServiceExemption } };
+  const refusal = await options.policyChecks.verifier.verify(request);
+  return refusal ? refuse(p, refusal) : undefined;
 }
 
 /** Publishes what earlier writes still owe, unless another writer holds the lease (its own announcement is in flight). */
