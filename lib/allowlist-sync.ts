@@ -15,7 +15,7 @@ import { AllowlistTarget, addTargetResources } from './allowlist-target';
 import { checkProps } from './check-props';
 import { DEFAULTS } from './defaults';
 import { LAMBDA_ENVIRONMENT_LIMIT, estimateEnvironmentSize, functionEnvironment } from './function-environment';
-import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials } from './function-grants';
+import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials, grantPolicyChecks } from './function-grants';
 import type { PolicyAttachments } from './policy-attachments';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
@@ -118,6 +118,7 @@ export class AllowlistSync extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UseStateTable', actions: [...STATE_TABLE_ACTIONS], resources: [this.stateTable.tableArn] }));
     if (this.ocmUsed) grantOcmCredentials(this, this.role, parameterName, props.ocmCredentialsKeyArn);
     grantAlerts(this.role, this.topic, Boolean(this.topicKey || this.topic.masterKey));
+    grantPolicyChecks(this.role, props.policyChecks);
 
     // --- Additional targets: each with its own policy or role, permissions and alarms. ---
     if (checked.targets.length > 0) {

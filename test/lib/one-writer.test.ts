@@ -42,6 +42,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   vpcExemption: 'mutable',
   includeCidrs: 'mutable',
   excludeCidrs: 'mutable',
+  policyChecks: 'mutable',
   schedule: 'mutable',
   stalenessThreshold: 'mutable',
   retryAttempts: 'mutable',
