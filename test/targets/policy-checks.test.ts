@@ -6,16 +6,17 @@ import {
   ValidatePolicyCommand,
   type ValidatePolicyFinding,
 } from '@aws-sdk/client-accessanalyzer';
-import { IAMClient, IAMServiceException, SimulateCustomPolicyCommand, type SimulateCustomPolicyCommandInput } from '@aws-sdk/client-iam';
+import { IAMClient, IAMServiceException, SimulateCustomPolicyCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { evaluateDeny, type RequestContext } from '../../lambda/allowlist/evaluate';
+import type { RequestContext } from '../../lambda/allowlist/evaluate';
 import { ANY_ACTION_PROBE } from '../../lambda/allowlist/plan';
-import { parsePolicy, renderDenyPolicy, serializePolicy } from '../../lambda/allowlist/policy';
+import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist/policy';
 import { renderTrustStatement } from '../../lambda/allowlist/trust-policy';
 import { SyncError } from '../../lambda/errors';
 import type { Log, PolicyCheckRequest, PolicyChecksMode } from '../../lambda/ports';
 import { awsPolicyChecks, classifyCheckError, contextEntries } from '../../lambda/targets/policy-checks';
+import { simulatorAgrees as agrees } from '../helpers/fake-policy-engines';
 
 const iamMock = mockClient(IAMClient);
 const aaMock = mockClient(AccessAnalyzerClient);
@@ -43,32 +44,10 @@ function recordingLog(): Log & { lines: { level: string; message: string }[] } {
   return { lines, info: (message) => lines.push({ level: 'info', message }), warn: (message) => lines.push({ level: 'warn', message }) };
 }
 
-/** The request context a SimulateCustomPolicy call describes. */
-function requestOf(input: SimulateCustomPolicyCommandInput, action: string): RequestContext {
-  const value = (name: string) => input.ContextEntries?.find((e) => e.ContextKeyName === name)?.ContextKeyValues?.[0];
-  const via = value('aws:ViaAWSService');
-  if (via === undefined) throw new Error('every probe must say aws:ViaAWSService');
-  const optional = { sourceIp: value('aws:SourceIp'), sourceVpc: value('aws:SourceVpc'), sourceVpce: value('aws:SourceVpce'), kmsViaService: value('kms:ViaService') };
-  return { action, viaAwsService: via === 'true', ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
-}
+const simulatorAgrees = (twist?: (request: RequestContext, decision: string) => string) => agrees(iamMock, twist);
 
-/** IAM's simulator played by the tool's own evaluator (an explicit Deny, or nothing allowing: implicitDeny); `twist` may change one answer. */
-function simulatorAgrees(twist?: (request: RequestContext, decision: string) => string): void {
-  iamMock.on(SimulateCustomPolicyCommand).callsFake((input: SimulateCustomPolicyCommandInput) => {
-    const document = parsePolicy(input.PolicyInputList![0]);
-    return {
-      IsTruncated: false,
-      EvaluationResults: input.ActionNames!.map((action) => {
-        const request = requestOf(input, action);
-        const decision = evaluateDeny(document, request).denied === true ? 'explicitDeny' : 'implicitDeny';
-        return { EvalActionName: action, EvalResourceName: '*', EvalDecision: twist ? twist(request, decision) : decision };
-      }),
-    };
-  });
-}
-
-const findings = (...list: Partial<ValidatePolicyFinding>[]) => ({
-  findings: list.map((f) => ({ findingDetails: 'details', learnMoreLink: 'https://docs.aws.amazon.com/x', locations: [], issueCode: 'CODE', findingType: 'ERROR', ...f })),
+const findings = (...list: Partial<ValidatePolicyFinding>[]): { findings: ValidatePolicyFinding[] } => ({
+  findings: list.map((f): ValidatePolicyFinding => ({ findingDetails: 'details', learnMoreLink: 'https://docs.aws.amazon.com/x', locations: [], issueCode: 'CODE', findingType: 'ERROR', ...f })),
 });
 const iamError = (name: string, status: number, message = `${name} here`) => new IAMServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message });
 const aaError = (name: string, status: number) => new AccessAnalyzerServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: `${name} here` });
@@ -188,7 +167,7 @@ describe('the simulator disagreeing', () => {
 describe('Access Analyzer findings', () => {
   beforeEach(() => simulatorAgrees());
 
-  test.each(['ERROR', 'SECURITY_WARNING'])('%s refuses the write, naming the code and details', async (findingType) => {
+  test.each(['ERROR', 'SECURITY_WARNING'] as const)('%s refuses the write, naming the code and details', async (findingType) => {
     aaMock.on(ValidatePolicyCommand).resolves(findings({ findingType, issueCode: 'MISSING_VERSION', findingDetails: 'We recommend that you specify the Version element' }));
     const refusal = await checks().verify(managed());
     expect(refusal).toEqual({
