@@ -1,16 +1,17 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Alerter, AlertPublisher, AlertStateStore, MemoryAlertStateStore, lazySnsClient, recordAlertStateStore, snsPublisher } from './alerts';
-import { DeploymentConfig, EntrySettings, Env, SdkSettings, loadDeploymentConfig, loadSdkSettings, ocmOptionsFromEnv } from './config';
+import { DeploymentConfig, EntrySettings, Env, PolicyCheckSettings, SdkSettings, loadDeploymentConfig, loadPolicyCheckSettings, loadSdkSettings, ocmOptionsFromEnv } from './config';
 import type { KindName, SpecOf, TargetSpec } from './kinds/kind';
 import { kindOf } from './kinds/registry';
 import type { PlanOptions } from './allowlist';
 import { SyncError } from './errors';
-import type { AttachedPrincipal, AttachmentOps, MetricsSink, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
+import type { AttachedPrincipal, AttachmentOps, Log, MetricsSink, PolicyType, PolicyVerifier, RunLog, Source, SourceResult, StateStore, Target, TargetRecord } from './ports';
 import { SourceSpec, parseSource } from './sources/grammar';
 import { createOcmSource } from './sources/ocm';
 import type { OcmHttpSettings } from './sources/ocm-http';
@@ -25,6 +26,8 @@ import { SpokeAccess, spokeAccess, createStsClient } from './targets/spoke-crede
 
 export type { SpokeAccess } from './targets/spoke-credentials';
 import { StackSetAccounts, createCloudFormationClient, stackSetAccounts } from './targets/stack-instances';
+import { createAccessAnalyzerClient } from './targets/access-analyzer-client';
+import { awsPolicyChecks } from './targets/policy-checks';
 import type { AttachmentRule } from './attachments';
 import { parsePrincipal } from './validate';
 
@@ -59,6 +62,8 @@ export interface SyncRuntime {
   attachments?: { rule: AttachmentRule; ops: AttachmentOps };
   /** A managed policy: its IAM client and ARN, for `status` (its versions) and `rollback` (to one of them). */
   versions?: { iam: () => IAMClient; policyArn: string };
+  /** IAM's simulator and Access Analyzer before a write (POLICY_CHECKS); unset for a kind they are not asked about. */
+  policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType };
 }
 
 /** AWS clients; each is built once. Tests pass mocked ones (or a state store of their own). */
@@ -67,6 +72,7 @@ export interface Clients {
   sns?: SNSClient;
   ssm?: SSMClient;
   dynamodb?: DynamoDBClient;
+  accessAnalyzer?: AccessAnalyzerClient;
   state?: StateStore;
   /** A fleet's: AssumeRole into each account, and ListStackInstances. */
   sts?: STSClient;
@@ -116,6 +122,8 @@ export class Shared {
   readonly iam: () => IAMClient;
   readonly ssm: () => SSMClient;
   readonly state: StateStore;
+  /** The AWS policy checks every target of the container shares (each "not offered here" is told once). */
+  readonly verifier: PolicyVerifier;
   private ocm: (Source & { reset(): void }) | undefined;
   /** SSM lists by parameter name, like OCM read once per run however many targets (a fleet's accounts) list them. */
   private readonly ssmLists = new Map<string, Source & { reset(): void }>();
@@ -125,9 +133,18 @@ export class Shared {
   private cfnClient: CloudFormationClient | undefined;
 
   constructor(
-    private readonly deps: { env: Env; log?: RunLog; clients: Clients; tuning: Tuning; stateTable?: string; sdk: SdkSettings },
+    private readonly deps: { env: Env; log?: RunLog; clients: Clients; tuning: Tuning; stateTable?: string; sdk: SdkSettings; policyChecks?: PolicyCheckSettings; checkLog?: Log },
   ) {
     const { clients } = deps;
+    const checks = deps.policyChecks ?? loadPolicyCheckSettings(deps.env);
+    const checkLog = deps.checkLog ?? deps.log;
+    let analyzer: AccessAnalyzerClient | undefined;
+    this.verifier = awsPolicyChecks({
+      ...checks,
+      iam: () => this.iam(),
+      accessAnalyzer: () => (analyzer ??= clients.accessAnalyzer ?? createAccessAnalyzerClient({}, deps.sdk)),
+      ...(checkLog ? { log: checkLog } : {}),
+    });
     this.iam = () => (this.iamClient ??= clients.iam ?? createIamClient({}, deps.sdk));
     this.ssm = () => (this.ssmClient ??= clients.ssm ?? new SSMClient({}));
     this.state = clients.state ?? (deps.stateTable ? dynamoStateStore(clients.dynamodb ?? createDynamoClient(), deps.stateTable) : memoryStateStore('memory of this container (STATE_TABLE is not set)'));
@@ -176,6 +193,12 @@ export class Shared {
   /** The accounts of a StackSet's CURRENT instances (ListStackInstances, in the function's region). */
   stackSetAccounts(stackSetName: string, callAs: 'SELF' | 'DELEGATED_ADMIN'): Promise<StackSetAccounts> {
     return stackSetAccounts((this.cfnClient ??= this.deps.clients.cloudformation ?? createCloudFormationClient()), stackSetName, callAs);
+  }
+
+  /** The policy checks of a target of this spec's kind, or nothing for a kind the engines are not asked about (a file). */
+  policyChecksFor(spec: TargetSpec): { policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType } } {
+    const policyType = kindOf(spec).policyType;
+    return policyType ? { policyChecks: { verifier: this.verifier, policyType } } : {};
   }
 
   /** Starts an invocation: shared sources fetch afresh, once. */
@@ -257,6 +280,7 @@ export function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared
     ...attachmentsOf(spec, account ? account.iam : shared.iam),
     // status and rollback read versions with the hub's client: a fleet account's policy is reached through its spoke role only.
     ...(spec.kind === 'managed-policy' && !account ? { versions: { iam: shared.iam, policyArn: spec.policyArn } } : {}),
+    ...shared.policyChecksFor(spec),
     dryRun: config.dryRun || spec.dryRun === true,
     plan: planOptionsOf(spec),
     // The single-target variables name their static list after the variable, as they always have.
@@ -277,7 +301,7 @@ export function targetRuntime(spec: TargetSpec, config: DeploymentConfig, shared
 /** What every target of a deployment shares: clients, the OCM source, the state store, the alert topic. */
 export function composeShared(config: DeploymentConfig, deps: ComposeDeps): { shared: Shared; publisher: AlertPublisher } {
   const clients = deps.clients ?? {};
-  const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env) });
+  const shared = new Shared({ env: deps.env, log: deps.log, clients, tuning: deps.tuning ?? {}, ...(config.stateTable ? { stateTable: config.stateTable } : {}), sdk: loadSdkSettings(deps.env), ...(config.policyChecks ? { policyChecks: config.policyChecks } : {}) });
   return { shared, publisher: snsPublisher(clients.sns ?? lazySnsClient(), config.alertTopicArn) };
 }
 

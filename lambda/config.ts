@@ -4,7 +4,7 @@ import { SyncError } from './errors';
 import { isFleetSpec } from './kinds/kind';
 import type { FleetSpec, TargetSpec } from './kinds/kind';
 import { parseTargetEntries } from './kinds/specs';
-import type { Env } from './ports';
+import type { Env, PolicyChecksMode } from './ports';
 import { OCM_DEFAULT_API_URL, OCM_DEFAULT_TOKEN_URL, OCM_ENV, type OcmSourceOptions, parseEndpoint } from './sources/ocm';
 import { parseOcmCredentials, ssmCredentialProvider, staticCredentialProvider, type OcmCredentialProvider } from './sources/ocm-credentials';
 import type { OcmLogger } from './sources/ocm-redact';
@@ -220,6 +220,8 @@ export interface DeploymentConfig {
   fleets?: FleetSpec[];
   /** The partition of the function's region (`AWS_REGION`): what the fleet's role and policy ARNs start with. @default 'aws' */
   partition?: string;
+  /** `POLICY_CHECKS`: IAM's simulator and Access Analyzer before a write; unset, read from the environment when composed. */
+  policyChecks?: PolicyCheckSettings;
 }
 
 /** The single-target variables as a target spec. */
@@ -245,6 +247,7 @@ export function loadDeploymentConfig(env: Env): DeploymentConfig {
   const concurrency = readInt(env, 'TARGET_CONCURRENCY', 1, 50);
   const shared = {
     ...(concurrency !== undefined ? { concurrency } : {}),
+    policyChecks: loadPolicyCheckSettings(env),
     dryRun: readBool(env, 'DRY_RUN', false),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
     ...(stateTable ? { stateTable } : {}),
@@ -301,6 +304,27 @@ export interface SdkSettings {
 /** The SDK's own variables, as far as the tool's defaults must give way to them. */
 export function loadSdkSettings(env: Env): SdkSettings {
   return { retryModeSet: Boolean(env.AWS_RETRY_MODE), maxAttemptsSet: Boolean(env.AWS_MAX_ATTEMPTS), regionSet: Boolean(env.AWS_REGION) };
+}
+
+/** `POLICY_CHECKS`, and whether the SDK is pointed at an endpoint of someone's choosing (a stand-in, not AWS). */
+export interface PolicyCheckSettings {
+  mode: PolicyChecksMode;
+  /** AWS_ENDPOINT_URL or the service's own variable is set: an unreachable endpoint there means "not offered". */
+  customEndpoint: { iam: boolean; accessAnalyzer: boolean };
+}
+
+const POLICY_CHECKS_MODES: readonly PolicyChecksMode[] = ['auto', 'off', 'required'];
+
+/** `POLICY_CHECKS` (auto, off or required; default auto) and the endpoint variables the SDK itself reads. */
+export function loadPolicyCheckSettings(env: Env): PolicyCheckSettings {
+  const raw = env.POLICY_CHECKS?.trim().toLowerCase() || 'auto';
+  if (!POLICY_CHECKS_MODES.includes(raw as PolicyChecksMode)) {
+    throw configError('POLICY_CHECKS', `must be one of ${POLICY_CHECKS_MODES.join(', ')}, got ${JSON.stringify(env.POLICY_CHECKS)}`);
+  }
+  // The SDK's own rule (@smithy/core endpoints): AWS_ENDPOINT_URL_<SERVICE ID>, then AWS_ENDPOINT_URL, unless ignored.
+  const ignored = readBool(env, 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', false);
+  const set = (name: string) => !ignored && Boolean(env[name]?.trim() || env.AWS_ENDPOINT_URL?.trim());
+  return { mode: raw as PolicyChecksMode, customEndpoint: { iam: set('AWS_ENDPOINT_URL_IAM'), accessAnalyzer: set('AWS_ENDPOINT_URL_ACCESSANALYZER') } };
 }
 
 /** Extra collaborators for `ocmOptionsFromEnv`. */

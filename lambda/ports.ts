@@ -1,6 +1,7 @@
 // The interfaces every layer shares: the ground floor, with the pure domain (lambda/allowlist). It imports only
 // domain types and the state record's types; everything else imports it, never the other way round.
 
+import type { Refusal } from './allowlist/guards';
 import type { Plan } from './allowlist/plan';
 import type { AlertState, Announcement, Lease, ResumeRecord, TargetRecord } from './state/types';
 
@@ -196,4 +197,34 @@ export interface AttachmentOps {
   list(): Promise<AttachedPrincipal[]>;
   /** Attaches the policy to one principal. */
   attach(principal: AttachedPrincipal): Promise<AttachOutcome>;
+}
+
+// --- The real AWS policy engines: a second opinion on a document the proof accepted ------------------------
+
+/** How the optional AWS policy checks run: where the endpoint has them (`auto`), never (`off`), or always (`required`: unsupported fails the run). */
+export type PolicyChecksMode = 'auto' | 'off' | 'required';
+
+/** What the engines are told a document is: an identity policy (managed, inline) or a role's trust policy. */
+export type PolicyType = 'identity' | 'trust';
+
+/** A rendered document the proof accepted, about to be written (or shown as such by a dry run). */
+export interface PolicyCheckRequest {
+  /** The target's name, for log lines. */
+  target: string;
+  policyType: PolicyType;
+  /** The compact JSON document of the plan. */
+  document: string;
+  /** The plan's canonical entries, which the probes are sampled from. */
+  entries: readonly string[];
+  /** The proof's action and what it promises for AWS services calling on the caller's behalf. */
+  proof: { action: string; viaAwsServiceExemption: boolean };
+}
+
+/**
+ * Port: asks the real policy engines (IAM's simulator, Access Analyzer) about a document. Resolves to a refusal
+ * (never approvable) when an engine disagrees with the proof or finds an error; undefined when none does or a check
+ * is skipped. Throws a SyncError when a check that must run could not (the write does not happen either way).
+ */
+export interface PolicyVerifier {
+  verify(request: PolicyCheckRequest): Promise<Refusal | undefined>;
 }

@@ -99,6 +99,7 @@ export async function runSync(request: RunRequest, runtime: SyncRuntime, options
       writer: options.writer ?? 'function',
       ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
       ...(runtime.leaseWaitsMs ? { leaseWaitsMs: runtime.leaseWaitsMs } : {}),
+      ...(runtime.policyChecks ? { policyChecks: runtime.policyChecks } : {}),
     });
     runtime.keepRecord?.(result.record);
   } catch (err) {

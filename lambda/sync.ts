@@ -3,7 +3,7 @@ import { isLifted } from './allowlist/pause';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
-import type { AlertState, Announcement, Announcer, Log, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
+import type { AlertState, Announcement, Announcer, Log, PolicyType, PolicyVerifier, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
 import { deliverOwed, outboxPatch, owes } from './outbox';
 import { lastRunOf, recordPatch, refuse } from './sync-record';
@@ -37,6 +37,8 @@ export interface SyncOptions {
   /** Waits before trying a held lease again; then the run reports `busy`. Default 1 s and 2 s. */
   leaseWaitsMs?: readonly number[];
   now?: () => Date;
+  /** The real AWS policy engines, asked about a plan's document before it is written (or shown by a dry run). */
+  policyChecks?: { verifier: PolicyVerifier; policyType: PolicyType };
 }
 
 /** Reads every source; `read` 2 is the second, fresh read of a plan that removes entries. */
@@ -95,6 +97,12 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     await save(state, target.key, keep('refused', p), log);
     return { ...base, status: 'refused', plan: problem ? refuse(p, problem) : p };
   }
+  // Only a document about to be written is shown to the real engines: an unchanged run costs no call.
+  const checked = p.upToDate ? undefined : await verifyDocument(options, p);
+  if (checked) {
+    await save(state, target.key, keep('refused', checked), log);
+    return { ...base, status: 'refused', plan: checked };
+  }
   // An approved plan whose document is already in place needs no new version.
   const status = p.upToDate ? 'unchanged' : options.dryRun ? 'changes' : undefined;
   if (status) {
@@ -110,6 +118,15 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
 function restoreTells(resumed: NonNullable<TargetRecord['resumed']>): { tells: { restored: NonNullable<Announcement['restored']> }; after: () => { resumed: null } } {
   const { pause } = resumed;
   return { tells: { restored: { pausedBy: pause.by, pausedAt: pause.at, reason: pause.reason, resumedBy: resumed.by, resumedAt: resumed.at } }, after: () => ({ resumed: null }) };
+}
+
+/** The plan refused by the real engines' verdict on its document, or undefined when they agree (or are not asked). */
+async function verifyDocument(options: SyncOptions, p: Plan): Promise<Plan | undefined> {
+  const proof = (options.plan?.shape ?? managedPolicyShape()).proof;
+  if (!options.policyChecks || !proof) return undefined;
+  const request = { target: options.target.name, policyType: options.policyChecks.policyType, document: p.document, entries: p.entries, proof: { action: proof.action, viaAwsServiceExemption: proof.viaAwsServiceExemption } };
+  const refusal = await options.policyChecks.verifier.verify(request);
+  return refusal ? refuse(p, refusal) : undefined;
 }
 
 /** Publishes what earlier writes still owe, unless another writer holds the lease (its own announcement is in flight). */

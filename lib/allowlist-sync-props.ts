@@ -90,6 +90,12 @@ export interface AllowlistSyncProps {
   readonly includeCidrs?: string[];
   /** Leave out the sources' addresses inside these CIDRs (EXCLUDE_CIDRS). @default - none */
   readonly excludeCidrs?: string[];
+  /**
+   * IAM's policy simulator and Access Analyzer's ValidatePolicy before each write (POLICY_CHECKS): `auto` where the
+   * endpoint offers them, `required` (a check that cannot run stops the write), or `off` (nor are they granted).
+   * @default 'auto'
+   */
+  readonly policyChecks?: 'auto' | 'off' | 'required';
 
   /** How often to sync: a Duration in whole minutes, or 'rate(...)' / 'cron(...)'. @default Duration.minutes(15) */
   readonly schedule?: Duration | string;

@@ -19,7 +19,7 @@ import type { FleetTargetSpec } from './fleet';
 import { FleetError, checkFleet } from './fleet-props';
 import type { CheckedFleet } from './fleet-props';
 import { LAMBDA_ENVIRONMENT_LIMIT, estimateEnvironmentSize, functionEnvironment } from './function-environment';
-import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials, grantStateTableKey } from './function-grants';
+import { acknowledgeSchedulerRole, grantAlerts, grantOcmCredentials, grantPolicyChecks, grantStateTableKey } from './function-grants';
 import type { PolicyAttachments } from './policy-attachments';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
@@ -129,6 +129,7 @@ export class AllowlistSync extends Construct {
     if (props.stateTableKey) grantStateTableKey(this.role, props.stateTableKey);
     if (this.ocmUsed) grantOcmCredentials(this, this.role, parameterName, props.ocmCredentialsKeyArn ?? props.ocmCredentialsKey?.keyArn);
     grantAlerts(this.role, alerts);
+    grantPolicyChecks(this.role, props.policyChecks);
 
     // --- Additional targets: each with its own policy or role, permissions and alarms. ---
     if (checked.targets.length > 0) {

@@ -62,6 +62,7 @@ export const PROP_SHAPES: Readonly<Record<keyof AllowlistSyncProps, ShapeName>> 
   // Checked whole (every field, closest-key errors) by checkFleet in fleet-props.ts.
   fleet: 'object',
   dashboard: 'boolean',
+  policyChecks: 'string',
 };
 
 /** Each pair of props that say the same thing two ways: at most one of each may be set. */
@@ -180,6 +181,9 @@ export function checkProps(props: AllowlistSyncProps, rolePrefix: string, fail: 
   checkNum('memorySize', props.memorySize, 128, 10_240, true);
   if (props.timeout) checkNum('timeout (seconds)', props.timeout.toSeconds(), 60, 900, true); // the OCM fetch alone may take 40 s
   if (props.maxEventAge) checkNum('maxEventAge (seconds)', props.maxEventAge.toSeconds(), 60, 86_400, true);
+  if (props.policyChecks !== undefined && !['auto', 'off', 'required'].includes(props.policyChecks)) {
+    fail('policyChecks', `must be auto, off or required, got ${show(props.policyChecks)}`);
+  }
   if (props.existingPolicyArn && (props.policyName || props.policyPath || props.policyRemovalPolicy)) {
     fail('existingPolicyArn', 'an adopted policy is not created here, so policyName, policyPath and policyRemovalPolicy do not apply');
   }

@@ -63,6 +63,7 @@ export function functionEnvironment(scope: Construct, props: AllowlistSyncProps,
     ATTACH_TO_GROUPS: props.attachToGroups?.length ? props.attachToGroups.map((g) => principalText('group', g)).join(',') : undefined,
     INCLUDE_CIDRS: props.includeCidrs?.length ? props.includeCidrs.join(',') : undefined,
     EXCLUDE_CIDRS: props.excludeCidrs?.length ? props.excludeCidrs.join(',') : undefined,
+    POLICY_CHECKS: props.policyChecks,
     POWERTOOLS_LOG_LEVEL: props.logLevel,
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) environment[key] = value;

@@ -31,7 +31,8 @@ const day = (d: number): Date => new Date(Date.UTC(2026, 10, d));
 const iamMock = mockClient(IAMClient);
 const iam = new IAMClient({ region: 'us-east-1', credentials: CREDENTIALS });
 /** The CLI keeps local state for iam: targets without a table: in a temporary directory here, never the home directory. */
-const CLI_ENV = { ALLOWLIST_SYNC_STATE_DIR: mkdtempSync(join(tmpdir(), 'allowlist-sync-state-')) };
+// POLICY_CHECKS: the AWS engines' checks have their own tests (policy-checks*.test.ts); here they would call AWS.
+const CLI_ENV = { ALLOWLIST_SYNC_STATE_DIR: mkdtempSync(join(tmpdir(), 'allowlist-sync-state-')), POLICY_CHECKS: 'off' };
 const managedRollback = (options: Partial<RollbackOptions> = {}) =>
   rollback({ target: managedPolicyTarget(iam, ARN), iam, policyArn: ARN, state: memoryStateStore(), leaseWaitsMs: [], ...options });
 

@@ -168,7 +168,7 @@ export class Commands {
     const deadline = this.deadline(opts);
     const specs = cliSources(args, env, command);
     if (specs.length === 0) throw usageError('At least one --source (or --extra-cidrs) is required.', command);
-    const shared = cliShared(env);
+    const shared = cliShared(env, io.err);
     const cli = cliTarget(args, specs, shared, env, command);
     const state = stateStoreFor(cli, env, opts.stateTable, io.err);
     const announcer = cliAnnouncer(env, cli, state, args.sources);
@@ -183,6 +183,7 @@ export class Commands {
       writer: cliWriter(),
       deadline,
       ...(announcer ? { announcer } : {}),
+      ...shared.policyChecksFor(cli.spec),
     });
     this.print(opts, wrapJson(resultJson(result)), () => {
       const text = resultText(result);
@@ -202,7 +203,7 @@ export class Commands {
   }
 
   private localTarget(opts: Opts, command: string): { cli: CliTarget; shared: ReturnType<typeof cliShared> } {
-    const shared = cliShared(this.env);
+    const shared = cliShared(this.env, this.deps.io.err);
     return { cli: cliTarget(this.targetArgs(opts, command), [], shared, this.env, command), shared };
   }
 

@@ -83,8 +83,10 @@ export function cliTarget(args: TargetArgs, sources: readonly CliSource[], share
 }
 
 /** The clients and sources of one CLI run, from the environment (AWS_PROFILE / AWS_REGION included). */
-export function cliShared(env: Env): Shared {
-  return new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env) });
+export function cliShared(env: Env, warn: (text: string) => void): Shared {
+  // The policy checks' one line (a check the endpoint lacks, skipped) goes to stderr with the CLI's other notes.
+  const checkLog = { info: (m: string) => warn(`allowlist-sync: ${m}`), warn: (m: string) => warn(`allowlist-sync: ${m}`) };
+  return new Shared({ env, clients: {}, tuning: {}, sdk: loadSdkSettings(env), checkLog });
 }
 
 /** Where the CLI keeps a target's record: the deployment's table when named, else a local JSON file. */

@@ -64,8 +64,15 @@ function uncovered(ranges: AddressRanges, family: Family, from: bigint): bigint 
   return undefined;
 }
 
+/** The exemptions an allowlist statement carries. */
+export interface Exemptions {
+  kms: boolean;
+  vpcs: string[];
+  vpces: string[];
+}
+
 /** The exemptions the allowlist statement carries: `Null kms:ViaService true`, and the VPC ids of `StringNotEqualsIfExists`. */
-function exemptionsOf(statement: Statement | undefined): { kms: boolean; vpcs: string[]; vpces: string[] } {
+export function exemptionsOf(statement: Statement | undefined): Exemptions {
   const condition = asObject(statement?.Condition) ?? {};
   const keyOf = (operator: string, key: string) => {
     const block = asObject(condition[operator]) ?? {};
@@ -99,7 +106,7 @@ function explain(subject: string, expected: ProofFailure['expected'], got: Decis
 }
 
 /** The address one step up or down, or undefined outside the space. */
-function step(address: FastAddress, delta: 1 | -1): FastAddress | undefined {
+export function step(address: FastAddress, delta: 1 | -1): FastAddress | undefined {
   if (address.family === 4) {
     const value = address.value + delta;
     return value < 0 || value > Number(TOP[4]) ? undefined : { family: 4, value };
@@ -109,10 +116,11 @@ function step(address: FastAddress, delta: 1 | -1): FastAddress | undefined {
 }
 
 const fastOf = (family: Family, value: bigint): FastAddress => (family === 4 ? { family, value: Number(value) } : { family, value });
-const text = (address: FastAddress): string => formatSourceAddress({ family: address.family, value: BigInt(address.value) });
+/** An address as text (IPv4 dotted, IPv6 RFC 5952). */
+export const text = (address: FastAddress): string => formatSourceAddress({ family: address.family, value: BigInt(address.value) });
 
 /** An entry's first and last address; IPv4's common spelling without BigInt. Throws when it is not a block. */
-function entryBounds(entry: string): { first: FastAddress; last: FastAddress } {
+export function entryBounds(entry: string): { first: FastAddress; last: FastAddress } {
   const key = fastIpv4Key(entry);
   if (key >= 0) {
     const first = Math.floor(key / 64);
@@ -124,7 +132,7 @@ function entryBounds(entry: string): { first: FastAddress; last: FastAddress } {
 }
 
 /** One probe: a request (its `aws:SourceIp`, when it has one, as a parsed address) and what is promised for it. */
-interface Probe {
+export interface Probe {
   address?: FastAddress;
   request: RequestContext;
   expected: ProofFailure['expected'];
@@ -133,43 +141,13 @@ interface Probe {
 }
 
 /**
- * Proves the promises above for these entries (canonical blocks, as `plan()` returns them in `entries`) with the
- * explicit-Deny evaluator. Returns the first broken promise, or undefined when every one holds. Throws when an
- * entry is not an IP address or block.
+ * The probes that do not depend on one entry: an address outside every entry of each family (denied, unless an AWS
+ * service or KMS through one calls), a request through an unlisted VPC endpoint (denied) and through each exempt
+ * VPC or endpoint (not denied). The simulator sample (proof-sample.ts) asks the real engine the same questions.
  */
-export function proveAllowlist(document: PolicyDocument, entries: readonly string[], options: ProofOptions): ProofFailure | undefined {
-  const evaluator: DenyEvaluator = compileDenyPolicy(document);
-  const base: RequestContext = { action: options.action, viaAwsService: false, ...(options.principal !== undefined ? { principal: options.principal } : {}) };
-
-  const covered = AddressRanges.parse(entries);
-  if ('reason' in covered) entries.forEach(entryBounds); // throws, naming the entry
-  const ranges = covered as AddressRanges;
-
-  const held = (expected: ProofFailure['expected'], got: Decision) => (expected === 'denied' ? got.denied === true : got.denied === false);
-  const check = (probe: Probe): ProofFailure | undefined => {
-    const got = evaluator.evaluateFast(probe.address, probe.request);
-    if (held(probe.expected, got)) return undefined;
-    const request = probe.address ? { ...probe.request, sourceIp: text(probe.address) } : probe.request;
-    return { probe: request, expected: probe.expected, got, why: explain(probe.subject(), probe.expected, got) };
-  };
-
-  const index = findAllowlistStatement(document);
-  const exempt = exemptionsOf(index === -1 ? undefined : document.Statement[index]);
-  if (options.exemptions) {
-    const configured = options.exemptions;
-    const sameIds = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
-    const documentIds = [...exempt.vpcs, ...exempt.vpces];
-    const wrong =
-      exempt.kms !== configured.kmsViaService
-        ? `the KMS exemption is ${exempt.kms ? 'in the document but not configured' : 'configured but not in the document'}`
-        : !sameIds(documentIds, configured.vpcExemption)
-          ? `the document exempts VPCs and endpoints [${documentIds.join(', ')}], the configuration [${configured.vpcExemption.join(', ')}]`
-          : undefined;
-    if (wrong) return { probe: base, expected: 'denied', got: { denied: false }, why: wrong };
-  }
+export function outsideProbes(exempt: Exemptions, ranges: AddressRanges, base: RequestContext, viaAws: boolean): Probe[] {
   const otherVpc = unlisted('vpc', exempt.vpcs);
   const otherVpce = unlisted('vpce', exempt.vpces);
-  const viaAws = options.viaAwsServiceExemption ?? true;
   const probes: Probe[] = [];
 
   // An address outside every entry, of each family: denied, unless an AWS service (or KMS through one) makes the call.
@@ -207,6 +185,45 @@ export function proveAllowlist(document: PolicyDocument, entries: readonly strin
   for (const vpce of exempt.vpces) {
     probes.push({ request: { ...base, sourceVpc: otherVpc, sourceVpce: vpce }, expected: 'not denied', subject: () => `a request through exempt VPC endpoint ${vpce} (no aws:SourceIp)` });
   }
+  return probes;
+}
+
+/**
+ * Proves the promises above for these entries (canonical blocks, as `plan()` returns them in `entries`) with the
+ * explicit-Deny evaluator. Returns the first broken promise, or undefined when every one holds. Throws when an
+ * entry is not an IP address or block.
+ */
+export function proveAllowlist(document: PolicyDocument, entries: readonly string[], options: ProofOptions): ProofFailure | undefined {
+  const evaluator: DenyEvaluator = compileDenyPolicy(document);
+  const base: RequestContext = { action: options.action, viaAwsService: false, ...(options.principal !== undefined ? { principal: options.principal } : {}) };
+
+  const covered = AddressRanges.parse(entries);
+  if ('reason' in covered) entries.forEach(entryBounds); // throws, naming the entry
+  const ranges = covered as AddressRanges;
+
+  const held = (expected: ProofFailure['expected'], got: Decision) => (expected === 'denied' ? got.denied === true : got.denied === false);
+  const check = (probe: Probe): ProofFailure | undefined => {
+    const got = evaluator.evaluateFast(probe.address, probe.request);
+    if (held(probe.expected, got)) return undefined;
+    const request = probe.address ? { ...probe.request, sourceIp: text(probe.address) } : probe.request;
+    return { probe: request, expected: probe.expected, got, why: explain(probe.subject(), probe.expected, got) };
+  };
+
+  const index = findAllowlistStatement(document);
+  const exempt = exemptionsOf(index === -1 ? undefined : document.Statement[index]);
+  if (options.exemptions) {
+    const configured = options.exemptions;
+    const sameIds = (a: readonly string[], b: readonly string[]) => [...a].sort().join() === [...b].sort().join();
+    const documentIds = [...exempt.vpcs, ...exempt.vpces];
+    const wrong =
+      exempt.kms !== configured.kmsViaService
+        ? `the KMS exemption is ${exempt.kms ? 'in the document but not configured' : 'configured but not in the document'}`
+        : !sameIds(documentIds, configured.vpcExemption)
+          ? `the document exempts VPCs and endpoints [${documentIds.join(', ')}], the configuration [${configured.vpcExemption.join(', ')}]`
+          : undefined;
+    if (wrong) return { probe: base, expected: 'denied', got: { denied: false }, why: wrong };
+  }
+  const probes = outsideProbes(exempt, ranges, base, options.viaAwsServiceExemption ?? true);
   for (const probe of probes) {
     const failure = check(probe);
     if (failure) return failure;

@@ -22,6 +22,7 @@ export const inlinePolicyKind: TargetKind<'inline-policy'> = {
     return checkRoleName(roleName) ?? checkPolicyName(policyName) ?? { roleName, policyName };
   },
   formatCli: (spec) => `iam-inline:${spec.roleName}/${spec.policyName}`,
+  policyType: 'identity',
   shape: (spec) => managedPolicyShape(spec.conditions ?? {}),
   target: (spec, deps) => inlinePolicyTarget(deps.iam(), spec.roleName, spec.policyName, deps.log ? { log: deps.log } : {}),
   lane: (spec) => `role:${spec.roleName.toLowerCase()}`,

@@ -1,6 +1,6 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { ConditionOptions, Guards, PolicyShape } from '../allowlist';
-import type { Log, Target } from '../ports';
+import type { Log, PolicyType, Target } from '../ports';
 
 // A target kind is a type plus how to keep it, registered once (kinds/registry.ts): its spec, its validation, its
 // one-writer key, its size limit, the IAM actions it needs, its CLI spelling, the shape of its document and how its
@@ -143,6 +143,8 @@ export interface TargetKind<K extends KindName> {
   parseCli(argument: string, options: { principals: readonly string[] }): OwnFields<K> | string;
   /** The CLI's `--target` (and flags) for a spec: what an alert tells an operator to type. */
   formatCli(spec: SpecOf<K>): string;
+  /** What the AWS policy engines are told the document is (POLICY_CHECKS); unset, they are not asked (a local file). */
+  readonly policyType?: PolicyType;
   /** The shape of the document: what the tool owns in it and how it renders. */
   shape(spec: SpecOf<K>): PolicyShape;
   /** The adapter that reads and writes it. */

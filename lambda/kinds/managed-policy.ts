@@ -50,6 +50,7 @@ export const managedPolicyKind: TargetKind<'managed-policy'> = {
   prefix: 'iam',
   parseCli: (argument) => checkPolicyArn(argument) ?? { policyArn: argument },
   formatCli: (spec) => `iam:${spec.policyArn}`,
+  policyType: 'identity',
   shape: (spec) => managedPolicyShape(spec.conditions ?? {}),
   target: (spec, deps) => managedPolicyTarget(deps.iam(), spec.policyArn, { ...(deps.log ? { log: deps.log } : {}), ...(deps.confirmDelaysMs ? { confirmDelaysMs: deps.confirmDelaysMs } : {}) }),
   resource: (spec) => spec.policyArn,

@@ -27,6 +27,7 @@ export const trustPolicyKind: TargetKind<'trust-policy'> = {
     return wrong ?? { roleName: argument, principals: [...principals] };
   },
   formatCli: (spec) => `iam-trust:${spec.roleName} ${spec.principals.map((p) => `--principal ${p}`).join(' ')}`,
+  policyType: 'trust',
   shape: (spec) => trustPolicyShape(spec.principals, spec.conditions ?? {}),
   target: (spec, deps) => trustPolicyTarget(deps.iam(), spec.roleName, { sizeLimit: spec.guards?.sizeLimit ?? TRUST_POLICY_SIZE_LIMIT, ...(deps.log ? { log: deps.log } : {}) }),
   lane: (spec) => `role:${spec.roleName.toLowerCase()}`,

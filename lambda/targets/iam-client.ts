@@ -9,7 +9,7 @@ const GLOBAL_REGION = 'us-east-1';
  * to us-east-1 only when none is configured. Resolving through the SDK keeps the partition right: a profile in
  * GovCloud or China must not be sent to the commercial endpoint just because AWS_REGION is unset.
  */
-function regionWithGlobalFallback(): () => Promise<string> {
+export function regionWithGlobalFallback(): () => Promise<string> {
   let resolved: Promise<string> | undefined;
   return () =>
     (resolved ??= (async () => {

@@ -210,6 +210,9 @@ export function baseEnv(): Record<string, string> {
     AWS_REGION: 'eu-west-1',
     AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    // The optional AWS policy checks have their own tests (test/targets/policy-checks.test.ts, test/policy-checks-run.test.ts);
+    // here they would ask the real Access Analyzer, which an offline test must never do.
+    POLICY_CHECKS: 'off',
     ...dynamo.env(),
   };
 }

@@ -30,6 +30,7 @@ export const FULL: AllowlistSyncProps = {
   baselineWindowDays: 14,
   approvalMaxAgeHours: 4,
   kmsViaServiceExemption: false,
+  policyChecks: 'required',
   schedule: 'rate(30 minutes)',
   retryAttempts: 5,
   maxEventAge: Duration.minutes(20),

@@ -47,6 +47,7 @@ const PROP_KINDS: Record<keyof AllowlistSyncProps, 'mutable' | 'immutable' | 'ad
   vpcExemption: 'mutable',
   includeCidrs: 'mutable',
   excludeCidrs: 'mutable',
+  policyChecks: 'mutable',
   schedule: 'mutable',
   stalenessThreshold: 'mutable',
   retryAttempts: 'mutable',

@@ -1,0 +1,228 @@
+import { ContextEntry, EvaluationResult, IAMClient, SimulateCustomPolicyCommand } from '@aws-sdk/client-iam';
+import type { AccessAnalyzerClient, ValidatePolicyFinding } from '@aws-sdk/client-accessanalyzer';
+import type { Refusal } from '../allowlist/guards';
+import type { RequestContext } from '../allowlist/evaluate';
+import { parsePolicy } from '../allowlist/policy';
+import { MAX_SAMPLED_PROBES, SampledProbe, sampleProbes } from '../allowlist/proof-sample';
+import { SyncError, describeError } from '../errors';
+import type { Log, PolicyCheckRequest, PolicyChecksMode, PolicyVerifier } from '../ports';
+import { accessAnalyzerModule } from './access-analyzer-client';
+import { awsErrorCode } from './iam-client';
+
+// A second opinion before a write, from the engines AWS itself runs: IAM's policy simulator asked the proof's
+// questions (a bounded sample of them), and Access Analyzer's policy validation. Both optional (POLICY_CHECKS): where
+// an endpoint does not offer one (a stand-in, a partition without it) it is skipped with one log line per container.
+// A disagreement or a finding is a refusal; a check that could not answer is an error. Either way nothing is written.
+
+/** What building the checks needs; the clients are made on first use. */
+export interface PolicyChecksOptions {
+  mode: PolicyChecksMode;
+  iam: () => IAMClient;
+  accessAnalyzer: () => AccessAnalyzerClient;
+  /** AWS_ENDPOINT_URL (or the service's own variable) is set: an unreachable endpoint there means "not offered". */
+  customEndpoint: { iam: boolean; accessAnalyzer: boolean };
+  log?: Log;
+}
+
+/** Actions every simulation asks about besides the proof's own: a deny of `*` must decide each of them alike. */
+export const SIMULATED_ACTIONS: readonly string[] = ['ec2:DescribeInstances', 'kms:Decrypt'];
+
+/** Pages of one answer followed at most (a simulation of three actions fits one page; findings rarely fill one). */
+const MAX_PAGES = 10;
+
+type CheckName = 'simulate' | 'validate';
+const TITLE: Record<CheckName, string> = { simulate: 'iam:SimulateCustomPolicy', validate: 'access-analyzer:ValidatePolicy' };
+
+/** Answers that mean the endpoint does not offer the operation (a stand-in, LocalStack, moto): not a verdict on the policy. */
+const UNSUPPORTED_CODES = new Set(['UnknownOperation', 'NotImplemented', 'NotImplementedError', 'InvalidAction', 'UnsupportedOperation']);
+/** What the SDK calls an error answer that names no AWS error code. */
+const UNNAMED_ERRORS = new Set(['UnknownError', 'Unknown', 'SyntaxError']);
+/** A connection that never happened. Only at an endpoint someone chose is that "not offered"; at AWS it is a failure. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Findings that only inform; every other type (ERROR, SECURITY_WARNING, one AWS adds later) refuses the write. */
+const INFORMATIONAL_FINDINGS = new Set(['WARNING', 'SUGGESTION']);
+
+/** What an error of a check means: the endpoint lacks it, the caller may not use it, or a real failure. */
+export type CheckErrorKind = 'unsupported' | 'not-permitted' | 'failure';
+
+function networkCode(err: unknown): string | undefined {
+  const codeOf = (value: unknown): string | undefined => {
+    const code = typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : undefined;
+  };
+  const errors = typeof err === 'object' && err !== null ? (err as { errors?: unknown }).errors : undefined;
+  return codeOf(err) ?? codeOf((err as { cause?: unknown } | null)?.cause) ?? (Array.isArray(errors) ? codeOf(errors[0]) : undefined);
+}
+
+/** Classifies an error of a check; `customEndpoint` says the SDK was pointed somewhere other than AWS. */
+export function classifyCheckError(err: unknown, customEndpoint: boolean): CheckErrorKind {
+  const code = awsErrorCode(err) ?? '';
+  const status = typeof err === 'object' && err !== null ? (err as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode : undefined;
+  if (UNSUPPORTED_CODES.has(code) || status === 501) return 'unsupported';
+  if (code.startsWith('AccessDenied') || code === 'UnauthorizedOperation') return 'not-permitted';
+  // At an endpoint someone chose, a 404 or an answer that names no AWS error (or is not even the protocol's JSON or XML:
+  // the SDK's deserializer fails with a SyntaxError) is a server that does not serve this API; AWS names its errors.
+  if (customEndpoint && (status === 404 || UNNAMED_ERRORS.has(code))) return 'unsupported';
+  const network = networkCode(err);
+  if (customEndpoint && network !== undefined && UNREACHABLE_CODES.has(network)) return 'unsupported';
+  return 'failure';
+}
+
+/** The request's context as IAM's simulator takes it: `aws:ViaAWSService` always, the rest when the probe has them. */
+export function contextEntries(request: RequestContext): ContextEntry[] {
+  const entry = (name: string, type: ContextEntry['ContextKeyType'], value: string | undefined): ContextEntry[] =>
+    value === undefined ? [] : [{ ContextKeyName: name, ContextKeyType: type, ContextKeyValues: [value] }];
+  return [
+    ...entry('aws:SourceIp', 'ip', request.sourceIp),
+    ...entry('aws:ViaAWSService', 'boolean', String(request.viaAwsService)),
+    ...entry('aws:SourceVpc', 'string', request.sourceVpc),
+    ...entry('aws:SourceVpce', 'string', request.sourceVpce),
+    ...entry('kms:ViaService', 'string', request.kmsViaService),
+  ];
+}
+
+const contextText = (request: RequestContext): string =>
+  contextEntries(request)
+    .map((e) => `${e.ContextKeyName}=${(e.ContextKeyValues ?? []).join(',')}`)
+    .join(', ');
+
+const findingText = (f: ValidatePolicyFinding): string =>
+  `${f.findingType ?? 'UNKNOWN'} ${f.issueCode ?? '(no issue code)'}: ${(f.findingDetails ?? '').slice(0, 300)}${f.learnMoreLink ? ` (${f.learnMoreLink})` : ''}`;
+
+/** The real engines' checks of one container: each check's "not offered here" is found, and told, once. */
+class AwsPolicyChecks implements PolicyVerifier {
+  private readonly skipped = new Map<CheckName | 'trust-simulation', string>();
+
+  constructor(private readonly options: PolicyChecksOptions) {}
+
+  async verify(request: PolicyCheckRequest): Promise<Refusal | undefined> {
+    // Off is an operator's explicit choice (and what offline runs use): no call, no line.
+    if (this.options.mode === 'off') return undefined;
+    return (await this.run('validate', request, () => this.validate(request))) ?? (await this.simulation(request));
+  }
+
+  private async simulation(request: PolicyCheckRequest): Promise<Refusal | undefined> {
+    if (request.policyType === 'trust') {
+      // SimulateCustomPolicy evaluates a resource policy only for an IAM user as the caller (CallerArn), while a trust
+      // policy's deny names roles and accounts: its answer would not be about the principals the deny is for.
+      this.tellOnce(
+        'trust-simulation',
+        `${TITLE.simulate} skipped for trust policies: it simulates a resource policy only for an IAM user as caller, not the roles and accounts a trust policy's deny names; Access Analyzer still validates them`,
+        'info',
+      );
+      return undefined;
+    }
+    return this.run('simulate', request, () => this.simulate(request));
+  }
+
+  /** Runs one check unless it is known to be skipped here; sorts its errors (see classifyCheckError). */
+  private async run(check: CheckName, request: PolicyCheckRequest, body: () => Promise<Refusal | undefined>): Promise<Refusal | undefined> {
+    if (this.skipped.has(check)) return undefined;
+    try {
+      return await body();
+    } catch (err) {
+      if (err instanceof SyncError) throw err;
+      const custom = check === 'simulate' ? this.options.customEndpoint.iam : this.options.customEndpoint.accessAnalyzer;
+      const kind = classifyCheckError(err, custom);
+      const detail = `${awsErrorCode(err) ?? 'Error'}: ${describeError(err).split('\n')[0].slice(0, 300)}`;
+      if (kind === 'failure') {
+        throw new SyncError('policy-check-error', `${TITLE[check]} failed for ${request.target} (${detail}).`, 'Nothing was written; the next run tries again.', { cause: err });
+      }
+      const why = kind === 'unsupported' ? `the endpoint does not offer it (${detail})` : `the function's role may not call it (${detail})`;
+      if (this.options.mode === 'required') {
+        throw new SyncError(
+          'policy-check-unavailable',
+          `${TITLE[check]} could not check ${request.target}: ${why}.`,
+          `POLICY_CHECKS=required writes nothing unchecked: ${kind === 'unsupported' ? 'use an endpoint that offers it' : `allow ${TITLE[check]} (Resource "*")`}, or set POLICY_CHECKS=auto to go on without it.`,
+          { cause: err },
+        );
+      }
+      this.skipped.set(check, why);
+      this.tellOnce(check, `${TITLE[check]} skipped from now on in this container: ${why}; POLICY_CHECKS=auto goes on with allowlist-sync's own proof (set POLICY_CHECKS=required to refuse instead)`, 'warn');
+      return undefined;
+    }
+  }
+
+  private tellOnce(key: CheckName | 'trust-simulation', message: string, level: 'info' | 'warn'): void {
+    if (key !== 'simulate' && key !== 'validate') {
+      if (this.skipped.has(key)) return;
+      this.skipped.set(key, message);
+    }
+    this.options.log?.[level](`policy check: ${message}`, { check: key });
+  }
+
+  private async validate(request: PolicyCheckRequest): Promise<Refusal | undefined> {
+    const { ValidatePolicyCommand } = accessAnalyzerModule();
+    const client = this.options.accessAnalyzer();
+    const findings: ValidatePolicyFinding[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await client.send(
+        new ValidatePolicyCommand({
+          policyDocument: request.document,
+          ...(request.policyType === 'trust' ? { policyType: 'RESOURCE_POLICY', validatePolicyResourceType: 'AWS::IAM::AssumeRolePolicyDocument' } : { policyType: 'IDENTITY_POLICY' }),
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      if (!out || !Array.isArray(out.findings)) throw new SyncError('policy-check-error', `${TITLE.validate} answered without a findings list for ${request.target}.`, 'Nothing was written; the next run tries again.');
+      findings.push(...out.findings);
+      nextToken = out.nextToken || undefined;
+      if (!nextToken) break;
+    }
+    const informational = findings.filter((f) => INFORMATIONAL_FINDINGS.has(f.findingType ?? ''));
+    if (informational.length > 0) this.options.log?.warn('policy check: Access Analyzer findings (not refused)', { target: request.target, findings: informational.map(findingText) });
+    const blocking = findings.filter((f) => !INFORMATIONAL_FINDINGS.has(f.findingType ?? ''));
+    if (blocking.length === 0) return undefined;
+    const shown = blocking.slice(0, 3).map(findingText).join('; ');
+    return {
+      code: 'policy-validation-findings',
+      approvable: false,
+      message: `Access Analyzer's ValidatePolicy finds ${blocking.length} problem${blocking.length === 1 ? '' : 's'} in the rendered policy, so it is not written: ${shown}${blocking.length > 3 ? `; and ${blocking.length - 3} more` : ''}`,
+    };
+  }
+
+  private async simulate(request: PolicyCheckRequest): Promise<Refusal | undefined> {
+    const probes = sampleProbes(parsePolicy(request.document), request.entries, { action: request.proof.action, viaAwsServiceExemption: request.proof.viaAwsServiceExemption }, MAX_SAMPLED_PROBES);
+    const actions = [request.proof.action, ...SIMULATED_ACTIONS.filter((a) => a.toLowerCase() !== request.proof.action.toLowerCase())];
+    const client = this.options.iam();
+    // One after the other: IAM's rate limit is the account's, and the first disagreement is enough.
+    for (const probe of probes) {
+      const disagreement = await this.simulateProbe(client, request, probe, actions);
+      if (disagreement) {
+        return {
+          code: 'policy-simulation-disagrees',
+          approvable: false,
+          message: `IAM's policy simulator disagrees with the proof of the rendered policy, so it is not written: ${disagreement} (a bug in allowlist-sync or a policy that does not do what it should: report it with the plan)`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** One probe, one call (one request context); the disagreement, or undefined when IAM agrees for every action. */
+  private async simulateProbe(client: IAMClient, request: PolicyCheckRequest, probe: SampledProbe, actions: readonly string[]): Promise<string | undefined> {
+    const results: EvaluationResult[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await client.send(
+        new SimulateCustomPolicyCommand({ PolicyInputList: [request.document], ActionNames: [...actions], ContextEntries: contextEntries(probe.request), ...(marker ? { Marker: marker } : {}) }),
+      );
+      results.push(...(out?.EvaluationResults ?? []));
+      marker = out?.IsTruncated ? out.Marker : undefined;
+      if (!marker) break;
+    }
+    for (const action of actions) {
+      const decision = results.find((r) => r.EvalActionName?.toLowerCase() === action.toLowerCase())?.EvalDecision;
+      if (!decision) throw new SyncError('policy-check-error', `${TITLE.simulate} gave no decision for ${action} (${probe.subject}) on ${request.target}.`, 'Nothing was written; the next run tries again.');
+      if ((decision === 'explicitDeny') !== (probe.expected === 'denied')) {
+        return `${probe.subject} must be ${probe.expected}, and the simulator says ${decision} for ${action} (context ${contextText(probe.request)})`;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The AWS policy checks of one container (or one CLI run): share it between targets, so each skip is told once. */
+export function awsPolicyChecks(options: PolicyChecksOptions): PolicyVerifier {
+  return new AwsPolicyChecks(options);
+}
