@@ -65,7 +65,7 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
 /** The deployed function, as the stand-in runs it: the real handler, its IAM on the AWS stand-in. */
 function deployedFunction(): (event: unknown) => Promise<unknown> {
   const handler = createHandler({
-    env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: DEPLOYED.join(','), ALLOWLIST_NAME: 'rosa-trusted-ips', AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: DEPLOYED.join(','), ALLOWLIST_NAME: 'rosa-trusted-ips', AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT', POLICY_CHECKS: 'off' },
     clients: { iam: new IAMClient({ endpoint: aws.url, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 }) },
   });
   const context = {
@@ -173,6 +173,30 @@ describe('remote mode: --function runs the command in the deployed function', ()
     expect(apply.code).toBe(0);
     expect(JSON.parse(apply.stdout)).toMatchObject({ status: 'updated', added: ['203.0.113.0/24'], entries: DEPLOYED });
     expect(aws.policy(ARN)?.defaultDocument).toBe(serializePolicy(renderDenyPolicy(DEPLOYED)));
+  });
+
+  it('plan --function --out FILE saves the function’s plan; apply FILE sends expectPlanId and applies exactly it, or nothing', async () => {
+    const saved = join(dir, 'fn.plan');
+    const plan = await cli(['plan', '--function', 'allowlist-sync-fn', '--out', saved, '--json']);
+    expect(plan.code).toBe(2);
+    const planId = (JSON.parse(plan.stdout) as { planId: string }).planId;
+    expect(JSON.parse(await readFile(saved, 'utf8'))).toMatchObject({ planId, status: 'changes', origin: { mode: 'function', function: 'allowlist-sync-fn' }, added: ['203.0.113.0/24'] });
+
+    const apply = await cli(['apply', saved, '--json']);
+    expect(apply.code).toBe(0);
+    expect(JSON.parse(apply.stdout)).toMatchObject({ status: 'updated', planId });
+    expect(aws.policy(ARN)?.defaultDocument).toBe(serializePolicy(renderDenyPolicy(DEPLOYED)));
+
+    // Planned again, then someone writes in between: the saved plan no longer holds, and nothing is written.
+    aws.reset(serializePolicy(renderDenyPolicy(ENTRIES)));
+    expect((await cli(['plan', '--function', 'allowlist-sync-fn', '--out', saved])).code).toBe(2);
+    const between = serializePolicy(renderDenyPolicy([...ENTRIES, '100.24.10.0/24']));
+    aws.reset(between);
+    const stale = await cli(['apply', saved, '--json']);
+    expect(stale.code).toBe(3);
+    expect(JSON.parse(stale.stdout)).toMatchObject({ status: 'refused', approvable: false, reasons: expect.arrayContaining([expect.stringMatching(/^the saved plan [0-9a-f]{16} is stale: /)]) });
+    expect(aws.policy(ARN)?.defaultDocument).toBe(between);
+    expect(lambda.requests.filter((r) => r.operation.startsWith('Invoke')).map((r) => Object.keys(r.event as object))).toEqual([['dryRun'], ['expectPlanId'], ['dryRun'], ['expectPlanId']]);
   });
 
   it('takes the stack’s name: the function is its FunctionName output', async () => {

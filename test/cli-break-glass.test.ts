@@ -1,0 +1,143 @@
+/**
+ * Break-glass from the CLI, through the real executable: `pause --reason` lifts the deny at once (the document
+ * denies nothing), scheduled/CLI syncs then write nothing and report paused, `resume` ends it and (with --source)
+ * restores the allowlist through the guards. Locally on a file target's state, and through the deployed function
+ * (`--function`) against the Lambda stand-in running the real handler on the IAM stand-in.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { Context } from 'aws-lambda';
+import { isPlaceholder } from '../lambda/allowlist/placeholder';
+import { parsePolicy, renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
+import { createHandler } from '../lambda/handler';
+import { AwsStandIn } from './helpers/aws-stand-in';
+import { LambdaStandIn } from './helpers/lambda-stand-in';
+
+const REPO = join(__dirname, '..');
+const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
+const ENTRIES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
+const KEYS = { accessKeyId: 'AKIDBREAKGLASS', secretAccessKey: 'break-glass-secret' };
+
+jest.setTimeout(60_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+let aws: AwsStandIn;
+let lambda: LambdaStandIn;
+
+beforeAll(async () => {
+  aws = await AwsStandIn.start({ policyArn: ARN, parameter: { name: '/unused', value: '{}' } });
+  lambda = await LambdaStandIn.start();
+});
+afterAll(async () => {
+  await lambda.close();
+  await aws.close();
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'allowlist-break-glass-'));
+  lambda.requests.length = 0;
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function cli(args: readonly string[]): Promise<Run> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|MIN_ENTRIES|MAX_)/.test(k)));
+  const env = { ...base, AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1' };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+const deniesNothing = (text: string): boolean => isPlaceholder(parsePolicy(text));
+
+describe('pause and resume, locally', () => {
+  it('pause lifts the deny now and holds syncs; resume --source restores the allowlist', async () => {
+    const policy = join(dir, 'policy.json');
+    const target = `file:${policy}`;
+    const source = `static:${ENTRIES.join(',')}`;
+    await writeFile(policy, serializePolicy(renderDenyPolicy(ENTRIES)));
+
+    const noReason = await cli(['pause', '--target', target]);
+    expect(noReason.code).toBe(1);
+    expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+
+    const pause = await cli(['pause', '--target', target, '--reason', 'Red Hat SRE locked out, INC-4711']);
+    expect(pause.stderr).toBe('');
+    expect(pause.code).toBe(0);
+    expect(pause.stdout).toMatch(/^Paused: file:.*The IP restriction is lifted/);
+    expect(pause.stdout).toContain('Red Hat SRE locked out, INC-4711');
+    expect(pause.stdout).not.toMatch(/allowlist is empty/i);
+    expect(deniesNothing(await readFile(policy, 'utf8'))).toBe(true);
+
+    const again = await cli(['pause', '--target', target, '--reason', 'twice', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ action: 'pause', status: 'already-paused', written: false });
+
+    const held = await cli(['apply', '--target', target, '--source', source, '--json']);
+    expect(held.code).toBe(0);
+    expect(JSON.parse(held.stdout)).toMatchObject({ status: 'paused' });
+    expect(deniesNothing(await readFile(policy, 'utf8'))).toBe(true);
+
+    const status = await cli(['status', '--target', target]);
+    expect(status.stdout).toMatch(/^PAUSED: {3}by cli:.*: Red Hat SRE locked out, INC-4711 \(the IP restriction is lifted; it replaced r1\)$/m);
+
+    const resume = await cli(['resume', '--target', target, '--source', source]);
+    expect(resume.stderr).toBe('');
+    expect(resume.code).toBe(0);
+    expect(resume.stdout).toMatch(/^Resumed: file:/);
+    expect(resume.stdout).toContain('Policy updated.');
+    expect(JSON.parse(await readFile(policy, 'utf8'))).toEqual(renderDenyPolicy(ENTRIES));
+  });
+
+  it('a restore the guards refuse still ends the pause, and says so (3)', async () => {
+    const policy = join(dir, 'policy.json');
+    const target = `file:${policy}`;
+    await writeFile(policy, serializePolicy(renderDenyPolicy(ENTRIES)));
+    expect((await cli(['pause', '--target', target, '--reason', 'testing'])).code).toBe(0);
+    const resume = await cli(['resume', '--target', target, '--source', 'static:192.0.2.0/24', '--json']);
+    expect(resume.code).toBe(3);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ action: 'resume', status: 'resumed', sync: { status: 'refused' } });
+    expect(deniesNothing(await readFile(policy, 'utf8'))).toBe(true);
+    expect((await cli(['status', '--target', target])).stdout).not.toMatch(/^PAUSED:/m);
+  });
+});
+
+describe('pause and resume through the deployed function', () => {
+  it('sends the pause and resume events; the function lifts and restores its policy', async () => {
+    aws.reset(serializePolicy(renderDenyPolicy(ENTRIES)));
+    const handler = createHandler({
+      env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: ENTRIES.join(','), AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT', POLICY_CHECKS: 'off' },
+      clients: { iam: new IAMClient({ endpoint: aws.url, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 }) },
+    });
+    const context = { functionName: 'allowlist-sync-fn', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 120_000 } as unknown as Context;
+    lambda.functions.set('allowlist-sync-fn', (event) => handler(event, context));
+
+    const pause = await cli(['pause', '--function', 'allowlist-sync-fn', '--reason', 'SRE locked out']);
+    expect(pause.stderr).toBe('');
+    expect(pause.code).toBe(0);
+    expect(pause.stdout).toContain('The IP restriction is lifted');
+    expect(lambda.requests[0].event).toEqual({ action: 'pause', reason: 'SRE locked out', by: expect.stringMatching(/^cli:/) });
+    expect(deniesNothing(aws.policy(ARN)?.defaultDocument ?? '')).toBe(true);
+
+    const status = await cli(['status', '--function', 'allowlist-sync-fn']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^PAUSED: {3}by cli:.*: SRE locked out \(the IP restriction is lifted; it replaced v1\)$/m);
+
+    const resume = await cli(['resume', '--function', 'allowlist-sync-fn', '--json']);
+    expect(resume.code).toBe(0);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ action: 'resume', status: 'resumed', sync: { status: 'updated' } });
+    expect(aws.policy(ARN)?.defaultDocument).toBe(serializePolicy(renderDenyPolicy(ENTRIES)));
+  });
+});
