@@ -57,6 +57,10 @@ export function selectRuntime(runtimes: readonly SyncRuntime[], target: string |
 export async function runAction(request: ActionRequest, runtimes: readonly SyncRuntime[], options: ActionOptions): Promise<ActionResult> {
   const rt = selectRuntime(runtimes, request.target, request.action);
   const common = { writer: options.writer, ...(options.deadline !== undefined ? { deadline: options.deadline } : {}), ...(rt.leaseWaitsMs ? { leaseWaitsMs: rt.leaseWaitsMs } : {}), log: rt.log };
+  // A dry-run target writes nothing: a pause there would lift the deny that no run (and no resume) ever restores.
+  if ((request.action === 'pause' || request.action === 'rollback') && rt.dryRun) {
+    throw new SyncError('bad-event', `${rt.name} is a dry-run target (DRY_RUN or its dryRun): it writes nothing, so it cannot be ${request.action === 'pause' ? 'paused' : 'rolled back'} either.`);
+  }
   switch (request.action) {
     case 'pause': {
       const { unannounced, ...result } = await pause({ ...common, target: rt.target, state: rt.state, reason: request.reason, by: request.by ?? options.by, announcer: rt.alerter, ...(rt.plan.shape ? { shape: rt.plan.shape } : {}), ...(rt.plan.guards ? { guards: rt.plan.guards } : {}) });

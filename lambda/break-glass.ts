@@ -76,7 +76,7 @@ export async function pause(options: PauseOptions): Promise<PauseResult> {
     ...(p.upToDate ? ['the document in force already denied nothing: only the pause was recorded'] : []),
     ...(record.pause ? [`completes the pause recorded by ${record.pause.by} at ${record.pause.at}, whose document was not in force`] : []),
   ];
-  const outcome = await writePlan({
+  const write = writePlan({
     target,
     state,
     plan: p,
@@ -99,6 +99,15 @@ export async function pause(options: PauseOptions): Promise<PauseResult> {
     // Nothing to write when the document already denies nothing (never synced, or lifted by hand).
     ...(p.upToDate ? { perform: async () => (current.versionId ? { versionId: current.versionId } : {}) } : {}),
     after: (w) => ({ pause: { ...recorded, ...(p.upToDate ? {} : pickReplaced(w.previousVersionId ?? current.versionId)) } }),
+  });
+  const outcome = await write.catch(async (err: unknown) => {
+    // The write failed (AccessDenied, throttled, the lease lost): when the document in force is still the one read,
+    // the pause is not in force, so it is not left recorded (scheduled runs would hold a list that still denies).
+    const now = await target.read().catch(() => undefined);
+    if (now && now.document === current.document && now.versionId === current.versionId) {
+      await state.update(target.key, { pause: record.pause ?? null, resumed: record.resumed ?? null }).catch(() => undefined);
+    }
+    throw err;
   });
   if (outcome.status === 'busy') return { status: 'busy', target: target.name, lifted: [], written: false, ...(outcome.holder ? { holder: outcome.holder } : {}) };
   if (outcome.status === 'refused') {

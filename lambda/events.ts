@@ -76,7 +76,10 @@ function checkFields(event: Record<string, unknown>, known: readonly string[], w
 
 /** Reads the event strictly: unknown fields and wrong types are refused, naming the field and the closest valid one. */
 export function parseEvent(event: unknown): InvocationRequest {
-  if (typeof event !== 'object' || event === null) return { dryRun: false };
+  // No event at all is the scheduler's sync; anything else that is not an object (a double-encoded JSON string, a
+  // number) is a mistake, never a writing sync.
+  if (event === null || event === undefined) return { dryRun: false };
+  if (typeof event !== 'object') throw bad(`The event must be a JSON object (or empty), got ${typeof event === 'string' ? 'a string (a payload encoded twice?)' : `a ${typeof event}`}.`);
   if (Array.isArray(event)) throw bad('The event must be a JSON object (or empty), got an array.');
   const fields = event as Record<string, unknown>;
   const action = fields.action;

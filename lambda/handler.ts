@@ -8,7 +8,7 @@ import { loadDeploymentConfig, loadEntrySettings } from './config';
 import type { Env } from './config';
 import { describeError } from './errors';
 import { METRIC } from './metric-names';
-import { ActionResult, runAction } from './actions';
+import { ActionResult, runAction, selectRuntime } from './actions';
 import { Deployment, composeDeployment, resolveDeployment, runDeployment } from './deployment';
 import { HandlerResult, MultiTargetResult, isAction, parseEvent, runSync } from './run';
 
@@ -93,7 +93,9 @@ export function createHandler(options: HandlerOptions = {}): Handler {
           const { runtimes } = await resolveDeployment(deployment, request.target);
           return await runAction(request, runtimes, { ...run, by: context.identity?.cognitoIdentityId ?? 'unknown' });
         }
-        return entry.multi ? await runDeployment(request, deployment, run) : await runSync(request, deployment.targets[0], run);
+        if (entry.multi) return await runDeployment(request, deployment, run);
+        // One target: an event that names another one is a mistake (an approval meant for another deployment), not this one's.
+        return await runSync(request, request.target === undefined ? deployment.targets[0] : selectRuntime(deployment.targets, request.target, 'sync'), run);
       } finally {
         await told;
       }

@@ -5,6 +5,7 @@ import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
 import type { AlertState, Announcement, Announcer, Log, PolicyType, PolicyVerifier, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
+import { SyncError } from './errors';
 import { deliverOwed, outboxPatch, owes } from './outbox';
 import { lastRunOf, recordPatch, refuse } from './sync-record';
 import { writePlan } from './sync-write';
@@ -80,13 +81,17 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const keep = (status: SyncResult['status'], planned: Plan) =>
     recordPatch(record, { status, plan: planned, reviewed: options.dryRun === true, now: now(), writer: options.writer ?? 'unknown', windowDays: guards.baselineWindowDays, approvalMaxAgeHours: guards.approvalMaxAgeHours });
   if (record.pause && !options.dryRun) {
+    // A pause recorded whose write never happened (killed between, or its write failed): a failure, alerted, never
+    // silently taken as lifted (the operator believes the deny is lifted) nor as paused (the list would go stale unseen).
+    if (!isLifted(current, options.plan?.shape ?? managedPolicyShape())) {
+      throw new SyncError(
+        'pause-incomplete',
+        `${target.name} is paused (by ${record.pause.by} at ${record.pause.at}), but the document in force still denies: the pause's write did not happen, and no run writes the allowlist while it is paused.`,
+        'Pause again to lift it (the same pause event or command), or resume to keep the allowlist in force.',
+      );
+    }
     await save(state, target.key, { lastRun: lastRunOf(record, { status: 'paused', plan: p, now: now(), writer: options.writer ?? 'unknown' }) }, log);
-    // A pause recorded whose write never happened (killed between): said, never silently taken as lifted.
-    const unlifted = isLifted(current, options.plan?.shape ?? managedPolicyShape())
-      ? []
-      : [`paused by ${record.pause.by} at ${record.pause.at}, but the document in force still denies (the pause's write did not happen): pause again to lift it, or resume`];
-    for (const w of unlifted) log?.warn(w);
-    return { ...base, warnings: [...base.warnings, ...unlifted], status: 'paused', plan: p, pausedBy: record.pause };
+    return { ...base, status: 'paused', plan: p, pausedBy: record.pause };
   }
   if (options.expectPlanId !== undefined && p.planId !== options.expectPlanId) {
     const stale = { expected: options.expectPlanId, actual: p.planId };

@@ -121,7 +121,6 @@ describe('parseEvent', () => {
     ['an empty object', {}, { dryRun: false }],
     ['no event at all', undefined, { dryRun: false }],
     ['null', null, { dryRun: false }],
-    ['a string', 'sync please', { dryRun: false }],
     ['dryRun true', { dryRun: true }, { dryRun: true }],
     ['dryRun false', { dryRun: false }, { dryRun: false }],
     ['an approval', { approve: '0123456789abcdef' }, { dryRun: false, approve: '0123456789abcdef' }],
@@ -131,6 +130,8 @@ describe('parseEvent', () => {
   });
 
   test.each<[string, unknown, string]>([
+    ['a string (a payload encoded twice)', '{"dryRun":true}', 'The event must be a JSON object (or empty), got a string (a payload encoded twice?).'],
+    ['a number', 42, 'The event must be a JSON object (or empty), got a number.'],
     ['dryRun "yes"', { dryRun: 'yes' }, `The event's "dryRun" must be true or false, got "yes".`],
     ['dryRun 1', { dryRun: 1 }, `The event's "dryRun" must be true or false, got 1.`],
     ['dryRun null', { dryRun: null }, `The event's "dryRun" must be true or false, got null.`],

@@ -15,15 +15,21 @@ export const PAUSE_REASON_MAX = 500;
 export const PAUSE_BY_MAX = 200;
 
 /** What is wrong with a pause's reason or author, or undefined when both are fine. */
+/** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 export function pauseInputProblem(input: { reason?: unknown; by?: unknown }, options: { reasonRequired: boolean }): string | undefined {
   const { reason, by } = input;
   if (reason !== undefined || options.reasonRequired) {
     if (typeof reason !== 'string' || reason.trim() === '') return `"reason" must say why the IP restriction is lifted (non-empty text), got ${JSON.stringify(reason) ?? 'nothing'}`;
     if (reason.length > PAUSE_REASON_MAX) return `"reason" must be at most ${PAUSE_REASON_MAX} characters, got ${reason.length}`;
+    if (CONTROL.test(reason)) return '"reason" must be one line of text: control characters (new lines, escape sequences) are refused, they could forge lines in alerts and terminals';
   }
   if (by !== undefined) {
     if (typeof by !== 'string' || by.trim() === '') return `"by" must name who acts (non-empty text), got ${JSON.stringify(by)}`;
     if (by.length > PAUSE_BY_MAX) return `"by" must be at most ${PAUSE_BY_MAX} characters, got ${by.length}`;
+    if (CONTROL.test(by)) return '"by" must be one line of text: control characters (new lines, escape sequences) are refused, they could forge lines in alerts and terminals';
   }
   return undefined;
 }
