@@ -156,7 +156,7 @@ export function rollbackText(result: RollbackResult): string {
     if (result.status === 'refused' && isApprovable(plan)) lines.push('Add --force to roll back anyway.');
   }
   if (result.status === 'rolled-back') {
-    lines.push("The next scheduled sync plans against this document and applies the sources' list again; pause the target (allowlist-sync pause) to hold it.");
+    lines.push("The next scheduled sync plans against this document and applies the sources' list again. To hold this document, set the target to dry run (DRY_RUN, or its dryRun) or disable the schedule: a pause would replace it with one that denies nothing.");
   }
   return lines.join('\n');
 }

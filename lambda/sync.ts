@@ -58,7 +58,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const baseline = baselineInForce(record.baseline, now(), guards.baselineWindowDays);
   // While paused, and after a resume until the restore, plans are measured against the allowlist before the pause.
   const beforePause = (record.pause ?? record.resumed?.pause)?.entries;
-  const planOptions = { ...options.plan, ...(baseline ? { baseline } : {}), ...(beforePause?.length ? { resumeFrom: beforePause } : {}) };
+  const planOptions = { ...options.plan, subject: target.key, ...(baseline ? { baseline } : {}), ...(beforePause?.length ? { resumeFrom: beforePause } : {}) };
   let desired = normalize(fetched.flatMap((r) => r.entries));
   let p = plan(current, desired, planOptions);
   if (p.removed.length > 0 && !p.upToDate) {

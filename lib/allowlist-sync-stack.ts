@@ -36,8 +36,18 @@ export class AllowlistSyncStack extends Stack {
       description: 'Show what a sync would change, without writing',
     });
     new CfnOutput(this, 'StatusCommand', {
-      value: `node bin/allowlist-sync.js status --target iam:${policyArn} --state-table ${this.sync.stateTable.tableName}`,
-      description: 'Show the policy versions and the last sync',
+      value: `aws lambda invoke --function-name ${fn} --payload '{"action":"status"}' --cli-binary-format raw-in-base64-out /dev/stdout`,
+      description: 'Show the policy in force, its versions, the last sync and the state (also: node bin/allowlist-sync.js status --function FUNCTION)',
+    });
+    // Break-glass, as the runbook starts: only the AWS CLI needed. `target` names the main allowlist (with several targets, use theirs).
+    const event = (fields: Record<string, string>): string => JSON.stringify({ target: this.sync.allowlistName, ...fields });
+    new CfnOutput(this, 'PauseCommand', {
+      value: `aws lambda invoke --function-name ${fn} --payload '${event({ action: 'pause', reason: 'WHY', by: 'WHO' })}' --cli-binary-format raw-in-base64-out /dev/stdout`,
+      description: 'Locked out? Lift the IP restriction now (replace WHY and WHO); scheduled runs write nothing until resume',
+    });
+    new CfnOutput(this, 'ResumeCommand', {
+      value: `aws lambda invoke --function-name ${fn} --payload '${event({ action: 'resume', by: 'WHO' })}' --cli-binary-format raw-in-base64-out /dev/stdout`,
+      description: 'End a pause: the allowlist is restored now, through the guards',
     });
     const fleet = this.sync.fleet;
     if (fleet) {

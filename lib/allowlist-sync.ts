@@ -84,6 +84,8 @@ export class AllowlistSync extends Construct {
   public readonly ocmUsed: boolean;
   /** The fleet's StackSet and its target, when `fleet` is set. */
   public readonly fleet?: Fleet;
+  /** The main allowlist's name: its target name in events (`{"action":"pause","target":NAME}`), metrics and alerts. */
+  public readonly allowlistName: string;
 
   constructor(scope: Construct, id: string, props: AllowlistSyncProps = {}) {
     super(scope, id);
@@ -92,6 +94,7 @@ export class AllowlistSync extends Construct {
     };
     const checked = checkProps(props, this.rolePrefix(), fail);
     const { allowlistName, namespace, parameterName, mainOcm } = checked;
+    this.allowlistName = allowlistName;
     const fleet = props.fleet === undefined ? undefined : checkFleetProps(props, checked.targets.map((t) => t.name), fail);
     this.ocmUsed = mainOcm || checked.targets.some((t) => t.ocm) || Boolean(fleet?.ocm);
     const resolved = resolveSchedule(props.schedule ?? Duration.minutes(DEFAULTS.scheduleMinutes));

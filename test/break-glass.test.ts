@@ -151,6 +151,11 @@ describe('resume', () => {
     expect(sync.reasons.join(' ')).toMatch(/remov/);
     expect(isPlaceholder(parsePolicy(fakeIam.defaultDocument))).toBe(true);
     expect(alertEvents()).toEqual(['resumed', 'refused']);
+    // The refusal does not read as safe: the document in force is the pause's, which denies nothing.
+    const refusal = alerts()[1];
+    expect(refusal.subject).toBe(`allowlist-sync: rosa-trusted-ips REFUSED (plan ${sync.planId}), IP restriction still lifted`);
+    expect(refusal.body).toMatch(/^allowlist-sync REFUSED to restore the allowlist for rosa-trusted-ips after its pause\. Nothing was written: THE IP RESTRICTION IS STILL LIFTED/);
+    expect(refusal.body).not.toContain('the current version stays in force');
     const status = await fn.invoke({ action: 'status' });
     expect(status).toMatchObject({ status: 'shown', resumed: { by: 'bob' }, pendingRefusal: { planId: sync.planId } });
     expect(status).not.toHaveProperty('pause');

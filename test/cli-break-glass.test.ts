@@ -86,7 +86,7 @@ describe('pause and resume, locally', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ action: 'pause', status: 'already-paused', written: false });
 
     const held = await cli(['apply', '--target', target, '--source', source, '--json']);
-    expect(held.code).toBe(0);
+    expect(held.code).toBe(3);
     expect(JSON.parse(held.stdout)).toMatchObject({ status: 'paused' });
     expect(deniesNothing(await readFile(policy, 'utf8'))).toBe(true);
 
@@ -99,6 +99,22 @@ describe('pause and resume, locally', () => {
     expect(resume.stdout).toMatch(/^Resumed: file:/);
     expect(resume.stdout).toContain('Policy updated.');
     expect(JSON.parse(await readFile(policy, 'utf8'))).toEqual(renderDenyPolicy(ENTRIES));
+  });
+
+  it('an AWS target is paused only in the deployment’s state (or through the function), never in a local file', async () => {
+    const run = await cli(['pause', '--target', `iam:${ARN}`, '--reason', 'locked out']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`pause of iam:${ARN} needs the deployment's state (--state-table NAME, or STATE_TABLE), or --function NAME`);
+    expect(lambda.requests).toEqual([]);
+  });
+
+  it('apply on a paused target exits 3: nothing was written', async () => {
+    const policy = join(dir, 'policy.json');
+    await writeFile(policy, serializePolicy(renderDenyPolicy(ENTRIES)));
+    expect((await cli(['pause', '--target', `file:${policy}`, '--reason', 'testing'])).code).toBe(0);
+    const apply = await cli(['apply', '--target', `file:${policy}`, '--source', `static:${ENTRIES.join(',')}`]);
+    expect(apply.code).toBe(3);
+    expect(apply.stdout).toMatch(/^PAUSED/);
   });
 
   it('a restore the guards refuse still ends the pause, and says so (3)', async () => {

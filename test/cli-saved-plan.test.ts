@@ -112,6 +112,29 @@ describe('plan --out FILE, apply FILE', () => {
     expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
   });
 
+  it('an edited plan file is refused, writing nothing: another target (its id covers the target), other sources with their id', async () => {
+    expect((await cli(planArgs())).code).toBe(2);
+    const good = JSON.parse(await readFile(saved, 'utf8')) as { origin: Record<string, unknown>; planId: string };
+
+    const other = join(dir, 'other.json');
+    await writeFile(other, serializePolicy(renderDenyPolicy(CURRENT)));
+    await writeFile(saved, JSON.stringify({ ...good, origin: { ...good.origin, target: `file:${other}` } }));
+    const retargeted = await cli(['apply', saved, '--json']);
+    expect(retargeted.code).toBe(3);
+    expect(JSON.parse(retargeted.stdout)).toMatchObject({ status: 'refused', approvable: false });
+    expect(await readFile(other, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+
+    // Sources swapped for a list that adds something else, with that list's own plan id: the document differs from the file's.
+    const sneaky = join(dir, 'sneaky.txt');
+    await writeFile(sneaky, `${[...CURRENT, '100.24.10.0/24'].join('\n')}\n`);
+    const sneakyPlan = await cli(['plan', '--source', `file:${sneaky}`, '--target', `file:${policy}`, '--json']);
+    const sneakyId = (JSON.parse(sneakyPlan.stdout) as { planId: string }).planId;
+    await writeFile(saved, JSON.stringify({ ...good, planId: sneakyId, origin: { ...good.origin, sources: [`file:${sneaky}`] } }));
+    const swapped = await cli(['apply', saved]);
+    expect(swapped).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: The plan file was edited: its document is not what its target and sources give; nothing was written. Plan again and review. Run "allowlist-sync apply --help" for usage.\n' });
+    expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+  });
+
   it('a refused saved plan is applied only with --approve of its id', async () => {
     await writeFile(source, '203.0.113.0/24\n');
     const plan = await cli([...planArgs(), '--json']);

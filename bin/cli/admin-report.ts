@@ -72,6 +72,7 @@ export function actionExitCode(result: unknown): number {
   if (result.status === 'busy' || result.syncError !== undefined) return 1;
   if (result.status === 'refused') return 3;
   if (isObject(result.sync) && result.sync.status === 'refused') return 3;
+  if (isObject(result.sync) && result.sync.status === 'busy') return 1;
   return 0;
 }
 

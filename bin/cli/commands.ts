@@ -46,7 +46,8 @@ export interface Opts {
 }
 
 const PLAN_CODES: Record<string, number> = { unchanged: 0, changes: 2, refused: 3, paused: 0 };
-const APPLY_CODES: Record<string, number> = { unchanged: 0, updated: 0, refused: 3, paused: 0 };
+// A paused target writes nothing: for `apply` that is not success (a script must not take it as applied).
+const APPLY_CODES: Record<string, number> = { unchanged: 0, updated: 0, refused: 3, paused: 3 };
 
 /** Options that only mean something on this workstation: an error with `--function` (the function has its own). */
 const LOCAL_ONLY: [keyof Opts, string][] = [
@@ -142,7 +143,23 @@ export class Commands {
     return this.planOrApply('apply', args, opts, saved);
   }
 
-  private async saveRemote(opts: Opts, result: unknown): Promise<void> {
+  /**
+   * The file's target and document must be what its origin gives now, when its id matches: an edited file (another
+   * target, other sources with their plan's id) is refused, so what was reviewed is what is written.
+   */
+  private checkSavedPlan(saved: SavedPlan, result: { target: string; plan: { planId: string; document: string } }): void {
+    if (result.plan.planId !== saved.planId) return; // stale: the apply itself refuses it (saved-plan-stale), writing nothing
+    const edited = [
+      ...(result.target !== saved.targetName ? [`its target (${result.target}, the file says ${saved.targetName})`] : []),
+      ...(saved.document !== undefined && result.plan.document !== saved.document ? ['its document'] : []),
+    ];
+    if (edited.length > 0) throw usageError(`The plan file was edited: ${edited.join(' and ')} is not what its target and sources give; nothing was written. Plan again and review.`, 'apply');
+  }
+
+  private async saveRemote(opts: Opts, answer: unknown): Promise<void> {
+    // A function with several targets answers with a list; --target names one, so the list holds exactly it.
+    const listed = (answer as { targets?: unknown[] } | null)?.targets;
+    const result = Array.isArray(listed) && listed.length === 1 ? listed[0] : answer;
     const r = result as { status?: string; planId?: string; targets?: unknown[]; policyArn?: string; previousVersionId?: string; versionId?: string; added?: string[]; removed?: string[]; entries?: string[]; reasons?: string[]; approvable?: boolean; target?: string };
     if (r.targets !== undefined || typeof r.planId !== 'string') throw usageError('--out saves the plan of one target: name it with --target.', 'plan');
     const saved: SavedPlan = {
@@ -172,8 +189,13 @@ export class Commands {
     const cli = cliTarget(args, specs, shared, env, command);
     const state = stateStoreFor(cli, env, opts.stateTable, io.err);
     const announcer = cliAnnouncer(env, cli, state, args.sources);
+    const sources = specs.map((s) => shared.source(s.spelling, s.name));
+    if (saved) {
+      const dry = await sync({ sources, target: cli.target, plan: cli.planOptions, dryRun: true, state, writer: cliWriter(), deadline, ...shared.policyChecksFor(cli.spec) });
+      this.checkSavedPlan(saved, dry);
+    }
     const result = await sync({
-      sources: specs.map((s) => shared.source(s.spelling, s.name)),
+      sources,
       target: cli.target,
       plan: cli.planOptions,
       dryRun: command === 'plan',
@@ -253,12 +275,19 @@ export class Commands {
     return result.status === 'refused' ? 3 : result.status === 'busy' ? 1 : 0;
   }
 
+  /** A pause of an AWS target lives in the deployment's table, or the function's next run undoes it. */
+  private requireSharedState(cli: CliTarget, opts: Opts, command: string): void {
+    if (cli.spec.kind === 'file' || opts.stateTable !== undefined || this.env.STATE_TABLE?.trim()) return;
+    throw usageError(`${command} of ${cli.target.name} needs the deployment's state (--state-table NAME, or STATE_TABLE), or --function NAME: a ${command} kept in a local file is not seen by the deployed function, whose next run would undo it.`, command);
+  }
+
   async pause(opts: Opts): Promise<number> {
     this.applyAwsSettings(opts);
     const reason = opts.reason?.trim() ?? '';
     if (reason === '') throw usageError('--reason must say why (it is recorded and alerted).', 'pause');
     if (opts.function) return (await this.remote(opts, 'pause', { action: 'pause', reason, by: cliWriter() })).code;
     const { cli } = this.localTarget(opts, 'pause');
+    this.requireSharedState(cli, opts, 'pause');
     const state = stateStoreFor(cli, this.env, opts.stateTable, this.deps.io.err);
     const announcer = cliAnnouncer(this.env, cli, state, []);
     const { unannounced, ...result } = await pause({
@@ -282,8 +311,10 @@ export class Commands {
     this.applyAwsSettings(opts);
     if (opts.function) return (await this.remote(opts, 'resume', { action: 'resume', by: cliWriter() })).code;
     const args = this.targetArgs(opts, 'resume');
-    const restoreNow = cliSources(args, this.env, 'resume').length > 0;
+    // Restored now only with sources given here (EXTRA_CIDRS alone in the environment is not the allowlist).
+    const restoreNow = args.sources.length > 0 || args.extraCidrs !== undefined;
     const { cli } = this.localTarget(opts, 'resume');
+    this.requireSharedState(cli, opts, 'resume');
     const state = stateStoreFor(cli, this.env, opts.stateTable, this.deps.io.err);
     const announcer = cliAnnouncer(this.env, cli, state, []);
     const { unannounced, ...result } = await resume({ target: cli.target, state, by: cliWriter(), writer: cliWriter(), restoreNow, ...(announcer ? { announcer } : {}) });

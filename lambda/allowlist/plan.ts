@@ -88,6 +88,8 @@ export interface Baseline {
 /** Options of `plan`. */
 export interface PlanOptions {
   guards?: Partial<Guards>;
+  /** The target the plan is for (its key): part of the plan id, so a plan id (an approval, a saved plan) never applies to another target holding the same document. */
+  subject?: string;
   /** Defaults to the managed deny policy with the `aws:ViaAWSService` exemption. */
   shape?: PolicyShape;
   /** The baseline in force (already chosen for the window); without one, removals are measured against the current document only. */
@@ -254,7 +256,7 @@ export function plan(current: CurrentDocument, given: NormalizedEntries, options
   const currentCanonical = currentDocument ? canonicalJson(currentDocument) : null;
   return {
     status: refusals.length > 0 ? 'refused' : same ? 'unchanged' : 'changes',
-    planId: hash([current.versionId ?? null, currentCanonical ?? current.document ?? null, document]),
+    planId: hash([current.versionId ?? null, currentCanonical ?? current.document ?? null, document, ...(options.subject !== undefined ? [options.subject] : [])]),
     added: subtract(desired.cidrs, now.cidrs).map(formatCidr),
     removed: subtract(now.cidrs, desired.cidrs).map(formatCidr),
     addedEntries: entries.filter((e) => !currentSet.has(e)),

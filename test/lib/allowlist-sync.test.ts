@@ -469,7 +469,16 @@ describe('outputs', () => {
     expect(out.DryRunCommand.Value).toEqual({
       'Fn::Join': ['', ['aws lambda invoke --function-name ', ref(fn), ` --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out /dev/stdout`]],
     });
-    expect(out.StatusCommand.Value).toEqual({ 'Fn::Join': ['', ['node bin/allowlist-sync.js status --target iam:', ref(policy), ' --state-table ', { Ref: stateTableId(defaults) }]] });
+    expect(out.StatusCommand.Value).toEqual({
+      'Fn::Join': ['', ['aws lambda invoke --function-name ', ref(fn), ` --payload '{"action":"status"}' --cli-binary-format raw-in-base64-out /dev/stdout`]],
+    });
+    // Break-glass needs only the AWS CLI; the events name the main allowlist, so they also work with several targets.
+    expect(out.PauseCommand.Value).toEqual({
+      'Fn::Join': ['', ['aws lambda invoke --function-name ', ref(fn), ` --payload '{"target":"rosa-trusted-ips","action":"pause","reason":"WHY","by":"WHO"}' --cli-binary-format raw-in-base64-out /dev/stdout`]],
+    });
+    expect(out.ResumeCommand.Value).toEqual({
+      'Fn::Join': ['', ['aws lambda invoke --function-name ', ref(fn), ` --payload '{"target":"rosa-trusted-ips","action":"resume","by":"WHO"}' --cli-binary-format raw-in-base64-out /dev/stdout`]],
+    });
     expect(adopted.json.Outputs.PolicyArn.Value).toBe(POLICY_ARN);
   });
 });
