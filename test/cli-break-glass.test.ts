@@ -4,7 +4,6 @@
  * restores the allowlist through the guards. Locally on a file target's state, and through the deployed function
  * (`--function`) against the Lambda stand-in running the real handler on the IAM stand-in.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,19 +14,14 @@ import { parsePolicy, renderDenyPolicy, serializePolicy } from '../lambda/allowl
 import { createHandler } from '../lambda/handler';
 import { AwsStandIn } from './helpers/aws-stand-in';
 import { LambdaStandIn } from './helpers/lambda-stand-in';
+import { CliRun, runCli } from './helpers/cli';
 
-const REPO = join(__dirname, '..');
 const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
 const ENTRIES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'];
 const KEYS = { accessKeyId: 'AKIDBREAKGLASS', secretAccessKey: 'break-glass-secret' };
 
 jest.setTimeout(60_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 let aws: AwsStandIn;
@@ -49,16 +43,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: readonly string[]): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|MIN_ENTRIES|MAX_)/.test(k)));
-  const env = { ...base, AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1' };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args, { AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1' });
 
 const deniesNothing = (text: string): boolean => isPlaceholder(parsePolicy(text));
 

@@ -4,7 +4,6 @@
  * mode (`--function`) against a Lambda stand-in on 127.0.0.1 whose function is the real handler (IAM on the
  * AWS stand-in), by function name and by stack name.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { createHandler } from '../lambda/handler';
 import { main } from '../bin/allowlist-sync';
 import { AwsStandIn } from './helpers/aws-stand-in';
 import { LambdaStandIn } from './helpers/lambda-stand-in';
+import { CliRun, runCli } from './helpers/cli';
 
 const REPO = join(__dirname, '..');
 const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
@@ -25,11 +25,6 @@ const KEYS = { accessKeyId: 'AKIDDEFAULTEXAMPLE', secretAccessKey: 'default-secr
 
 jest.setTimeout(60_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 let aws: AwsStandIn;
@@ -51,16 +46,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|NO_COLOR|FORCE_COLOR)/.test(k)));
-  const aws = { AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1' };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env: { ...base, ...aws, ...env } }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1', ...env });
 
 /** The deployed function, as the stand-in runs it: the real handler, its IAM on the AWS stand-in. */
 function deployedFunction(): (event: unknown) => Promise<unknown> {

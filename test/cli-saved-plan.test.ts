@@ -3,33 +3,19 @@
  * `apply FILE` applies exactly it, or nothing when the target or the sources no longer give that plan id; a
  * file that is not exactly a saved plan is an error naming what is wrong; a refused plan needs --approve.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
+import { CliRun, runCli } from './helpers/cli';
 
-const REPO = join(__dirname, '..');
 const CURRENT = ['192.0.2.0/24', '198.51.100.0/24'];
 const WANTED = [...CURRENT, '203.0.113.0/24'];
 
 jest.setTimeout(60_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(args: readonly string[]): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|OCM_|STATE_TABLE|ALERT_TOPIC_ARN|ALLOWLIST_|EXTRA_CIDRS|MIN_ENTRIES|MAX_)/.test(k)));
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/allowlist-sync.js', ...args], { cwd: REPO, env }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: readonly string[]): Promise<CliRun> => runCli(args);
 
 let dir: string;
 let policy: string;
