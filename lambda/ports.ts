@@ -218,6 +218,11 @@ export interface PolicyCheckRequest {
   entries: readonly string[];
   /** The proof's action and what it promises for AWS services calling on the caller's behalf. */
   proof: { action: string; viaAwsServiceExemption: boolean };
+  /**
+   * The index of the tool's own statement when the document holds others it does not own (a trust policy's Allows):
+   * findings located only on those others do not refuse the write. Unset: the tool owns the whole document.
+   */
+  ownStatement?: number;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { Plan, PlanOptions, decodePolicyDocument, managedPolicyShape, normalize, plan } from './allowlist';
+import { Plan, PlanOptions, decodePolicyDocument, managedPolicyShape, normalize, parsePolicy, plan } from './allowlist';
 import { isLifted } from './allowlist/pause';
 import { approvalProblem } from './allowlist/approval';
 import { baselineInForce } from './allowlist/baseline';
 import { DEFAULT_GUARDS } from './allowlist/guards';
-import type { AlertState, Announcement, Announcer, Log, PolicyType, PolicyVerifier, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
+import type { AlertState, Announcement, Announcer, Log, PolicyCheckRequest, PolicyType, PolicyVerifier, Source, SourceResult, StateStore, SyncResult, Target, TargetRecord } from './ports';
 import { memoryStateStore } from './state/json-store';
 import { SyncError } from './errors';
 import { deliverOwed, outboxPatch, owes } from './outbox';
@@ -127,9 +127,20 @@ function restoreTells(resumed: NonNullable<TargetRecord['resumed']>): { tells: {
 
 /** The plan refused by the real engines' verdict on its document, or undefined when they agree (or are not asked). */
 async function verifyDocument(options: SyncOptions, p: Plan): Promise<Plan | undefined> {
-  const proof = (options.plan?.shape ?? managedPolicyShape()).proof;
+  const shape = options.plan?.shape ?? managedPolicyShape();
+  const proof = shape.proof;
   if (!options.policyChecks || !proof) return undefined;
-  const request = { target: options.target.name, policyType: options.policyChecks.policyType, document: p.document, entries: p.entries, proof: { action: proof.action, viaAwsServiceExemption: proof.viaAwsServiceExemption } };
+  const rendered = parsePolicy(p.document);
+  const own = shape.find(rendered);
+  const request: PolicyCheckRequest = {
+    target: options.target.name,
+    policyType: options.policyChecks.policyType,
+    document: p.document,
+    entries: p.entries,
+    proof: { action: proof.action, viaAwsServiceExemption: proof.viaAwsServiceExemption },
+    // Findings on statements the tool does not own (a trust policy's Allows) are not ours to refuse on.
+    ...(own !== -1 && rendered.Statement.length > 1 ? { ownStatement: own } : {}),
+  };
   const refusal = await options.policyChecks.verifier.verify(request);
   return refusal ? refuse(p, refusal) : undefined;
 }

@@ -5,11 +5,12 @@
  * simulator played by the evaluator (test/helpers/fake-policy-engines.ts); Access Analyzer and SNS are mocked.
  */
 import { AccessAnalyzerClient, ValidatePolicyCommand } from '@aws-sdk/client-accessanalyzer';
-import { CreatePolicyVersionCommand, IAMClient, SimulateCustomPolicyCommand } from '@aws-sdk/client-iam';
+import { CreatePolicyVersionCommand, GetRoleCommand, IAMClient, SimulateCustomPolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { isApprovable, renderDenyPolicy, serializePolicy } from '../lambda/allowlist';
+import { trustPolicyShape } from '../lambda/allowlist/trust-policy';
 import { Shared, buildRuntime, buildRuntimes } from '../lambda/compose';
 import { loadSdkSettings } from '../lambda/config';
 import type { MetricsSink, PolicyChecksMode, PolicyVerifier, RunLog, StateStore } from '../lambda/ports';
@@ -18,6 +19,7 @@ import { staticSource } from '../lambda/sources/static';
 import { memoryStateStore } from '../lambda/state/json-store';
 import { sync } from '../lambda/sync';
 import { managedPolicyTarget } from '../lambda/targets/managed-policy';
+import { trustPolicyTarget } from '../lambda/targets/trust-policy';
 import { awsPolicyChecks } from '../lambda/targets/policy-checks';
 import { FakeIam } from './helpers/fake-iam';
 import { simulatorAgrees } from './helpers/fake-policy-engines';
@@ -129,6 +131,57 @@ describe('sync with the AWS policy checks', () => {
     await expect(run({ entries: CURRENT })).resolves.toMatchObject({ status: 'unchanged' });
     await expect(run({ entries: ['0.0.0.0/0'] })).resolves.toMatchObject({ status: 'refused' });
     expect(engineCalls()).toBe(0);
+  });
+
+  test('five accounts rendering the same document, at once: one ValidatePolicy and at most 12 simulations in all', async () => {
+    simulator();
+    const verifier = checks();
+    // Five targets, each its own IAM (a fleet's accounts); the hub's IAM simulates.
+    const accounts = Array.from({ length: 5 }, (_, i) => {
+      const client = new IAMClient({ region: 'us-east-1', credentials: CREDENTIALS });
+      const arn = `arn:aws:iam::12345678901${i}:policy/corp-vpn`;
+      const fake = new FakeIam({ arn, document: serializePolicy(renderDenyPolicy(CURRENT)) });
+      fake.install(mockClient(client));
+      return { fake, target: managedPolicyTarget(client, arn, { confirmDelaysMs: [1] }) };
+    });
+    const results = await Promise.all(
+      accounts.map(({ target: t }) => sync({ sources: [staticSource(DESIRED)], target: t, state, policyChecks: { verifier, policyType: 'identity' } })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('updated'));
+    for (const { fake } of accounts) expect(fake.defaultDocument).toBe(serializePolicy(renderDenyPolicy(DESIRED)));
+    expect(aaMock).toHaveReceivedCommandTimes(ValidatePolicyCommand, 1);
+    const simulations = iamMock.commandCalls(SimulateCustomPolicyCommand).length;
+    expect(simulations).toBeGreaterThan(0);
+    expect(simulations).toBeLessThanOrEqual(12);
+  });
+
+  test('a trust policy with a foreign statement Access Analyzer warns about: ours is written, the finding told, not refused', async () => {
+    const allow = { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' };
+    let trust = encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [allow] }));
+    iamMock.on(GetRoleCommand, { RoleName: 'BreakGlass' }).callsFake(() => ({ Role: { RoleName: 'BreakGlass', Arn: 'arn:aws:iam::123456789012:role/BreakGlass', Path: '/', RoleId: 'AROA1', CreateDate: new Date(), AssumeRolePolicyDocument: trust } }));
+    iamMock.on(UpdateAssumeRolePolicyCommand).callsFake((input: { PolicyDocument: string }) => {
+      trust = input.PolicyDocument;
+      return {};
+    });
+    const span = { start: { line: 1, column: 1, offset: 1 }, end: { line: 1, column: 2, offset: 2 } };
+    const warning = (index: number) => ({ findingType: 'SECURITY_WARNING' as const, issueCode: 'TRUST_ANYONE', findingDetails: 'anyone may assume', learnMoreLink: 'x', locations: [{ path: [{ value: 'Statement' }, { index }], span }] });
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [warning(0)] });
+    const runTrust = () =>
+      sync({
+        sources: [staticSource(DESIRED)],
+        target: trustPolicyTarget(iam, 'BreakGlass'),
+        state,
+        plan: { shape: trustPolicyShape(['arn:aws:iam::123456789012:root']) },
+        policyChecks: { verifier: checks(), policyType: 'trust' },
+      });
+    await expect(runTrust()).resolves.toMatchObject({ status: 'updated' });
+    expect(JSON.parse(decodeURIComponent(trust)).Statement).toEqual([allow, expect.objectContaining({ Sid: 'AllowlistSyncDenyOutsideTrustedIps' })]);
+    expect(logged).toContainEqual(['warn', expect.stringContaining('finding TRUST_ANYONE on a statement allowlist-sync does not own (Statement[0])')]);
+    // The same finding on our statement (index 1) refuses.
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [warning(1)] });
+    await expect(runTrust()).resolves.toMatchObject({ status: 'unchanged' });
+    const refused = await sync({ sources: [staticSource([...DESIRED, '198.51.100.200/32'])], target: trustPolicyTarget(iam, 'BreakGlass'), state, plan: { shape: trustPolicyShape(['arn:aws:iam::123456789012:root']) }, policyChecks: { verifier: checks(), policyType: 'trust' } });
+    expect(refused).toMatchObject({ status: 'refused', plan: { refusals: [expect.objectContaining({ code: 'policy-validation-findings' })] } });
   });
 
   test('required and unsupported: the run fails, nothing written', async () => {

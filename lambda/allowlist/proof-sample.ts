@@ -1,10 +1,14 @@
 // The real policy engine (iam:SimulateCustomPolicy) is asked the proof's questions too, but there each question is
 // one API call against IAM's account-wide rate limit. So it gets a bounded sample: every probe that does not depend
-// on one entry (outside addresses, AWS services calling, KMS, VPC endpoints; one exempt VPC and one exempt endpoint,
-// as the rest of a value list behaves alike), then the first or last address of entries spread over the list, each
+// on one entry (outside addresses, AWS services calling, KMS; for a statement that does not test aws:SourceIp by
+// value, VPC endpoints too, with one exempt VPC and one exempt endpoint, as the rest of a value list behaves alike), then the first or last address of entries spread over the list, each
 // with its neighbour just outside. The pure proof (proof.ts) still asks every question of every entry.
+//
+// A probe without a key the statement's conditions test by value (`NotIpAddress aws:SourceIp` for a request through
+// a VPC endpoint) is left out: AWS documents only `Null` and `...IfExists` for a key the request lacks, and says a
+// simulation without a key "might not be reliable". The proof alone answers those questions.
 import { AddressRanges, FastAddress, RequestContext } from './evaluate';
-import { PolicyDocument, findAllowlistStatement } from './policy';
+import { PolicyDocument, Statement, asObject, findAllowlistStatement } from './policy';
 import { Probe, ProofOptions, entryBounds, exemptionsOf, outsideProbes, step, text } from './proof';
 
 /** The most probes a sample holds: each is one SimulateCustomPolicy call before a write. */
@@ -23,6 +27,35 @@ const materialize = (probe: Probe): SampledProbe => ({
   expected: probe.expected,
   subject: probe.subject(),
 });
+
+/** Where each condition key the simulator is told about sits in a probe's request (aws:ViaAWSService is always told). */
+const SUPPLIED: Record<string, (request: RequestContext) => boolean> = {
+  'aws:sourceip': (r) => r.sourceIp !== undefined,
+  'aws:viaawsservice': () => true,
+  'aws:sourcevpc': (r) => r.sourceVpc !== undefined,
+  'aws:sourcevpce': (r) => r.sourceVpce !== undefined,
+  'kms:viaservice': (r) => r.kmsViaService !== undefined,
+};
+
+/**
+ * The condition keys (lower case) of `statement` whose absence from a request AWS does not define: every key under an
+ * operator other than `Null` and the `...IfExists` ones. A request must carry each of them for the simulator's answer to count.
+ */
+export function keysTestedByValue(statement: Statement | undefined): string[] {
+  const condition = asObject(statement?.Condition) ?? {};
+  const keys = new Set<string>();
+  for (const [operator, block] of Object.entries(condition)) {
+    const bare = operator.replace(/^For(AnyValue|AllValues):/i, '');
+    if (bare.toLowerCase() === 'null' || /ifexists$/i.test(bare)) continue;
+    for (const key of Object.keys(asObject(block) ?? {})) keys.add(key.toLowerCase());
+  }
+  return [...keys];
+}
+
+/** Whether `request` carries every key in `keys` (one the simulator is never told about counts as missing). */
+export function carriesKeys(request: RequestContext, keys: readonly string[]): boolean {
+  return keys.every((key) => SUPPLIED[key]?.(request) === true);
+}
 
 /** Indices of `count` entries spread over `n`: the first, the last, and evenly between. */
 export function spreadIndices(n: number, count: number): number[] {
@@ -45,14 +78,16 @@ export function sampleProbes(document: PolicyDocument, entries: readonly string[
   const ranges = parsed;
   const base: RequestContext = { action: options.action, viaAwsService: false, ...(options.principal !== undefined ? { principal: options.principal } : {}) };
   const index = findAllowlistStatement(document);
-  const exempt = exemptionsOf(index === -1 ? undefined : document.Statement[index]);
+  const statement = index === -1 ? undefined : document.Statement[index];
+  const exempt = exemptionsOf(statement);
+  const needed = keysTestedByValue(statement);
 
   // outsideProbes ends with one probe per exempt VPC, then one per exempt endpoint: keep the first of each.
   const all = outsideProbes(exempt, ranges, base, options.viaAwsServiceExemption ?? true);
   const core = all.slice(0, all.length - exempt.vpcs.length - exempt.vpces.length);
   const vpcProbes = all.slice(core.length, core.length + exempt.vpcs.length);
   const vpceProbes = all.slice(core.length + exempt.vpcs.length);
-  const fixed = [...core, ...vpcProbes.slice(0, 1), ...vpceProbes.slice(0, 1)].map(materialize);
+  const fixed = [...core, ...vpcProbes.slice(0, 1), ...vpceProbes.slice(0, 1)].map(materialize).filter((p) => carriesKeys(p.request, needed));
 
   const room = Math.max(0, max - fixed.length);
   const inEntries: SampledProbe[] = [];
@@ -72,5 +107,5 @@ export function sampleProbes(document: PolicyDocument, entries: readonly string[
       inEntries.push({ request: { ...base, sourceIp: text(address) }, expected: 'denied', subject: `${text(address)}, just ${neighbour[1]} ${entry} and in no entry` });
     }
   });
-  return [...fixed, ...inEntries].slice(0, max);
+  return [...fixed, ...inEntries.filter((p) => carriesKeys(p.request, needed))].slice(0, max);
 }

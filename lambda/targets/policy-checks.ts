@@ -1,5 +1,5 @@
 import { ContextEntry, EvaluationResult, IAMClient, SimulateCustomPolicyCommand } from '@aws-sdk/client-iam';
-import type { AccessAnalyzerClient, ValidatePolicyFinding } from '@aws-sdk/client-accessanalyzer';
+import type { AccessAnalyzerClient, PathElement, ValidatePolicyFinding } from '@aws-sdk/client-accessanalyzer';
 import type { Refusal } from '../allowlist/guards';
 import type { RequestContext } from '../allowlist/evaluate';
 import { parsePolicy } from '../allowlist/policy';
@@ -8,11 +8,14 @@ import { SyncError, describeError } from '../errors';
 import type { Log, PolicyCheckRequest, PolicyChecksMode, PolicyVerifier } from '../ports';
 import { accessAnalyzerModule } from './access-analyzer-client';
 import { awsErrorCode } from './iam-client';
+import { VerdictCacheOptions, cachedVerifier } from './verdict-cache';
 
 // A second opinion before a write, from the engines AWS itself runs: IAM's policy simulator asked the proof's
 // questions (a bounded sample of them), and Access Analyzer's policy validation. Both optional (POLICY_CHECKS): where
 // an endpoint does not offer one (a stand-in, a partition without it) it is skipped with one log line per container.
 // A disagreement or a finding is a refusal; a check that could not answer is an error. Either way nothing is written.
+// A simulation that reports context keys missing (MissingContextValues) is inconclusive, told, not a refusal; a
+// finding located only on a statement the tool does not own is told, not refused. Verdicts are kept (verdict-cache.ts).
 
 /** What building the checks needs; the clients are made on first use. */
 export interface PolicyChecksOptions {
@@ -22,6 +25,8 @@ export interface PolicyChecksOptions {
   /** AWS_ENDPOINT_URL (or the service's own variable) is set: an unreachable endpoint there means "not offered". */
   customEndpoint: { iam: boolean; accessAnalyzer: boolean };
   log?: Log;
+  /** How long and how many verdicts the shared verifier keeps (defaults: an hour, 100). */
+  cache?: VerdictCacheOptions;
 }
 
 /** Actions every simulation asks about besides the proof's own: a deny of `*` must decide each of them alike. */
@@ -92,6 +97,8 @@ const findingText = (f: ValidatePolicyFinding): string =>
 /** The real engines' checks of one container: each check's "not offered here" is found, and told, once. */
 class AwsPolicyChecks implements PolicyVerifier {
   private readonly skipped = new Map<CheckName | 'trust-simulation', string>();
+  /** Issue codes of findings on statements the tool does not own, each told once. */
+  private readonly foreignTold = new Set<string>();
 
   constructor(private readonly options: PolicyChecksOptions) {}
 
@@ -107,7 +114,7 @@ class AwsPolicyChecks implements PolicyVerifier {
       // policy's deny names roles and accounts: its answer would not be about the principals the deny is for.
       this.tellOnce(
         'trust-simulation',
-        `${TITLE.simulate} skipped for trust policies: it simulates a resource policy only for an IAM user as caller, not the roles and accounts a trust policy's deny names; Access Analyzer still validates them`,
+        `${TITLE.simulate} skipped: simulation does not apply to trust policies (it simulates a resource policy only for an IAM user as caller, not the roles and accounts a trust policy's deny names); trust policies are checked by Access Analyzer's ValidatePolicy and allowlist-sync's own proof only, also under POLICY_CHECKS=required`,
         'info',
       );
       return undefined;
@@ -171,7 +178,7 @@ class AwsPolicyChecks implements PolicyVerifier {
     }
     const informational = findings.filter((f) => INFORMATIONAL_FINDINGS.has(f.findingType ?? ''));
     if (informational.length > 0) this.options.log?.warn('policy check: Access Analyzer findings (not refused)', { target: request.target, findings: informational.map(findingText) });
-    const blocking = findings.filter((f) => !INFORMATIONAL_FINDINGS.has(f.findingType ?? ''));
+    const blocking = findings.filter((f) => !INFORMATIONAL_FINDINGS.has(f.findingType ?? '') && !this.foreign(request, f));
     if (blocking.length === 0) return undefined;
     const shown = blocking.slice(0, 3).map(findingText).join('; ');
     return {
@@ -181,13 +188,32 @@ class AwsPolicyChecks implements PolicyVerifier {
     };
   }
 
+  /** A finding every location of which is a statement other than the tool's own (told once per issue code). */
+  private foreign(request: PolicyCheckRequest, finding: ValidatePolicyFinding): boolean {
+    const own = request.ownStatement;
+    if (own === undefined) return false;
+    const statements = (finding.locations ?? []).map((l) => statementIndexOf(l.path));
+    // No location, or one on the document as a whole (or not in one statement): it counts.
+    if (statements.length === 0 || statements.some((i) => i === undefined || i === own)) return false;
+    const code = finding.issueCode ?? '(no issue code)';
+    if (!this.foreignTold.has(code)) {
+      this.foreignTold.add(code);
+      this.options.log?.warn(`policy check: Access Analyzer finding ${code} on a statement allowlist-sync does not own (Statement[${statements.join('], Statement[')}]) is not refused; it is told once per container`, {
+        target: request.target,
+        finding: findingText(finding),
+      });
+    }
+    return true;
+  }
+
   private async simulate(request: PolicyCheckRequest): Promise<Refusal | undefined> {
     const probes = sampleProbes(parsePolicy(request.document), request.entries, { action: request.proof.action, viaAwsServiceExemption: request.proof.viaAwsServiceExemption }, MAX_SAMPLED_PROBES);
     const actions = [request.proof.action, ...SIMULATED_ACTIONS.filter((a) => a.toLowerCase() !== request.proof.action.toLowerCase())];
     const client = this.options.iam();
     // One after the other: IAM's rate limit is the account's, and the first disagreement is enough.
+    const inconclusive: string[] = [];
     for (const probe of probes) {
-      const disagreement = await this.simulateProbe(client, request, probe, actions);
+      const disagreement = await this.simulateProbe(client, request, probe, actions, inconclusive);
       if (disagreement) {
         return {
           code: 'policy-simulation-disagrees',
@@ -196,11 +222,14 @@ class AwsPolicyChecks implements PolicyVerifier {
         };
       }
     }
+    if (inconclusive.length > 0) {
+      this.options.log?.warn(`policy check: ${TITLE.simulate} was inconclusive for ${inconclusive.length} of ${probes.length} probes (context keys missing), not refused: ${inconclusive.slice(0, 3).join('; ')}`, { target: request.target });
+    }
     return undefined;
   }
 
   /** One probe, one call (one request context); the disagreement, or undefined when IAM agrees for every action. */
-  private async simulateProbe(client: IAMClient, request: PolicyCheckRequest, probe: SampledProbe, actions: readonly string[]): Promise<string | undefined> {
+  private async simulateProbe(client: IAMClient, request: PolicyCheckRequest, probe: SampledProbe, actions: readonly string[], inconclusive: string[]): Promise<string | undefined> {
     const results: EvaluationResult[] = [];
     let marker: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -210,6 +239,12 @@ class AwsPolicyChecks implements PolicyVerifier {
       results.push(...(out?.EvaluationResults ?? []));
       marker = out?.IsTruncated ? out.Marker : undefined;
       if (!marker) break;
+    }
+    // The simulator lacked a key some statement tests: AWS says its answer "might not be reliable". Not a verdict.
+    const missing = [...new Set(results.flatMap((r) => r.MissingContextValues ?? []))];
+    if (missing.length > 0) {
+      inconclusive.push(`${probe.subject} (missing ${missing.slice(0, 5).join(', ')})`);
+      return undefined;
     }
     for (const action of actions) {
       const decision = results.find((r) => r.EvalActionName?.toLowerCase() === action.toLowerCase())?.EvalDecision;
@@ -222,7 +257,31 @@ class AwsPolicyChecks implements PolicyVerifier {
   }
 }
 
-/** The AWS policy checks of one container (or one CLI run): share it between targets, so each skip is told once. */
+/** The statement a finding's location path points into (`Statement[i]...`), or undefined for the document as a whole. */
+export function statementIndexOf(path: readonly PathElement[] | undefined): number | undefined {
+  const [first, second] = path ?? [];
+  if (!first || !('value' in first) || first.value !== 'Statement') return undefined;
+  return second && 'index' in second && typeof second.index === 'number' ? second.index : undefined;
+}
+
+/** The probe set a request's simulation asks, as text (part of its verdict's key); its inputs when it cannot be sampled. */
+function probeSetOf(request: PolicyCheckRequest): string {
+  if (request.policyType === 'trust') return '';
+  try {
+    const probes = sampleProbes(parsePolicy(request.document), request.entries, { action: request.proof.action, viaAwsServiceExemption: request.proof.viaAwsServiceExemption }, MAX_SAMPLED_PROBES);
+    return JSON.stringify(probes.map((p) => [p.request, p.expected]));
+  } catch {
+    // The check itself reports what is wrong (as a policy-check-error); the key only has to be distinct.
+    return JSON.stringify(['unsampled', request.entries]);
+  }
+}
+
+/**
+ * The AWS policy checks of one container (or one CLI run): share it between targets, so each skip is told once and
+ * a document many targets render alike (a fleet's accounts) is checked once for all of them (verdict-cache.ts).
+ */
 export function awsPolicyChecks(options: PolicyChecksOptions): PolicyVerifier {
-  return new AwsPolicyChecks(options);
+  const checks = new AwsPolicyChecks(options);
+  if (options.mode === 'off') return checks;
+  return cachedVerifier(checks, { probeKey: probeSetOf, ...options.cache });
 }

@@ -17,8 +17,11 @@ export function requestOf(input: SimulateCustomPolicyCommandInput, action: strin
   return { action, viaAwsService: via === 'true', ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
 }
 
-/** Answers SimulateCustomPolicy on `mock` as described above. */
-export function simulatorAgrees(mock: IamMock, twist?: (request: RequestContext, decision: string) => string): void {
+/**
+ * Answers SimulateCustomPolicy on `mock` as described above; `missing` names the context keys IAM would report
+ * missing for a request (its `MissingContextValues`), as it does when a statement tests a key the call did not supply.
+ */
+export function simulatorAgrees(mock: IamMock, twist?: (request: RequestContext, decision: string) => string, missing?: (request: RequestContext) => string[]): void {
   mock.on(SimulateCustomPolicyCommand).callsFake((input: SimulateCustomPolicyCommandInput) => {
     const document = parsePolicy(input.PolicyInputList![0]);
     return {
@@ -26,7 +29,8 @@ export function simulatorAgrees(mock: IamMock, twist?: (request: RequestContext,
       EvaluationResults: input.ActionNames!.map((action) => {
         const request = requestOf(input, action);
         const decision = evaluateDeny(document, request).denied === true ? 'explicitDeny' : 'implicitDeny';
-        return { EvalActionName: action, EvalResourceName: '*', EvalDecision: twist ? twist(request, decision) : decision };
+        const absent = missing?.(request) ?? [];
+        return { EvalActionName: action, EvalResourceName: '*', EvalDecision: twist ? twist(request, decision) : decision, ...(absent.length > 0 ? { MissingContextValues: absent } : {}) };
       }),
     };
   });

@@ -80,14 +80,13 @@ describe('supported and agreeing', () => {
     const contexts = calls.map((c) => JSON.stringify(c.ContextEntries));
     expect(new Set(contexts).size).toBe(calls.length); // no probe asked twice
     const ips = calls.map((c) => c.ContextEntries!.find((e) => e.ContextKeyName === 'aws:SourceIp')?.ContextKeyValues?.[0]);
-    // Outside addresses (direct, then via an AWS service), a request without aws:SourceIp, then each entry's first or
-    // last address with its neighbour just outside.
+    // Outside addresses (direct, then via an AWS service), then each entry's first or last address with its neighbour
+    // just outside. Never a request without aws:SourceIp: IAM's answer for a missing key is not documented.
     expect(ips).toEqual([
       '198.51.100.1',
       '198.51.100.1',
       '2001:db8::1',
       '2001:db8::1',
-      undefined,
       '192.0.2.0',
       '192.0.1.255',
       '203.0.113.7',
@@ -97,14 +96,36 @@ describe('supported and agreeing', () => {
     ]);
   });
 
-  test('the VPC exemption: its keys are sent as string context entries, exempt and unlisted ones both asked', async () => {
-    simulatorAgrees();
+  test.each([
+    ['by default', {}],
+    ['with the VPC exemption', { vpcExemption: ['vpc-0123456789abcdef0', 'vpce-0123456789abcdef0'] }],
+  ])('%s: a simulator that reads a missing aws:SourceIp as not matching refuses nothing, as no probe lacks it', async (_, conditions) => {
+    // The undocumented case: NotIpAddress on a missing key judged false, so a request without aws:SourceIp not denied.
+    simulatorAgrees((request, decision) => (request.sourceIp === undefined ? 'implicitDeny' : decision));
     aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
-    await expect(checks().verify(managed(ENTRIES, { vpcExemption: ['vpc-0123456789abcdef0', 'vpce-0123456789abcdef0', 'vpce-11111111'] }))).resolves.toBeUndefined();
-    const vpces = iamMock.commandCalls(SimulateCustomPolicyCommand).flatMap((c) => c.args[0].input.ContextEntries!.filter((e) => e.ContextKeyName === 'aws:SourceVpce'));
-    expect(vpces.every((e) => e.ContextKeyType === 'string')).toBe(true);
-    expect(vpces.map((e) => e.ContextKeyValues![0])).toEqual(expect.arrayContaining(['vpce-0123456789abcdef0']));
-    expect(vpces.map((e) => e.ContextKeyValues![0])).not.toContain('vpce-11111111'); // one exempt endpoint stands for the list
+    await expect(checks().verify(managed(ENTRIES, conditions))).resolves.toBeUndefined();
+    const calls = iamMock.commandCalls(SimulateCustomPolicyCommand);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const call of calls) expect(call.args[0].input.ContextEntries!.map((e) => e.ContextKeyName)).toContain('aws:SourceIp');
+  });
+
+  test('MissingContextValues in an answer: that probe is inconclusive, one log line, not a refusal', async () => {
+    // The simulator lacks a key for the outside address and, lacking it, disagrees: neither counts.
+    const outside = (request: RequestContext) => request.sourceIp === '198.51.100.1' && !request.viaAwsService;
+    agrees(iamMock, (request, decision) => (outside(request) ? 'implicitDeny' : decision), (request) => (outside(request) ? ['aws:SourceVpc'] : []));
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
+    const log = recordingLog();
+    await expect(checks('required', log).verify(managed())).resolves.toBeUndefined();
+    expect(iamMock.commandCalls(SimulateCustomPolicyCommand).length).toBeGreaterThan(1); // the others still asked
+    expect(log.lines).toEqual([
+      { level: 'warn', message: expect.stringMatching(/^policy check: iam:SimulateCustomPolicy was inconclusive for 1 of \d+ probes \(context keys missing\), not refused: 198\.51\.100\.1, an address in no entry \(missing aws:SourceVpc\)$/) },
+    ]);
+  });
+
+  test('a disagreement on a probe IAM had every key for still refuses, whatever others lacked', async () => {
+    agrees(iamMock, (request, decision) => (request.sourceIp === '192.0.2.0' ? 'explicitDeny' : decision), (request) => (request.viaAwsService ? ['kms:ViaService'] : []));
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
+    await expect(checks().verify(managed())).resolves.toMatchObject({ code: 'policy-simulation-disagrees' });
   });
 
   test('findings over several pages are all read', async () => {
@@ -206,16 +227,59 @@ describe('trust policies', () => {
     aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
     const log = recordingLog();
     const verifier = checks('required', log);
-    for (let run = 0; run < 3; run++) await expect(verifier.verify(TRUST)).resolves.toBeUndefined();
+    const other = { ...TRUST, entries: ['192.0.2.0/24'], document: JSON.stringify({ Version: '2012-10-17', Statement: [renderTrustStatement(['arn:aws:iam::123456789012:root'], ['192.0.2.0/24'])] }) };
+    for (let run = 0; run < 3; run++) {
+      await expect(verifier.verify(TRUST)).resolves.toBeUndefined();
+      await expect(verifier.verify(other)).resolves.toBeUndefined();
+    }
     expect(aaMock).toHaveReceivedCommandWith(ValidatePolicyCommand, {
       policyDocument: TRUST.document,
       policyType: 'RESOURCE_POLICY',
       validatePolicyResourceType: 'AWS::IAM::AssumeRolePolicyDocument',
     });
-    expect(aaMock).toHaveReceivedCommandTimes(ValidatePolicyCommand, 3);
+    expect(aaMock).toHaveReceivedCommandTimes(ValidatePolicyCommand, 2); // each document once: the verdict is kept
     expect(iamMock).not.toHaveReceivedCommand(SimulateCustomPolicyCommand);
-    expect(log.lines).toHaveLength(1);
-    expect(log.lines[0].message).toContain('iam:SimulateCustomPolicy skipped for trust policies');
+    expect(log.lines).toEqual([{ level: 'info', message: expect.stringContaining('simulation does not apply to trust policies') }]);
+    expect(log.lines[0].message).toContain('also under POLICY_CHECKS=required');
+  });
+
+  describe('findings on statements the tool does not own', () => {
+    // A role's trust policy: someone's Allow first, ours second.
+    const FOREIGN = { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' };
+    const trust = (entries: readonly string[]): PolicyCheckRequest => ({
+      ...TRUST,
+      entries,
+      document: JSON.stringify({ Version: '2012-10-17', Statement: [FOREIGN, renderTrustStatement(['arn:aws:iam::123456789012:root'], entries)] }),
+      ownStatement: 1,
+    });
+    const at = (...path: ({ value: string } | { index: number })[]) => [{ path, span: { start: { line: 0, column: 0, offset: 0 }, end: { line: 0, column: 0, offset: 0 } } }];
+
+    test('a SECURITY_WARNING located only on a foreign statement: written, told once per container per finding code', async () => {
+      aaMock.on(ValidatePolicyCommand).resolves(findings({ findingType: 'SECURITY_WARNING', issueCode: 'TRUST_ANYONE', locations: at({ value: 'Statement' }, { index: 0 }, { value: 'Principal' }) }));
+      const log = recordingLog();
+      const verifier = checks('auto', log);
+      await expect(verifier.verify(trust(ENTRIES))).resolves.toBeUndefined();
+      await expect(verifier.verify(trust(['192.0.2.0/24']))).resolves.toBeUndefined();
+      expect(aaMock).toHaveReceivedCommandTimes(ValidatePolicyCommand, 2);
+      const told = log.lines.filter((l) => l.message.includes('TRUST_ANYONE'));
+      expect(told).toEqual([{ level: 'warn', message: expect.stringContaining('finding TRUST_ANYONE on a statement allowlist-sync does not own (Statement[0]) is not refused') }]);
+    });
+
+    test.each([
+      ['on our statement', at({ value: 'Statement' }, { index: 1 }, { value: 'Condition' })],
+      ['with no location', []],
+      ['on the document as a whole', at()],
+      ['on the Version', at({ value: 'Version' })],
+    ])('one %s still refuses', async (_, locations) => {
+      aaMock.on(ValidatePolicyCommand).resolves(findings({ findingType: 'SECURITY_WARNING', issueCode: 'OURS', locations }));
+      await expect(checks().verify(trust(ENTRIES))).resolves.toMatchObject({ code: 'policy-validation-findings', message: expect.stringContaining('SECURITY_WARNING OURS') });
+    });
+
+    test('without ownStatement (the tool owns the whole document) every finding counts', async () => {
+      simulatorAgrees();
+      aaMock.on(ValidatePolicyCommand).resolves(findings({ findingType: 'ERROR', issueCode: 'X', locations: at({ value: 'Statement' }, { index: 3 }) }));
+      await expect(checks().verify(managed())).resolves.toMatchObject({ code: 'policy-validation-findings' });
+    });
   });
 });
 
