@@ -28,8 +28,10 @@ function packageVersion(): string {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-const EXIT_CODES = `Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error; apply, rollback, pause and resume
-0 done or nothing to do, 3 refused, 1 error; status 0, 1 error; check 0 not denied, 3 denied, 1 cannot tell.`;
+const EXIT_CODES = `Exit codes: plan 0 no change, 2 changes pending, 3 refused, 1 error or busy; apply and rollback 0 unchanged or
+applied, 3 refused or paused (nothing written), 1 error or busy; pause 0 paused (or already), 1 error or busy;
+resume 0 resumed, 3 its restore refused (still lifted), 1 error or busy; status 0, 1 error; check 0 not denied,
+3 denied, 1 cannot tell or error.`;
 
 const SOURCES_HELP = `Sources (--source, repeatable): ${SOURCE_FORMS}.
   ocm reads Red Hat OCM's trusted IPs (OCM_CLIENT_ID/OCM_CLIENT_SECRET, OCM_OFFLINE_TOKEN, or the SSM

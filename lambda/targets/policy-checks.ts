@@ -222,6 +222,14 @@ class AwsPolicyChecks implements PolicyVerifier {
         };
       }
     }
+    if (probes.length > 0 && inconclusive.length === probes.length && this.options.mode === 'required') {
+      // Nothing was checked at all: under required that is a check that could not run, not a pass.
+      throw new SyncError(
+        'policy-check-unavailable',
+        `${TITLE.simulate} could not check ${request.target}: every one of its ${probes.length} probes was inconclusive (context keys missing: ${inconclusive.slice(0, 3).join('; ')}).`,
+        'POLICY_CHECKS=required writes nothing unchecked; set POLICY_CHECKS=auto to go on with allowlist-sync\'s own proof.',
+      );
+    }
     if (inconclusive.length > 0) {
       this.options.log?.warn(`policy check: ${TITLE.simulate} was inconclusive for ${inconclusive.length} of ${probes.length} probes (context keys missing), not refused: ${inconclusive.slice(0, 3).join('; ')}`, { target: request.target });
     }

@@ -122,6 +122,15 @@ describe('supported and agreeing', () => {
     ]);
   });
 
+  test('every probe inconclusive: under required nothing was checked, so it fails; under auto one line', async () => {
+    agrees(iamMock, (_request, decision) => decision, () => ['aws:SourceVpc']);
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
+    await expect(checks('required').verify(managed())).rejects.toMatchObject({ code: 'policy-check-unavailable', message: expect.stringMatching(/every one of its \d+ probes was inconclusive/) });
+    const log = recordingLog();
+    await expect(checks('auto', log).verify(managed())).resolves.toBeUndefined();
+    expect(log.lines).toEqual([{ level: 'warn', message: expect.stringMatching(/was inconclusive for (\d+) of \1 probes/) }]);
+  });
+
   test('a disagreement on a probe IAM had every key for still refuses, whatever others lacked', async () => {
     agrees(iamMock, (request, decision) => (request.sourceIp === '192.0.2.0' ? 'explicitDeny' : decision), (request) => (request.viaAwsService ? ['kms:ViaService'] : []));
     aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
