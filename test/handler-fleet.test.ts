@@ -77,21 +77,64 @@ describe('a fleet from a StackSet', () => {
     expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(2);
   });
 
-  test('an unchanged warm run costs exactly 2 IAM reads per account and no AssumeRole; attachToRoles adds one listing', async () => {
+  test('attachToRoles: the first run lists the attachments; unchanged runs after cost exactly 2 IAM reads per account, a cold container 1 AssumeRole more', async () => {
     const accounts = accountIds(4);
     useFleet(accounts);
     for (const a of accounts) fleet.attached.set(a, new Set(['ManagedOpenShift-Support-Role']));
-    const fn = coldStart(targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] }));
+    const env = targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] });
+    const fn = coldStart(env);
     await fn.invoke();
     expect(assumed()).toHaveLength(4);
+    // No full check recorded yet (a cold start of the state): each account's attachments are listed once.
+    for (const a of accounts) expect(fleet.callsByAccount()[a]).toContain('ListEntitiesForPolicy');
     fleet.iamCalls.length = 0;
     stsMock.resetHistory();
 
     const second = (await fn.invoke()) as unknown as FleetResult;
 
     expect(second.targets.map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
-    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy']])));
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion']])));
     expect(assumed()).toEqual([]);
+
+    // A cold container, the full check recorded in the state table minutes ago: 1 AssumeRole and 2 reads per account.
+    fleet.iamCalls.length = 0;
+    stsMock.resetHistory();
+    await coldStart(env).invoke();
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion']])));
+    expect(assumed()).toHaveLength(4);
+  });
+
+  test('attachToRoles: a detachment lowers AttachmentCount and is found at once; an hour on, the attachments are listed again', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a, b]);
+    for (const x of [a, b]) fleet.attached.set(x, new Set(['ManagedOpenShift-Support-Role']));
+    const fn = coldStart(targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] }));
+    await fn.invoke();
+    fleet.iamCalls.length = 0;
+
+    // Someone detaches the policy in account b: its count drops from 1 to 0.
+    fleet.attached.set(b, new Set());
+    await fn.invoke();
+
+    expect(fleet.callsByAccount()).toEqual({ [a]: ['GetPolicy', 'GetPolicyVersion'], [b]: ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy', 'AttachRolePolicy'] });
+    expect(fleet.attached.get(b)).toEqual(new Set(['ManagedOpenShift-Support-Role']));
+    expect(alerts().filter((x) => x.event === 'detached').map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} detached from role/ManagedOpenShift-Support-Role, re-attached`]);
+
+    // Re-attached: the count is back to what was recorded, so the next run costs 2 reads again.
+    fleet.iamCalls.length = 0;
+    await fn.invoke();
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries([a, b].map((x) => [x, ['GetPolicy', 'GetPolicyVersion']])));
+
+    // An hour after the last full check, whatever the count says, every account's attachments are listed again.
+    const realNow = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61 * 60_000);
+    try {
+      fleet.iamCalls.length = 0;
+      await fn.invoke();
+      expect(fleet.callsByAccount()).toEqual(Object.fromEntries([a, b].map((x) => [x, ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy']])));
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   test('the same without attachments: 2 IAM reads per account, nothing else', async () => {

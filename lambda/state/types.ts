@@ -132,7 +132,17 @@ export interface TargetRecord {
    * Managed policies with attachTo*: listed principals the policy was found missing from and not attached to again
    * (left detached by `reattach: false` or a dry run, or no longer existing), each alerted once.
    */
-  attachments?: { missing?: Record<string, MissingAttachment> };
+  attachments?: AttachmentsRecord;
+}
+
+/** What the attachment check of a managed policy remembers (attachTo*). */
+export interface AttachmentsRecord {
+  /** Listed principals found without the policy and not attached again, each alerted once. */
+  missing?: Record<string, MissingAttachment>;
+  /** The last full check (ListEntitiesForPolicy), ISO 8601: between full checks, GetPolicy's AttachmentCount stands in. */
+  checkedAt?: string;
+  /** The policy's attachments (every role, user and group) after that check: a different AttachmentCount means look again. */
+  attachmentCount?: number;
 }
 
 /** A principal the policy must be attached to and is not. */
