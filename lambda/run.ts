@@ -51,6 +51,8 @@ export interface HandlerResult {
 export interface MultiTargetResult {
   status: SyncResult['status'];
   targets: (HandlerResult & { target: string })[];
+  /** Fleet accounts not synced this run (no CURRENT stack instance), each with why: `{target: NAME/ACCOUNT, reason}`. */
+  skipped?: { target: string; reason: string }[];
 }
 
 export { isAction, parseEvent } from './events';

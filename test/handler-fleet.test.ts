@@ -216,7 +216,76 @@ describe('a fleet from a StackSet', () => {
     expect(Object.keys(fleet.callsByAccount()).sort()).toEqual([a, c]);
     expect(assumed().sort()).toEqual([roleArnOf(a), roleArnOf(c)]);
     expect(cfnMock.commandCalls(ListStackInstancesCommand).every((call) => call.args[0].input.CallAs === 'DELEGATED_ADMIN')).toBe(true);
-    expect(out.logs().find((l) => l.message === 'fleet accounts left out: their stack instances are not CURRENT')).toMatchObject({ skipped: [{ account: d, why: 'no CURRENT instance (eu-west-1 OUTDATED (FAILED))' }] });
+    expect(out.logs().find((l) => l.message === 'fleet accounts found')).toMatchObject({ leftOut: [{ account: d, why: 'no CURRENT instance (eu-west-1 OUTDATED (FAILED))' }, { account: b, why: 'excludeAccounts' }] });
+    // The account not CURRENT is told, once, by the fleet; the excluded one never.
+    expect(alerts().filter((x) => x.event === 'skipped').map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${d} skipped (eu-west-1 OUTDATED (FAILED))`]);
+  });
+});
+
+describe('an account whose stack instance is not CURRENT', () => {
+  const skippedAlerts = () => alerts().filter((x) => x.event === 'skipped' || (x.event === 'recovered' && x.subject.includes('CURRENT')));
+  const fleetMetric = () => out.emf().filter((b) => b.service === 'fleet').map((b) => b.FleetAccountsSkipped);
+
+  test('is told once per status, counted every run, told again when its status changes, and told as recovered (and synced) once CURRENT', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a]);
+    fleet.add(b, HAND_MADE, 'OUTDATED');
+    fleet.instances[1].StatusReason = 'Account 100000000002 should have \'AWSCloudFormationStackSetExecutionRole\' role';
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+    const env = targets(FLEET);
+    const fn = coldStart(env);
+
+    const first = (await fn.invoke()) as unknown as FleetResult & { skipped?: unknown };
+    expect(first.targets.map((t) => t.target)).toEqual([`fleet/${a}`]);
+    const reason = "its stack instance in eu-west-1 is OUTDATED (FAILED) (reason: Account 100000000002 should have 'AWSCloudFormationStackSetExecutionRole' role): not synced until CURRENT";
+    expect(first.skipped).toEqual([{ target: `fleet/${b}`, reason }]);
+    expect(skippedAlerts().map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (FAILED))`]);
+    expect(skippedAlerts()[0].body).toContain(`fleet/${b} skipped: ${reason}`);
+    expect(fleetMetric()).toEqual([1]);
+
+    // The same status again, in this container or a cold one (the record is in the state table): not told again.
+    await fn.invoke();
+    await coldStart(env).invoke();
+    expect(skippedAlerts()).toHaveLength(1);
+    expect(fleetMetric()).toEqual([1, 1, 1]);
+
+    // Another status (a retry under way): told again.
+    fleet.instances[1].StackInstanceStatus = { DetailedStatus: 'RUNNING' };
+    const again = coldStart(env);
+    await again.invoke();
+    expect(skippedAlerts().map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (FAILED))`, `allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (RUNNING))`]);
+
+    // CURRENT again: told once as recovered, and synced in the same run.
+    fleet.instances[1] = { ...fleet.instances[1], Status: 'CURRENT', StackInstanceStatus: { DetailedStatus: 'SUCCEEDED' } };
+    const back = (await again.invoke()) as unknown as FleetResult & { skipped?: unknown };
+    expect(back.targets.map((t) => [t.target, t.status])).toEqual([[`fleet/${a}`, 'unchanged'], [`fleet/${b}`, 'updated']]);
+    expect(back.skipped).toBeUndefined();
+    expect(skippedAlerts().map((x) => [x.event, x.subject])).toEqual([
+      ['skipped', expect.stringContaining('FAILED')],
+      ['skipped', expect.stringContaining('RUNNING')],
+      ['recovered', `allowlist-sync: fleet/${b} CURRENT again, synced`],
+    ]);
+    await again.invoke();
+    expect(skippedAlerts()).toHaveLength(3);
+    expect(fleetMetric().slice(-2)).toEqual([0, 0]);
+  });
+
+  test('every instance OUTDATED (a StackSet update under way) is no fleet-empty failure: the result and one alert say skipped', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([]);
+    fleet.add(a, HAND_MADE, 'OUTDATED');
+    fleet.add(b, HAND_MADE, 'OUTDATED');
+    for (const i of fleet.instances) i.StackInstanceStatus = { DetailedStatus: 'RUNNING' };
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+
+    const result = (await coldStart(targets(FLEET)).invoke()) as unknown as FleetResult & { skipped?: { target: string }[] };
+
+    expect(result.status).toBe('unchanged');
+    expect(result.targets).toEqual([]);
+    expect(result.skipped?.map((s) => s.target)).toEqual([`fleet/${a}`, `fleet/${b}`]);
+    expect(alerts().map((x) => [x.event, x.subject])).toEqual([['skipped', 'allowlist-sync: fleet 2 accounts skipped (not CURRENT)']]);
+    expect(out.emf().find((x) => x.service === 'fleet')).toMatchObject({ SyncSucceeded: 1, FleetAccountsSkipped: 2 });
+    expect(assumed()).toEqual([]);
   });
 });
 

@@ -133,6 +133,16 @@ export interface TargetRecord {
    * (left detached by `reattach: false` or a dry run, or no longer existing), each alerted once.
    */
   attachments?: AttachmentsRecord;
+  /** A fleet's own record: its accounts left out because no stack instance of theirs is CURRENT, each told once per status. */
+  skipped?: Record<string, SkippedAccount>;
+}
+
+/** A fleet account not synced because its stack instance is not CURRENT (a StackSet operation under way, or failed). */
+export interface SkippedAccount {
+  /** Its instances' region and status as told, e.g. `eu-west-1 OUTDATED (FAILED)`: a different one is told again. */
+  status: string;
+  /** Since when it is skipped (ISO 8601). */
+  since: string;
 }
 
 /** What the attachment check of a managed policy remembers (attachTo*). */
