@@ -1,9 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { AlertContext, Alerter, recordAlertStateStore, renderAlert } from './alerts';
+import { AlertContext, Alerter, recordAlertStateStore, renderAlert, skippedLine } from './alerts';
 import { ComposeDeps, SpokeAccess, SyncRuntime, composeShared, targetRuntime } from './compose';
 import type { DeploymentConfig } from './config';
 import { SyncError, describeError } from './errors';
 import { Fleet, accountsSource, spokeRoleArn } from './fleet';
+import { SkipTeller, tellSkipped } from './fleet-skipped';
+import { stackSetOf } from './kinds/fleet';
 import type { FleetSpec } from './kinds/kind';
 import { DEFAULT_CONCURRENCY, DEFAULT_FLEET_CONCURRENCY } from './lanes';
 import { METRIC } from './metric-names';
@@ -13,8 +15,8 @@ import { MultiTargetResult, RunOptions, RunRequest, runTargets } from './run';
 // A deployment as the function keeps it: its targets, composed once per container, and its fleets, whose accounts
 // are found again every run (an account that joins is synced on the next run, one that leaves is not touched).
 
-/** A fleet of the deployment, and how its own failures (its accounts could not be found) are told. */
-export interface FleetRuntime {
+/** A fleet of the deployment, and how its own failures (its accounts could not be found) and skipped accounts are told. */
+export interface FleetRuntime extends SkipTeller {
   name: string;
   fleet: Fleet<SyncRuntime>;
   alerter: Alerter;
@@ -58,8 +60,10 @@ export function composeDeployment(config: DeploymentConfig, deps: ComposeDeps): 
       policyArn: `policy${spec.policyPath ?? '/'}${spec.policyName} in the accounts of ${accountsSource(spec)}`,
       ...(config.functionName ? { functionName: config.functionName } : {}),
     };
-    const alerter = new Alerter({ context, publisher, store: recordAlertStateStore(shared.state, `fleet:${spec.name}`), log: deps.log });
-    return { name: spec.name, fleet, alerter, context, metrics: deps.metricsFor(spec.name), log: deps.log };
+    const stateKey = `fleet:${spec.name}`;
+    const alerter = new Alerter({ context, publisher, store: recordAlertStateStore(shared.state, stateKey), log: deps.log });
+    const stackSet = stackSetOf(spec.accounts);
+    return { name: spec.name, fleet, alerter, context, metrics: deps.metricsFor(spec.name), log: deps.log, state: shared.state, stateKey, ...(stackSet !== undefined ? { stackSet } : {}) };
   };
   const fleets = (config.fleets ?? []).map(fleetOf);
   return {
@@ -70,17 +74,25 @@ export function composeDeployment(config: DeploymentConfig, deps: ComposeDeps): 
   };
 }
 
-/** A fleet's accounts for this run, or its failure told (alert once, metric, log) and returned. */
-async function resolveFleet(f: FleetRuntime): Promise<{ runtimes: SyncRuntime[] } | { failure: string }> {
+/** An account of a fleet not synced this run, as the result names it. */
+export interface SkippedTarget {
+  /** `NAME/ACCOUNT_ID`. */
+  target: string;
+  /** `its stack instance in eu-west-1 is OUTDATED (FAILED) ...: not synced until CURRENT`. */
+  reason: string;
+}
+
+/** A fleet's accounts for this run (and those skipped, told), or its failure told (alert once, metric, log) and returned. */
+async function resolveFleet(f: FleetRuntime): Promise<{ runtimes: SyncRuntime[]; skipped: SkippedTarget[] } | { failure: string }> {
   try {
     const run = await f.fleet.resolve();
     f.metrics.addMetric(METRIC.syncSucceeded, MetricUnit.Count, 1);
-    f.log.info('fleet accounts found', { fleet: f.name, accounts: run.accounts.length, joined: run.joined, left: run.left });
-    const notCurrent = run.skipped.filter((s) => s.why !== 'excludeAccounts');
-    // Not CURRENT: a failed or pending StackSet operation; its policy is not synced until the instance is fixed.
-    if (notCurrent.length > 0) f.log.warn('fleet accounts left out: their stack instances are not CURRENT', { fleet: f.name, skipped: notCurrent });
+    f.log.info('fleet accounts found', { fleet: f.name, accounts: run.accounts.length, joined: run.joined, left: run.left, ...(run.skipped.length > 0 ? { leftOut: run.skipped } : {}) });
+    // Not CURRENT: a StackSet operation under way or failed; its policy is not synced until the instance is CURRENT.
+    await tellSkipped(f, run.notCurrent, run.accounts);
     await tellRecovered(f);
-    return { runtimes: run.runtimes };
+    const skipped = run.notCurrent.map((n) => ({ target: `${f.name}/${n.account}`, reason: skippedLine(f.name, n).slice(`${f.name}/${n.account} skipped: `.length) }));
+    return { runtimes: run.runtimes, skipped };
   } catch (err) {
     f.healthy = false;
     f.metrics.addMetric(METRIC.syncSucceeded, MetricUnit.Count, 0);
@@ -113,6 +125,8 @@ export interface ResolvedDeployment {
   runtimes: SyncRuntime[];
   /** Fleets whose accounts could not be found (each already told): `NAME: what went wrong`. */
   failed: string[];
+  /** Accounts of the fleets left out this run: no stack instance of theirs is CURRENT (each already told). */
+  skipped: SkippedTarget[];
   /** Whether the event's target is a fleet or one of its accounts. */
   fleetNamed: boolean;
 }
@@ -127,6 +141,7 @@ export async function resolveDeployment(deployment: Deployment, named: string | 
   return {
     runtimes: [...deployment.targets, ...resolved.flatMap((r) => ('runtimes' in r ? r.runtimes : []))],
     failed: resolved.flatMap((r) => ('failure' in r ? [r.failure] : [])),
+    skipped: resolved.flatMap((r) => ('skipped' in r ? r.skipped : [])),
     fleetNamed: fleets.length > 0,
   };
 }
@@ -140,9 +155,10 @@ export async function resolveDeployment(deployment: Deployment, named: string | 
 export async function runDeployment(request: RunRequest, deployment: Deployment, options: Omit<RunOptions, 'beginRun' | 'concurrency'> = {}): Promise<MultiTargetResult> {
   const named = request.target;
   deployment.beginRun();
-  const { runtimes, failed, fleetNamed } = await resolveDeployment(deployment, named);
+  const { runtimes, failed, fleetNamed, skipped: allSkipped } = await resolveDeployment(deployment, named);
   const selected = named === undefined ? runtimes : runtimes.filter((r) => r.name === named || (deployment.fleets.some((f) => f.name === named) && r.name.startsWith(`${named}/`)));
-  if (selected.length === 0 && failed.length === 0) {
+  const skipped = named === undefined || deployment.fleets.some((f) => f.name === named) ? allSkipped : allSkipped.filter((s) => s.target === named);
+  if (selected.length === 0 && failed.length === 0 && skipped.length === 0) {
     const names = [...deployment.targets.map((r) => r.name), ...deployment.fleets.map((f) => `${f.name} (a fleet: ${f.name}/ACCOUNT_ID for one account)`)];
     throw new SyncError('bad-event', `The event names target ${JSON.stringify(named)}, but the targets are ${names.join(', ')}${fleetNamed ? ' (and that account is not in the fleet now)' : ''}.`);
   }
@@ -159,5 +175,7 @@ export async function runDeployment(request: RunRequest, deployment: Deployment,
     await runtime.alerter.notify({ error: err }).catch((alertErr: unknown) => runtime.log.error('the failure alert could not be published either', { target: runtime.name, error: describeError(alertErr) }));
     failed.push(`${runtime.name}: ${err.message}`);
   }
-  return runTargets(request, runnable, { ...options, concurrency: deployment.concurrency }, failed);
+  const result = await runTargets(request, runnable, { ...options, concurrency: deployment.concurrency }, failed);
+  // Every account skipped (a StackSet operation under way) is no empty fleet: the result says which, and why.
+  return skipped.length > 0 ? { ...result, skipped } : result;
 }

@@ -9,8 +9,8 @@ import type { FleetSpec, ManagedPolicySpec } from './kinds/kind';
 /** Where the fleet's accounts come from this run: the StackSet's CURRENT instances (a list needs no call). */
 export interface FleetDiscovery {
   current: string[];
-  /** Accounts left out because none of their instances is CURRENT (region and status each). */
-  skipped: { account: string; instances: string[] }[];
+  /** Accounts left out because none of their instances is CURRENT (region and status each, and why when known). */
+  skipped: { account: string; instances: string[]; reason?: string }[];
 }
 
 /** What a fleet needs of the world: discovery, and building and letting go of one account's runtime. */
@@ -33,6 +33,8 @@ export interface FleetRun<R> {
   left: string[];
   /** Listed by the StackSet but left out: not CURRENT there, or excluded by `excludeAccounts`. */
   skipped: { account: string; why: string }[];
+  /** The accounts left out because no instance of theirs is CURRENT (excluded ones not among them): not synced, told. */
+  notCurrent: FleetDiscovery['skipped'];
 }
 
 /** `arn:PARTITION:iam::ACCOUNT:role/NAME`: the role the function assumes in the account. */
@@ -87,29 +89,34 @@ export class Fleet<R> {
     }
     const excluded = new Set(spec.excludeAccounts ?? []);
     const accounts = found.current.filter((a) => !excluded.has(a));
+    const notCurrent = found.skipped.filter((s) => !excluded.has(s.account));
     const skipped = [
-      ...found.skipped.map((s) => ({ account: s.account, why: `no CURRENT instance (${s.instances.join(', ')})` })),
-      ...found.current.filter((a) => excluded.has(a)).map((account) => ({ account, why: 'excludeAccounts' })),
+      ...notCurrent.map((s) => ({ account: s.account, why: `no CURRENT instance (${s.instances.join(', ')})` })),
+      ...[...found.current, ...found.skipped.map((s) => s.account)].filter((a) => excluded.has(a)).map((account) => ({ account, why: 'excludeAccounts' })),
     ];
-    if (accounts.length === 0) {
-      const left = found.current.length > 0 ? `; excludeAccounts removes all ${found.current.length} it lists` : '';
-      const notCurrent = found.skipped.length > 0 ? ` (${found.skipped.length} account${found.skipped.length === 1 ? ' has' : 's have'} instances, none CURRENT: ${found.skipped.map((s) => s.account).join(', ')})` : '';
+    // Every instance not CURRENT (a StackSet operation under way, or failed): each account is told as skipped, not
+    // the fleet as empty. Only a StackSet that lists no account to keep at all is a failure.
+    if (accounts.length === 0 && notCurrent.length === 0) {
+      const listed = found.current.length + found.skipped.length;
+      const left = listed > 0 ? `; excludeAccounts removes all ${listed} it lists` : '';
       throw new SyncError(
         'fleet-empty',
-        `Fleet ${spec.name}: ${accountsSource(spec)} gives no account to keep${left}${notCurrent}; no account's policy is synced.`,
+        `Fleet ${spec.name}: ${accountsSource(spec)} gives no account to keep${left}; no account's policy is synced.`,
         stackSet !== undefined
           ? `List the instances (aws cloudformation list-stack-instances --stack-set-name ${stackSet}${spec.callAs === 'DELEGATED_ADMIN' ? ' --call-as DELEGATED_ADMIN' : ''}) and check the StackSet's deployment targets.`
           : 'Fix the fleet entry\'s accounts or excludeAccounts.',
       );
     }
     const joined = accounts.filter((a) => !this.accounts.has(a));
-    const left = [...this.accounts.keys()].filter((a) => !accounts.includes(a));
+    // An account whose instance is not CURRENT is still the StackSet's: its runtime (and credentials) wait for it.
+    const waiting = new Set(notCurrent.map((s) => s.account));
+    const left = [...this.accounts.keys()].filter((a) => !accounts.includes(a) && !waiting.has(a));
     for (const account of left) {
       const runtime = this.accounts.get(account) as R;
       this.accounts.delete(account);
       this.ports.dispose(runtime);
     }
     for (const account of joined) this.accounts.set(account, this.ports.build(accountTargetSpec(spec, account, this.partition), account));
-    return { runtimes: accounts.map((a) => this.accounts.get(a) as R), accounts, joined, left, skipped };
+    return { runtimes: accounts.map((a) => this.accounts.get(a) as R), accounts, joined, left, skipped, notCurrent };
   }
 }

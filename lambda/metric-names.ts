@@ -29,6 +29,8 @@ export const METRIC = {
   detached: 'Detached',
   /** The attachment check could not be made (e.g. iam:ListEntitiesForPolicy denied). */
   attachmentCheckFailed: 'AttachmentCheckFailed',
+  /** A fleet's accounts not synced this run because no stack instance of theirs is CURRENT (the fleet's dimension). */
+  fleetAccountsSkipped: 'FleetAccountsSkipped',
 } as const;
 
 /** One metric name. */

@@ -40,6 +40,8 @@ export interface CurrentPolicy {
   versionId?: string;
   /** The target's own size budget for this document, when it is not the managed policy's (e.g. an inline policy's share of the role's 10,240). */
   sizeLimit?: number;
+  /** A managed policy: IAM's AttachmentCount, as GetPolicy gave it with the default version (the cheap attachment check). */
+  attachmentCount?: number;
 }
 
 /** What to write: a fully rendered document from a plan. */
@@ -160,6 +162,8 @@ export interface SyncResult {
   announcedLate?: number;
   /** `refused` because a saved plan (`expectPlanId`) is not the plan computed now: both ids. Not alerted, not counted as a refusal. */
   stale?: { expected: string; actual: string };
+  /** A managed policy's AttachmentCount as this run read it (undefined for other kinds). */
+  attachmentCount?: number;
   /** The target's record as this run loaded it (for the alerter: no second read). */
   record?: TargetRecord;
   /** `updated` whose announcement could not be published (it stays owed): the run still fails, after counting the write. */

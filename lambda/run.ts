@@ -51,6 +51,8 @@ export interface HandlerResult {
 export interface MultiTargetResult {
   status: SyncResult['status'];
   targets: (HandlerResult & { target: string })[];
+  /** Fleet accounts not synced this run (no CURRENT stack instance), each with why: `{target: NAME/ACCOUNT, reason}`. */
+  skipped?: { target: string; reason: string }[];
 }
 
 export { isAction, parseEvent } from './events';
@@ -177,14 +179,15 @@ async function checkAttachments(runtime: SyncRuntime, result: SyncResult, dryRun
   const { attachments, log, metrics } = runtime;
   if (!attachments) return;
   try {
-    const report = await keepAttached(attachments.ops, attachments.rule, { dryRun, record: result.record ?? {}, now: new Date() });
+    const report = await keepAttached(attachments.ops, attachments.rule, { dryRun, record: result.record ?? {}, now: new Date(Date.now()), ...(result.attachmentCount !== undefined ? { attachmentCount: result.attachmentCount } : {}) });
+    if (report.fullCheck) log.debug('attachments checked in full', { target: runtime.name, why: report.fullCheck });
     if (report.news.length > 0) {
       count(metrics, METRIC.detached, report.news.length);
       log.warn('the policy was found detached', { target: runtime.name, news: report.news });
       await runtime.alerter.detached(report.news);
     }
     if (report.back.length > 0) log.info('the policy is attached again', { target: runtime.name, principals: report.back });
-    if (report.changed) await runtime.state.update(runtime.target.key, { attachments: Object.keys(report.missing).length > 0 ? { missing: report.missing } : null });
+    if (report.record) await runtime.state.update(runtime.target.key, { attachments: report.record });
   } catch (err) {
     count(metrics, METRIC.attachmentCheckFailed, 1);
     log.error('could not check the policy attachments', { target: runtime.name, error: describeError(err) });

@@ -76,6 +76,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
     warnings: desired.warnings,
     approved,
     record,
+    ...(current.attachmentCount !== undefined ? { attachmentCount: current.attachmentCount } : {}),
     ...(announcedLate > 0 ? { announcedLate } : {}),
   };
   const keep = (status: SyncResult['status'], planned: Plan) =>

@@ -24,7 +24,7 @@ import type { PolicyAttachments } from './policy-attachments';
 import { alarmTiming, resolveSchedule } from './schedule';
 import type { AlarmTiming } from './schedule';
 import { STATE_TABLE_ACTIONS, addStateTable } from './state-table';
-import { SyncAlarms } from './sync-alarms';
+import { FleetAlarms, SyncAlarms } from './sync-alarms';
 import { SyncDashboard } from './sync-dashboard';
 import { SyncFunction } from './sync-function';
 import type { TargetSpec } from '../lambda/kinds/kind';
@@ -70,6 +70,8 @@ export class AllowlistSync extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The alarms on the sync. */
   public readonly alarms: SyncAlarms;
+  /** The fleet's alarm (accounts skipped, not CURRENT), when `fleet` is set. */
+  public readonly fleetAlarms?: FleetAlarms;
   /** The CloudWatch dashboard, unless `dashboard` is false. */
   public readonly dashboard?: SyncDashboard;
   /** The deploy-time sync, when enabled. */
@@ -222,6 +224,7 @@ export class AllowlistSync extends Construct {
       allowlistName,
       timing: this.timing,
     });
+    if (this.fleet) this.fleetAlarms = new FleetAlarms(this, 'FleetAlarms', { topic: this.topic, namespace, fleetName: this.fleet.spec.name, timing: this.timing });
 
     // --- One dashboard per deployment: named after the role (unique per construct path) and the region, because
     // CloudWatch dashboards are global to the account. ---
@@ -235,7 +238,7 @@ export class AllowlistSync extends Construct {
         ],
         function: this.function,
         deadLetterQueue: this.deadLetterQueue,
-        alarms: [this.alarms.errors, this.alarms.refused, this.alarms.stale, this.alarms.deadLetters, ...this.targets.flatMap((t) => [t.alarms.refused, t.alarms.stale])],
+        alarms: [this.alarms.errors, this.alarms.refused, this.alarms.stale, this.alarms.deadLetters, ...this.targets.flatMap((t) => [t.alarms.refused, t.alarms.stale]), ...(this.fleetAlarms ? [this.fleetAlarms.skipped] : [])],
         period: this.timing.period,
       });
     }
@@ -269,7 +272,7 @@ export class AllowlistSync extends Construct {
         ...(this.topicKey ? [this.topicKey] : []),
       ],
       // Monitoring starts once there is something to monitor, so a fresh stack does not alarm.
-      executeBefore: [this.schedule, this.alarms, ...this.targets.map((t) => t.alarms)],
+      executeBefore: [this.schedule, this.alarms, ...this.targets.map((t) => t.alarms), ...(this.fleetAlarms ? [this.fleetAlarms] : [])],
     });
   }
 

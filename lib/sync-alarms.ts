@@ -111,6 +111,48 @@ export class TargetAlarms extends Construct {
   }
 }
 
+/** Props of {@link FleetAlarms}. */
+export interface FleetAlarmsProps {
+  /** Where alarms (and their recoveries) are sent. */
+  readonly topic: ITopic;
+  /** Metrics namespace (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly namespace: string;
+  /** The fleet's name: the `service` dimension of its own metrics, and part of the alarm name. */
+  readonly fleetName: string;
+  /** Periods derived from the schedule. */
+  readonly timing: AlarmTiming;
+}
+
+/**
+ * The fleet's own alarm: accounts left out because their stack instance is not CURRENT, whose lists freeze there.
+ * A StackSet operation under way makes instances OUTDATED for minutes (each skip is alerted at once anyway); the
+ * alarm fires when some stay skipped for the staleness threshold.
+ */
+export class FleetAlarms extends Construct {
+  /** FleetAccountsSkipped >= 1 in every period of the staleness threshold. */
+  public readonly skipped: Alarm;
+
+  constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
+    super(scope, id);
+    const { timing, fleetName } = props;
+    this.skipped = new Alarm(this, 'Skipped', {
+      alarmName: alarmName(this, fleetName, 'fleet accounts skipped'),
+      alarmDescription:
+        `Accounts of the ${fleetName} fleet have not been synced for ${timing.stalenessThreshold.toHumanString()}: their ` +
+        'stack instance of the spoke StackSet is not CURRENT, so their allowlist is frozen. The "skipped" alert names ' +
+        'each account and its status; fix the StackSet operation (see docs/fleet.md), the next run syncs them.',
+      metric: new Metric({ namespace: props.namespace, metricName: METRIC.fleetAccountsSkipped, dimensionsMap: { service: fleetName }, statistic: 'Maximum', period: timing.period }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: timing.evaluationPeriods,
+      datapointsToAlarm: timing.evaluationPeriods,
+      // No datapoint: no run, which the errors and dead-letter alarms are for.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    notify(props.topic, [this.skipped]);
+  }
+}
+
 interface AllowlistAlarmProps {
   readonly namespace: string;
   /** Allowlist or target name: the `service` dimension. */

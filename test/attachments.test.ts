@@ -1,6 +1,6 @@
 import { IAMClient, AttachGroupPolicyCommand, AttachRolePolicyCommand, AttachUserPolicyCommand, ListEntitiesForPolicyCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AttachmentRule, keepAttached } from '../lambda/attachments';
+import { AttachmentRule, FULL_CHECK_INTERVAL_MS, keepAttached } from '../lambda/attachments';
 import type { AttachOutcome, AttachedPrincipal, AttachmentOps, TargetRecord } from '../lambda/ports';
 import { attachPolicy, attachmentOps, policyEntities } from '../lambda/targets/attachments';
 
@@ -29,7 +29,7 @@ describe('keepAttached', () => {
   test('attached everywhere: nothing to do, nothing to tell', async () => {
     const ops = fakeOps([ROLE, { kind: 'user', name: 'CI-RUNNER' }]);
     const report = await keepAttached(ops, rule(), { dryRun: false, record: {}, now: NOW });
-    expect(report).toEqual({ news: [], back: [], missing: {}, changed: false });
+    expect(report).toEqual({ news: [], back: [], missing: {}, changed: false, fullCheck: 'no full check recorded', record: { checkedAt: NOW.toISOString(), attachmentCount: 2 } });
     expect(ops.attaches).toEqual([]);
   });
 
@@ -74,6 +74,77 @@ describe('keepAttached', () => {
     const ops: AttachmentOps = { list: async () => [], attach: async () => ({ ok: false, gone: false, error: new Error('IAM denied iam:AttachRolePolicy') }) };
     const report = await keepAttached(ops, { ...rule(), principals: [ROLE] }, { dryRun: false, record: {}, now: NOW });
     expect(report.news).toEqual([{ principal: 'role/ManagedOpenShift-Support-Role', outcome: 'failed', error: 'IAM denied iam:AttachRolePolicy' }]);
+  });
+});
+
+describe('when the attachments are listed (a full check) and when AttachmentCount vouches for the last one', () => {
+  /** Ops that count their listings. */
+  function countingOps(attached: AttachedPrincipal[]): AttachmentOps & { lists: number; attaches: string[] } {
+    const ops = { ...fakeOps(attached), lists: 0 };
+    const list = ops.list;
+    ops.list = async () => (ops.lists++, list());
+    return ops;
+  }
+  const checked = (minutesAgo: number, attachmentCount = 2, extra: object = {}): TargetRecord => ({
+    attachments: { checkedAt: new Date(NOW.getTime() - minutesAgo * 60_000).toISOString(), attachmentCount, ...extra },
+  });
+
+  test('checked minutes ago and the count unchanged: nothing listed, nothing to keep', async () => {
+    const ops = countingOps([ROLE, USER]);
+    const report = await keepAttached(ops, rule(), { dryRun: false, record: checked(10), now: NOW, attachmentCount: 2 });
+    expect(ops.lists).toBe(0);
+    expect(report).toEqual({ news: [], back: [], missing: {}, changed: false });
+  });
+
+  test('no record of a full check (the first run of the target ever): listed, and the check recorded', async () => {
+    const ops = countingOps([ROLE, USER]);
+    const report = await keepAttached(ops, rule(), { dryRun: false, record: {}, now: NOW, attachmentCount: 2 });
+    expect(ops.lists).toBe(1);
+    expect(report.fullCheck).toBe('no full check recorded');
+    expect(report.record).toEqual({ checkedAt: NOW.toISOString(), attachmentCount: 2 });
+  });
+
+  test('the last full check an interval old: listed again, even with the count unchanged', async () => {
+    const ops = countingOps([ROLE, USER]);
+    const justUnder = await keepAttached(ops, rule(), { dryRun: false, record: checked(FULL_CHECK_INTERVAL_MS / 60_000 - 1), now: NOW, attachmentCount: 2 });
+    expect(justUnder.fullCheck).toBeUndefined();
+    const report = await keepAttached(ops, rule(), { dryRun: false, record: checked(FULL_CHECK_INTERVAL_MS / 60_000), now: NOW, attachmentCount: 2 });
+    expect(ops.lists).toBe(1);
+    expect(report.fullCheck).toBe('the last full check is 60 minutes old');
+  });
+
+  test('the count lower than at the last full check (a detachment): listed at once, attached again, told', async () => {
+    const ops = countingOps([USER]);
+    const report = await keepAttached(ops, rule(), { dryRun: false, record: checked(5), now: NOW, attachmentCount: 1 });
+    expect(ops.lists).toBe(1);
+    expect(report.fullCheck).toBe('AttachmentCount fell from 2 to 1');
+    expect(report.news).toEqual([{ principal: 'role/ManagedOpenShift-Support-Role', outcome: 'reattached' }]);
+    // Ours again: what AttachmentCount says next run, so that run lists nothing.
+    expect(report.record).toEqual({ checkedAt: NOW.toISOString(), attachmentCount: 2 });
+  });
+
+  test('the count higher (attached elsewhere since, which would hide a later detachment), or unknown: listed', async () => {
+    const ops = countingOps([ROLE, USER, { kind: 'role', name: 'Other' }]);
+    const higher = await keepAttached(ops, rule(), { dryRun: false, record: checked(5), now: NOW, attachmentCount: 3 });
+    expect(higher.fullCheck).toBe('AttachmentCount rose from 2 to 3');
+    expect(higher.record?.attachmentCount).toBe(3);
+    const unknown = await keepAttached(ops, rule(), { dryRun: false, record: checked(5), now: NOW });
+    expect(unknown.fullCheck).toBe('IAM gave no AttachmentCount');
+    expect(ops.lists).toBe(2);
+  });
+
+  test('a principal left detached by a dry run is attached by the next run at once; a gone one only when its day is over', async () => {
+    const left = checked(5, 1, { missing: { 'role/ManagedOpenShift-Support-Role': { since: NOW.toISOString(), gone: false } } });
+    const ops = countingOps([USER]);
+    expect((await keepAttached(ops, rule(), { dryRun: true, record: left, now: NOW, attachmentCount: 1 })).fullCheck).toBeUndefined();
+    expect((await keepAttached(ops, rule(false), { dryRun: false, record: left, now: NOW, attachmentCount: 1 })).fullCheck).toBeUndefined();
+    const report = await keepAttached(ops, rule(), { dryRun: false, record: left, now: NOW, attachmentCount: 1 });
+    expect(report.fullCheck).toBe('a missing principal is to be attached again');
+    expect(ops.attaches).toEqual(['role/ManagedOpenShift-Support-Role']);
+
+    const gone = (hoursAgo: number) => checked(5, 1, { missing: { 'user/ci-runner': { since: NOW.toISOString(), gone: true, triedAt: new Date(NOW.getTime() - hoursAgo * 3600_000).toISOString() } } });
+    expect((await keepAttached(countingOps([ROLE]), rule(), { dryRun: false, record: gone(2), now: NOW, attachmentCount: 1 })).fullCheck).toBeUndefined();
+    expect((await keepAttached(countingOps([ROLE]), rule(), { dryRun: false, record: gone(25), now: NOW, attachmentCount: 1 })).fullCheck).toBe('a missing principal is to be attached again');
   });
 });
 

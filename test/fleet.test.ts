@@ -108,8 +108,8 @@ describe('a fleet run after run', () => {
   });
 
   test('no account to keep is an error naming the StackSet and what was left out, and the accounts kept are not let go', async () => {
-    const { fleet, disposed } = fleetOf({ ...SPEC, excludeAccounts: ['111111111111'] }, [
-      current('222222222222'),
+    const { fleet, disposed } = fleetOf({ ...SPEC, excludeAccounts: ['111111111111', '222222222222'] }, [
+      current('333333333333'),
       { current: ['111111111111'], skipped: [{ account: '222222222222', instances: ['eu-west-1 OUTDATED (RUNNING)'] }] },
     ]);
     await fleet.resolve();
@@ -120,10 +120,25 @@ describe('a fleet run after run', () => {
     expect(err).toBeInstanceOf(SyncError);
     expect(err).toMatchObject({ code: 'fleet-empty' });
     expect((err as Error).message).toBe(
-      'Fleet fleet: StackSet Spoke gives no account to keep; excludeAccounts removes all 1 it lists (1 account has instances, none CURRENT: 222222222222); no account\'s policy is synced.' +
+      'Fleet fleet: StackSet Spoke gives no account to keep; excludeAccounts removes all 2 it lists; no account\'s policy is synced.' +
         " List the instances (aws cloudformation list-stack-instances --stack-set-name Spoke) and check the StackSet's deployment targets.",
     );
     expect(disposed).toEqual([]);
+  });
+
+  test('every instance not CURRENT (a StackSet operation under way) is no failure: no account this run, each one skipped, its runtime kept', async () => {
+    const { fleet, disposed, built } = fleetOf(SPEC, [
+      current('111111111111'),
+      { current: [], skipped: [{ account: '111111111111', instances: ['eu-west-1 OUTDATED (RUNNING)'], reason: 'User initiated operation' }] },
+      current('111111111111'),
+    ]);
+    await fleet.resolve();
+    const run = await fleet.resolve();
+    expect(run).toMatchObject({ runtimes: [], accounts: [], left: [], notCurrent: [{ account: '111111111111', instances: ['eu-west-1 OUTDATED (RUNNING)'], reason: 'User initiated operation' }] });
+    expect(disposed).toEqual([]);
+    // CURRENT again: the same runtime, nothing built anew.
+    expect((await fleet.resolve()).joined).toEqual([]);
+    expect(built).toEqual(['111111111111']);
   });
 
   test('a discovery that fails is the fleet\'s failure: a SyncError passes as it is, anything else is wrapped naming the StackSet', async () => {

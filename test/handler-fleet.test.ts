@@ -77,21 +77,64 @@ describe('a fleet from a StackSet', () => {
     expect(ssmMock.commandCalls(GetParameterCommand, { Name: '/allowlists/vpn' })).toHaveLength(2);
   });
 
-  test('an unchanged warm run costs exactly 2 IAM reads per account and no AssumeRole; attachToRoles adds one listing', async () => {
+  test('attachToRoles: the first run lists the attachments; unchanged runs after cost exactly 2 IAM reads per account, a cold container 1 AssumeRole more', async () => {
     const accounts = accountIds(4);
     useFleet(accounts);
     for (const a of accounts) fleet.attached.set(a, new Set(['ManagedOpenShift-Support-Role']));
-    const fn = coldStart(targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] }));
+    const env = targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] });
+    const fn = coldStart(env);
     await fn.invoke();
     expect(assumed()).toHaveLength(4);
+    // No full check recorded yet (a cold start of the state): each account's attachments are listed once.
+    for (const a of accounts) expect(fleet.callsByAccount()[a]).toContain('ListEntitiesForPolicy');
     fleet.iamCalls.length = 0;
     stsMock.resetHistory();
 
     const second = (await fn.invoke()) as unknown as FleetResult;
 
     expect(second.targets.map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
-    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy']])));
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion']])));
     expect(assumed()).toEqual([]);
+
+    // A cold container, the full check recorded in the state table minutes ago: 1 AssumeRole and 2 reads per account.
+    fleet.iamCalls.length = 0;
+    stsMock.resetHistory();
+    await coldStart(env).invoke();
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries(accounts.map((a) => [a, ['GetPolicy', 'GetPolicyVersion']])));
+    expect(assumed()).toHaveLength(4);
+  });
+
+  test('attachToRoles: a detachment lowers AttachmentCount and is found at once; an hour on, the attachments are listed again', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a, b]);
+    for (const x of [a, b]) fleet.attached.set(x, new Set(['ManagedOpenShift-Support-Role']));
+    const fn = coldStart(targets({ ...FLEET, attachToRoles: ['ManagedOpenShift-Support-Role'] }));
+    await fn.invoke();
+    fleet.iamCalls.length = 0;
+
+    // Someone detaches the policy in account b: its count drops from 1 to 0.
+    fleet.attached.set(b, new Set());
+    await fn.invoke();
+
+    expect(fleet.callsByAccount()).toEqual({ [a]: ['GetPolicy', 'GetPolicyVersion'], [b]: ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy', 'AttachRolePolicy'] });
+    expect(fleet.attached.get(b)).toEqual(new Set(['ManagedOpenShift-Support-Role']));
+    expect(alerts().filter((x) => x.event === 'detached').map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} detached from role/ManagedOpenShift-Support-Role, re-attached`]);
+
+    // Re-attached: the count is back to what was recorded, so the next run costs 2 reads again.
+    fleet.iamCalls.length = 0;
+    await fn.invoke();
+    expect(fleet.callsByAccount()).toEqual(Object.fromEntries([a, b].map((x) => [x, ['GetPolicy', 'GetPolicyVersion']])));
+
+    // An hour after the last full check, whatever the count says, every account's attachments are listed again.
+    const realNow = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61 * 60_000);
+    try {
+      fleet.iamCalls.length = 0;
+      await fn.invoke();
+      expect(fleet.callsByAccount()).toEqual(Object.fromEntries([a, b].map((x) => [x, ['GetPolicy', 'GetPolicyVersion', 'ListEntitiesForPolicy']])));
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   test('the same without attachments: 2 IAM reads per account, nothing else', async () => {
@@ -173,7 +216,76 @@ describe('a fleet from a StackSet', () => {
     expect(Object.keys(fleet.callsByAccount()).sort()).toEqual([a, c]);
     expect(assumed().sort()).toEqual([roleArnOf(a), roleArnOf(c)]);
     expect(cfnMock.commandCalls(ListStackInstancesCommand).every((call) => call.args[0].input.CallAs === 'DELEGATED_ADMIN')).toBe(true);
-    expect(out.logs().find((l) => l.message === 'fleet accounts left out: their stack instances are not CURRENT')).toMatchObject({ skipped: [{ account: d, why: 'no CURRENT instance (eu-west-1 OUTDATED (FAILED))' }] });
+    expect(out.logs().find((l) => l.message === 'fleet accounts found')).toMatchObject({ leftOut: [{ account: d, why: 'no CURRENT instance (eu-west-1 OUTDATED (FAILED))' }, { account: b, why: 'excludeAccounts' }] });
+    // The account not CURRENT is told, once, by the fleet; the excluded one never.
+    expect(alerts().filter((x) => x.event === 'skipped').map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${d} skipped (eu-west-1 OUTDATED (FAILED))`]);
+  });
+});
+
+describe('an account whose stack instance is not CURRENT', () => {
+  const skippedAlerts = () => alerts().filter((x) => x.event === 'skipped' || (x.event === 'recovered' && x.subject.includes('CURRENT')));
+  const fleetMetric = () => out.emf().filter((b) => b.service === 'fleet').map((b) => b.FleetAccountsSkipped);
+
+  test('is told once per status, counted every run, told again when its status changes, and told as recovered (and synced) once CURRENT', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([a]);
+    fleet.add(b, HAND_MADE, 'OUTDATED');
+    fleet.instances[1].StatusReason = 'Account 100000000002 should have \'AWSCloudFormationStackSetExecutionRole\' role';
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+    const env = targets(FLEET);
+    const fn = coldStart(env);
+
+    const first = (await fn.invoke()) as unknown as FleetResult & { skipped?: unknown };
+    expect(first.targets.map((t) => t.target)).toEqual([`fleet/${a}`]);
+    const reason = "its stack instance in eu-west-1 is OUTDATED (FAILED) (reason: Account 100000000002 should have 'AWSCloudFormationStackSetExecutionRole' role): not synced until CURRENT";
+    expect(first.skipped).toEqual([{ target: `fleet/${b}`, reason }]);
+    expect(skippedAlerts().map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (FAILED))`]);
+    expect(skippedAlerts()[0].body).toContain(`fleet/${b} skipped: ${reason}`);
+    expect(fleetMetric()).toEqual([1]);
+
+    // The same status again, in this container or a cold one (the record is in the state table): not told again.
+    await fn.invoke();
+    await coldStart(env).invoke();
+    expect(skippedAlerts()).toHaveLength(1);
+    expect(fleetMetric()).toEqual([1, 1, 1]);
+
+    // Another status (a retry under way): told again.
+    fleet.instances[1].StackInstanceStatus = { DetailedStatus: 'RUNNING' };
+    const again = coldStart(env);
+    await again.invoke();
+    expect(skippedAlerts().map((x) => x.subject)).toEqual([`allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (FAILED))`, `allowlist-sync: fleet/${b} skipped (eu-west-1 OUTDATED (RUNNING))`]);
+
+    // CURRENT again: told once as recovered, and synced in the same run.
+    fleet.instances[1] = { ...fleet.instances[1], Status: 'CURRENT', StackInstanceStatus: { DetailedStatus: 'SUCCEEDED' } };
+    const back = (await again.invoke()) as unknown as FleetResult & { skipped?: unknown };
+    expect(back.targets.map((t) => [t.target, t.status])).toEqual([[`fleet/${a}`, 'unchanged'], [`fleet/${b}`, 'updated']]);
+    expect(back.skipped).toBeUndefined();
+    expect(skippedAlerts().map((x) => [x.event, x.subject])).toEqual([
+      ['skipped', expect.stringContaining('FAILED')],
+      ['skipped', expect.stringContaining('RUNNING')],
+      ['recovered', `allowlist-sync: fleet/${b} CURRENT again, synced`],
+    ]);
+    await again.invoke();
+    expect(skippedAlerts()).toHaveLength(3);
+    expect(fleetMetric().slice(-2)).toEqual([0, 0]);
+  });
+
+  test('every instance OUTDATED (a StackSet update under way) is no fleet-empty failure: the result and one alert say skipped', async () => {
+    const [a, b] = accountIds(2);
+    useFleet([]);
+    fleet.add(a, HAND_MADE, 'OUTDATED');
+    fleet.add(b, HAND_MADE, 'OUTDATED');
+    for (const i of fleet.instances) i.StackInstanceStatus = { DetailedStatus: 'RUNNING' };
+    fleet.install(iamMock, stsMock, cfnMock, fakeIam);
+
+    const result = (await coldStart(targets(FLEET)).invoke()) as unknown as FleetResult & { skipped?: { target: string }[] };
+
+    expect(result.status).toBe('unchanged');
+    expect(result.targets).toEqual([]);
+    expect(result.skipped?.map((s) => s.target)).toEqual([`fleet/${a}`, `fleet/${b}`]);
+    expect(alerts().map((x) => [x.event, x.subject])).toEqual([['skipped', 'allowlist-sync: fleet 2 accounts skipped (not CURRENT)']]);
+    expect(out.emf().find((x) => x.service === 'fleet')).toMatchObject({ SyncSucceeded: 1, FleetAccountsSkipped: 2 });
+    expect(assumed()).toEqual([]);
   });
 });
 

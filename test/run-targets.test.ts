@@ -203,7 +203,7 @@ describe('several targets', () => {
     expect(detached[0].args[0].input.Message).toContain('CloudTrail');
     expect(metricsByTarget.get('rosa-trusted-ips')).toEqual(expect.arrayContaining([['Detached', 1]]));
 
-    // Attached now: the next run checks, attaches nothing and tells nothing.
+    // Attached now: the next run attaches nothing and tells nothing.
     snsMock.resetHistory();
     await runAll({ dryRun: false }, runtimes(targets));
     expect(iamMock.commandCalls(AttachRolePolicyCommand)).toHaveLength(1);

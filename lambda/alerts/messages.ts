@@ -4,7 +4,7 @@ import { SyncError, describeError } from '../errors';
 import type { AlertState, AnnounceOptions, Announcement, SyncResult } from '../ports';
 
 /** What an alert is about. Also the `event` message attribute subscribers filter on. */
-export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed' | 'detached';
+export type AlertEvent = 'updated' | 'refused' | 'failed' | 'recovered' | 'paused' | 'resumed' | 'detached' | 'skipped';
 
 /** How a run ended: with a result, or with an error. */
 export type AlertOutcome = { result: SyncResult } | { error: unknown };

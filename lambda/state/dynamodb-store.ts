@@ -25,7 +25,7 @@ import type { HistoryRecord, Lease, LeaseOutcome, StateStore, TargetPatch, Targe
  * function and the CLI share one record per document. JSON strings keep every field readable in the console.
  */
 
-const JSON_FIELDS = ['alert', 'outbox', 'baseline', 'refusals', 'pause', 'resumed', 'lastRun', 'revision', 'attachments'] as const;
+const JSON_FIELDS = ['alert', 'outbox', 'baseline', 'refusals', 'pause', 'resumed', 'lastRun', 'revision', 'attachments', 'skipped'] as const;
 type JsonField = (typeof JSON_FIELDS)[number];
 
 const STATE_SK = 'state';

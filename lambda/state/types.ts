@@ -132,7 +132,27 @@ export interface TargetRecord {
    * Managed policies with attachTo*: listed principals the policy was found missing from and not attached to again
    * (left detached by `reattach: false` or a dry run, or no longer existing), each alerted once.
    */
-  attachments?: { missing?: Record<string, MissingAttachment> };
+  attachments?: AttachmentsRecord;
+  /** A fleet's own record: its accounts left out because no stack instance of theirs is CURRENT, each told once per status. */
+  skipped?: Record<string, SkippedAccount>;
+}
+
+/** A fleet account not synced because its stack instance is not CURRENT (a StackSet operation under way, or failed). */
+export interface SkippedAccount {
+  /** Its instances' region and status as told, e.g. `eu-west-1 OUTDATED (FAILED)`: a different one is told again. */
+  status: string;
+  /** Since when it is skipped (ISO 8601). */
+  since: string;
+}
+
+/** What the attachment check of a managed policy remembers (attachTo*). */
+export interface AttachmentsRecord {
+  /** Listed principals found without the policy and not attached again, each alerted once. */
+  missing?: Record<string, MissingAttachment>;
+  /** The last full check (ListEntitiesForPolicy), ISO 8601: between full checks, GetPolicy's AttachmentCount stands in. */
+  checkedAt?: string;
+  /** The policy's attachments (every role, user and group) after that check: a different AttachmentCount means look again. */
+  attachmentCount?: number;
 }
 
 /** A principal the policy must be attached to and is not. */

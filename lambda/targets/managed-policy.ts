@@ -287,7 +287,8 @@ export function managedPolicyTarget(iam: IAMClient, policyArn: string, options: 
       }
       if (document === undefined) throw new SyncError('iam-error', `IAM returned no document for version ${versionId} of ${policyArn}.`);
       // Returned as IAM gave it (URL-encoded); the plan decodes it with the same tolerance as decodePolicyDocument.
-      return { document, versionId };
+      // AttachmentCount comes free with GetPolicy: what lets the attachment check skip ListEntitiesForPolicy.
+      return { document, versionId, ...(policy.AttachmentCount !== undefined ? { attachmentCount: policy.AttachmentCount } : {}) };
     },
 
     async write(request: WriteRequest): Promise<WriteResult> {

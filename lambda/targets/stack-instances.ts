@@ -10,6 +10,8 @@ export interface SkippedInstance {
   account: string;
   /** Each of its instances' region and status, e.g. `eu-west-1 OUTDATED (FAILED)`. */
   instances: string[];
+  /** CloudFormation's StatusReason of the first instance that gives one (clipped). */
+  reason?: string;
 }
 
 /** The accounts of a StackSet's instances. */
@@ -74,6 +76,7 @@ export async function stackSetAccounts(cfn: CloudFormationClient, stackSetName: 
   const current: string[] = [];
   const covered = new Set<string>();
   const others = new Map<string, string[]>();
+  const reasons = new Map<string, string>();
   for (const s of summaries) {
     const account = s.Account ?? '';
     // Whatever the answer holds becomes part of an ARN the function assumes: only an account id will do.
@@ -85,9 +88,10 @@ export async function stackSetAccounts(cfn: CloudFormationClient, stackSetName: 
       covered.add(account);
     } else {
       others.set(account, [...(others.get(account) ?? []), `${s.Region ?? '?'} ${s.Status ?? 'unknown'}${s.StackInstanceStatus?.DetailedStatus ? ` (${s.StackInstanceStatus.DetailedStatus})` : ''}`]);
+      if (s.StatusReason && !reasons.has(account)) reasons.set(account, s.StatusReason.replace(/\s+/g, ' ').trim().slice(0, 300));
     }
   }
   // An account CURRENT in one region and OUTDATED in another is covered (IAM is global).
-  const skipped = [...others].filter(([account]) => !covered.has(account)).map(([account, instances]) => ({ account, instances }));
+  const skipped = [...others].filter(([account]) => !covered.has(account)).map(([account, instances]) => ({ account, instances, ...(reasons.has(account) ? { reason: reasons.get(account) as string } : {}) }));
   return { current, skipped };
 }

@@ -3,7 +3,7 @@
  * `arn:aws:iam::ACCOUNT:policy/rosa-trusted-ips`), STS AssumeRole handing out credentials per account
  * (access key `ASIA<ACCOUNT>`, so every IAM call is checked to be signed for the account whose policy it names),
  * and ListStackInstances paged `pageSize` at a time. Attachments per account (ListEntitiesForPolicy,
- * AttachRolePolicy). `latencyMs` delays every STS and IAM answer; `maxInFlight` is the most accounts that had a call
+ * AttachRolePolicy, and GetPolicy's AttachmentCount once `attached` has the account). `latencyMs` delays every STS and IAM answer; `maxInFlight` is the most accounts that had a call
  * outstanding at once.
  */
 import {
@@ -148,7 +148,13 @@ export class FakeFleet {
         this.iamCalls.push(`${account} ${command.name.replace(/Command$/, '')}`);
         const handler = handlers.get(account)?.get(command);
         if (!handler) throw new Error(`fake fleet: no account ${account}`);
-        return this.enter(account, () => handler(input));
+        const answer = await this.enter(account, () => handler(input));
+        // GetPolicy's AttachmentCount is the account's attachments as ListEntitiesForPolicy lists them.
+        if (command === GetPolicyCommand && this.attached.has(account)) {
+          const { Policy } = answer as { Policy: Record<string, unknown> };
+          return { ...(answer as object), Policy: { ...Policy, AttachmentCount: this.attached.get(account)?.size ?? 0 } };
+        }
+        return answer;
       });
     }
     iam.on(ListEntitiesForPolicyCommand).callsFake((input: { PolicyArn: string }) => {

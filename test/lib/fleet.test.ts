@@ -191,15 +191,43 @@ describe('least privilege of the hub function', () => {
     expect(orgs(delegated).map(({ st }) => [st.Sid, st.Action, st.Resource])).toEqual([[FLEET_SIDS.delegated, 'organizations:ListDelegatedAdministrators', '*']]);
   });
 
-  test('the fleet adds exactly these statements, all on the function role, and no resource besides the StackSet', () => {
+  test('the fleet adds exactly these statements, all on the function role, and no resource besides the StackSet and its alarm', () => {
     expect(fleetStatements(fleet).map(({ id, st }) => [id, st.Sid])).toEqual([
       [defaultPolicyId(fleet), FLEET_SIDS.assume],
       [defaultPolicyId(fleet), FLEET_SIDS.list],
     ]);
     const types = (s: Synth) => Object.values(s.json.Resources).map((r) => r.Type).sort();
-    expect(types(fleet)).toEqual([...types(plain), 'AWS::CloudFormation::StackSet'].sort());
+    expect(types(fleet)).toEqual([...types(plain), 'AWS::CloudFormation::StackSet', 'AWS::CloudWatch::Alarm'].sort());
     // No IAM role or policy of the spokes sits in the hub stack: they are the StackSet's, in its template body.
     expect(Object.keys(resourcesOfType(fleet, 'AWS::IAM::Role'))).toEqual(Object.keys(resourcesOfType(plain, 'AWS::IAM::Role')));
+  });
+});
+
+describe('the fleet\'s alarm', () => {
+  test('accounts skipped (not CURRENT) for the staleness threshold alarm, on the fleet\'s own dimension, to the topic, on the dashboard', () => {
+    const extra = Object.entries(resourcesOfType(fleet, 'AWS::CloudWatch::Alarm')).filter(([id]) => !(id in plain.json.Resources));
+    expect(extra).toHaveLength(1);
+    const [id, alarm] = extra[0];
+    const topic = { Ref: logicalId(fleet, fleet.stack.sync.topic) };
+    expect(alarm.Properties).toMatchObject({
+      AlarmName: 'AllowlistSync fleet: fleet accounts skipped',
+      MetricName: 'FleetAccountsSkipped',
+      Namespace: 'AllowlistSync',
+      Dimensions: [{ Name: 'service', Value: 'fleet' }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    expect(id).toBe(logicalId(fleet, fleet.stack.sync.fleetAlarms?.skipped as never));
+    // Created once the deploy-time sync ran, like the others; shown with them on the dashboard.
+    expect(alarm.DependsOn).toEqual(expect.arrayContaining(Object.keys(resourcesOfType(fleet, 'Custom::Trigger'))));
+    expect(JSON.stringify(Object.values(resourcesOfType(fleet, 'AWS::CloudWatch::Dashboard'))[0])).toContain(id);
+    expect(plain.stack.sync.fleetAlarms).toBeUndefined();
   });
 });
 
@@ -226,6 +254,8 @@ describe('without a fleet nothing changes', () => {
       ...Object.keys(resourcesOfType(plain, 'AWS::Lambda::Version')),
       ...Object.keys(resourcesOfType(fleet, 'Custom::Trigger')),
       ...Object.keys(resourcesOfType(fleet, 'AWS::CloudFormation::StackSet')),
+      // The dashboard's alarm widget shows the fleet's alarm too.
+      ...Object.keys(resourcesOfType(fleet, 'AWS::CloudWatch::Dashboard')),
     ]);
     for (const [id, resource] of Object.entries(plain.json.Resources)) {
       if (changed.has(id)) continue;

@@ -462,7 +462,8 @@ describe('the real SDK client', () => {
       const current = await managedPolicyTarget(client, ARN).read();
       client.destroy();
 
-      expect(current).toEqual({ document: encodeURIComponent(DOC), versionId: 'v3' });
+      // AttachmentCount comes with GetPolicy: the attachment check's cheap half.
+      expect(current).toEqual({ document: encodeURIComponent(DOC), versionId: 'v3', attachmentCount: 1 });
       expect(requests.map((r) => [r.get('Action'), r.get('PolicyArn'), r.get('VersionId')])).toEqual([
         ['GetPolicy', ARN, null],
         ['GetPolicyVersion', ARN, 'v3'],

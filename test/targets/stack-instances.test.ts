@@ -46,6 +46,15 @@ test('an account CURRENT in one region and OUTDATED in another is covered (IAM i
   await expect(stackSetAccounts(cfn, 'Spoke', 'SELF')).resolves.toEqual({ current: ['111111111111'], skipped: [] });
 });
 
+test('a skipped account carries the first StatusReason CloudFormation gives, on one line and clipped', async () => {
+  const reason = `Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role\n with trust ${'x'.repeat(400)}`;
+  cfnMock.on(ListStackInstancesCommand).resolves({ Summaries: [instance('222222222222', 'OUTDATED', 'eu-west-1', 'FAILED'), { ...instance('222222222222', 'OUTDATED', 'us-east-1'), StatusReason: reason }] });
+  const [skipped] = (await stackSetAccounts(cfn, 'Spoke', 'SELF')).skipped;
+  expect(skipped.instances).toEqual(['eu-west-1 OUTDATED (FAILED)', 'us-east-1 OUTDATED']);
+  expect(skipped.reason).toMatch(/^Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role with trust x+$/);
+  expect(skipped.reason).toHaveLength(300);
+});
+
 test.each([
   ['an account that is not 12 digits', { Summaries: [instance('111111111111:role/x')] }, 'listed an instance whose account is not a 12-digit id: "111111111111:role/x"'],
   ['no account', { Summaries: [{ Status: 'CURRENT' }] }, 'listed an instance whose account is not a 12-digit id: null'],
