@@ -76,7 +76,7 @@ export async function pause(options: PauseOptions): Promise<PauseResult> {
     ...(p.upToDate ? ['the document in force already denied nothing: only the pause was recorded'] : []),
     ...(record.pause ? [`completes the pause recorded by ${record.pause.by} at ${record.pause.at}, whose document was not in force`] : []),
   ];
-  const write = writePlan({
+  const outcome = await writePlan({
     target,
     state,
     plan: p,
@@ -100,19 +100,9 @@ export async function pause(options: PauseOptions): Promise<PauseResult> {
     ...(p.upToDate ? { perform: async () => (current.versionId ? { versionId: current.versionId } : {}) } : {}),
     after: (w) => ({ pause: { ...recorded, ...(p.upToDate ? {} : pickReplaced(w.previousVersionId ?? current.versionId)) } }),
   });
-  const outcome = await write.catch(async (err: unknown) => {
-    // The write failed (AccessDenied, throttled, the lease lost): when the document in force is still the one read,
-    // the pause is not in force, so it is not left recorded (scheduled runs would hold a list that still denies).
-    const now = await target.read().catch(() => undefined);
-    if (now && now.document === current.document && now.versionId === current.versionId) {
-      await state.update(target.key, { pause: record.pause ?? null, resumed: record.resumed ?? null }).catch(() => undefined);
-    }
-    throw err;
-  });
   if (outcome.status === 'busy') return { status: 'busy', target: target.name, lifted: [], written: false, ...(outcome.holder ? { holder: outcome.holder } : {}) };
   if (outcome.status === 'refused') {
-    // The target refused the document (nothing written): the pause is not in force, so it is not recorded either.
-    await state.update(target.key, { pause: record.pause ?? null }).catch(() => undefined);
+    // The target refused the document (nothing written): the pause is not in force, so writePlan took its record back.
     throw new SyncError('pause-refused', `Cannot pause ${target.name}: ${outcome.plan.reasons.join('; ')}.`, 'Nothing was written; the allowlist stays in force.');
   }
   return {

@@ -45,6 +45,10 @@ export interface HandlerResult {
   stale?: { expected: string; actual: string };
   /** `paused`: who paused, why and when. */
   pause?: { by: string; reason: string; at: string };
+  /** Each source's name and how many entries it gave (and deliberately left out). */
+  sources?: { source: string; entries: number; skipped: number }[];
+  /** Dry runs: the document the plan would write (what `plan --function ... --out FILE` saves for review). */
+  document?: string;
 }
 
 /** What the function returns for several targets: each one's result, and the worst status. */
@@ -168,6 +172,8 @@ function handlerResult(result: SyncResult, runtime: SyncRuntime, dryRun: boolean
     ...(plan.filtered?.length ? { filtered: plan.filtered } : {}),
     ...(result.stale ? { stale: result.stale } : {}),
     ...(result.pausedBy ? { pause: result.pausedBy } : {}),
+    sources: result.sources,
+    ...(dryRun ? { document: plan.document } : {}),
   };
 }
 

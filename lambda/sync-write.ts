@@ -106,6 +106,12 @@ export async function writePlan(step: WriteStep): Promise<WriteOutcome> {
   }
 }
 
+/** The record's fields as they were before `before` was written over them (absent ones cleared). */
+function undoBefore(before: TargetPatch | undefined, record: TargetRecord): TargetPatch {
+  if (!before) return {};
+  return Object.fromEntries(Object.keys(before).map((key) => [key, (record as Record<string, unknown>)[key] ?? null])) as TargetPatch;
+}
+
 async function writeUnderLease(step: WriteStep, writer: string, record: TargetRecord, held: { released: boolean }): Promise<WriteOutcome> {
   const { target, state, plan: p, log } = step;
   const notes = [...(step.headline ? [step.headline] : []), ...statementLines(p).map((l) => `statement ${l}`), ...filterLines(p).map((l) => `filtered (include/exclude) ${l}`)];
@@ -121,10 +127,18 @@ async function writeUnderLease(step: WriteStep, writer: string, record: TargetRe
       : await target.write({ document: p.document, planId: p.planId, ...(step.current.versionId ? { baseVersionId: step.current.versionId } : {}), ...(protect.length ? { protect } : {}) });
   } catch (err) {
     if (err instanceof TargetRefusedError) {
-      await state.update(target.key, outboxPatch(record.outbox ?? []), { leaseHolder: writer });
+      await state.update(target.key, { ...undoBefore(step.before, record), ...outboxPatch(record.outbox ?? []) }, { leaseHolder: writer });
       return { status: 'refused', plan: refuse(p, { code: 'target-refused', approvable: false, message: describeError(err) }) };
     }
     // Whether it was written is judged by the next run from the document in force; the announcement stays owed.
+    // What was recorded ahead of the write (a pause) is taken back, still under the lease, when the document in force
+    // is plainly the one read: else scheduled runs would hold an allowlist that was never lifted.
+    if (step.before) {
+      const now = await target.read().catch(() => undefined);
+      if (now && now.document === step.current.document && now.versionId === step.current.versionId) {
+        await state.update(target.key, undoBefore(step.before, record), { leaseHolder: writer }).catch(() => undefined);
+      }
+    }
     throw err;
   }
   const at = step.now();

@@ -166,7 +166,13 @@ describe('remote mode: --function runs the command in the deployed function', ()
     const plan = await cli(['plan', '--function', 'allowlist-sync-fn', '--out', saved, '--json']);
     expect(plan.code).toBe(2);
     const planId = (JSON.parse(plan.stdout) as { planId: string }).planId;
-    expect(JSON.parse(await readFile(saved, 'utf8'))).toMatchObject({ planId, status: 'changes', origin: { mode: 'function', function: 'allowlist-sync-fn' }, added: ['203.0.113.0/24'] });
+    expect(JSON.parse(await readFile(saved, 'utf8'))).toMatchObject({
+      planId,
+      status: 'changes',
+      origin: { mode: 'function', function: 'allowlist-sync-fn', sources: ['static:EXTRA_CIDRS'] },
+      added: ['203.0.113.0/24'],
+      document: serializePolicy(renderDenyPolicy(DEPLOYED)),
+    });
 
     const apply = await cli(['apply', saved, '--json']);
     expect(apply.code).toBe(0);
@@ -183,6 +189,35 @@ describe('remote mode: --function runs the command in the deployed function', ()
     expect(JSON.parse(stale.stdout)).toMatchObject({ status: 'refused', approvable: false, reasons: expect.arrayContaining([expect.stringMatching(/^the saved plan [0-9a-f]{16} is stale: /)]) });
     expect(aws.policy(ARN)?.defaultDocument).toBe(between);
     expect(lambda.requests.filter((r) => r.operation.startsWith('Invoke')).map((r) => Object.keys(r.event as object))).toEqual([['dryRun'], ['expectPlanId'], ['dryRun'], ['expectPlanId']]);
+  });
+
+  it('status shows the last sync from the function’s store; rollback goes through the function, refused (3) unless forced', async () => {
+    expect((await cli(['apply', '--function', 'allowlist-sync-fn'])).code).toBe(0);
+    const status = await cli(['status', '--function', 'allowlist-sync-fn']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^Last run: updated at \S+, plan [0-9a-f]{16}, version v\d+ \(function:allowlist-sync-fn\/req-1\)$/m);
+    const previous = aws.policy(ARN)?.defaultVersionId;
+    const before = Number(previous?.slice(1)) - 1;
+
+    // Back to the version before: it removes an entry the sources still give, more than the removal guard allows.
+    const refused = await cli(['rollback', '--function', 'allowlist-sync-fn', '--to', `v${before}`, '--json']);
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ action: 'rollback', status: 'refused' });
+    expect(aws.policy(ARN)?.defaultVersionId).toBe(previous);
+    const forced = await cli(['rollback', '--function', 'allowlist-sync-fn', '--to', `v${before}`, '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain(`Rollback: rolled-back (${previous} -> v${before}), forced`);
+    expect(aws.policy(ARN)?.defaultVersionId).toBe(`v${before}`);
+    expect(lambda.requests.at(-1)?.event).toEqual({ action: 'rollback', to: `v${before}`, force: true });
+  });
+
+  it('check reads an iam: target’s policy in force: 3 naming the statement, 0 via an AWS service', async () => {
+    const env = { AWS_ENDPOINT_URL: aws.url, AWS_REGION: 'us-east-1' };
+    const denied = await cli(['check', '100.24.10.1', '--target', `iam:${ARN}`], env);
+    expect(denied).toMatchObject({ code: 3, stdout: '100.24.10.1: denied by statement "AllowlistSyncDenyOutsideTrustedIps"\n' });
+    const via = await cli(['check', '100.24.10.1', '--target', `iam:${ARN}`, '--via-aws-service'], env);
+    expect(via.code).toBe(0);
+    expect((await cli(['check', '192.0.2.7', '--target', `iam:${ARN}`], env)).code).toBe(0);
   });
 
   it('takes the stack’s name: the function is its FunctionName output', async () => {

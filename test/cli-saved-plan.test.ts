@@ -117,8 +117,21 @@ describe('plan --out FILE, apply FILE', () => {
     const sneakyId = (JSON.parse(sneakyPlan.stdout) as { planId: string }).planId;
     await writeFile(saved, JSON.stringify({ ...good, planId: sneakyId, origin: { ...good.origin, sources: [`file:${sneaky}`] } }));
     const swapped = await cli(['apply', saved]);
-    expect(swapped).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: The plan file was edited: its document is not what its target and sources give; nothing was written. Plan again and review. Run "allowlist-sync apply --help" for usage.\n' });
+    expect(swapped).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: The plan file was edited: its document and its entries are not what its target and sources give; nothing was written. Plan again and review. Run "allowlist-sync apply --help" for usage.\n' });
+    // The same with the document taken out of the file, so there is nothing to compare it with: still refused.
+    const withoutDocument: Record<string, unknown> = { ...good };
+    delete withoutDocument.document;
+    await writeFile(saved, JSON.stringify({ ...withoutDocument, planId: sneakyId, origin: { ...good.origin, sources: [`file:${sneaky}`] } }));
+    const undocumented = await cli(['apply', saved]);
+    expect(undocumented.code).toBe(1);
+    expect(undocumented.stderr).toContain('The plan file was edited: its document and its entries are not what its target and sources give; nothing was written.');
     expect(await readFile(policy, 'utf8')).toBe(serializePolicy(renderDenyPolicy(CURRENT)));
+  });
+
+  it('--json stays one object when the plan cannot be saved: the error, not the plan and then the error', async () => {
+    const run = await cli(['plan', '--source', `file:${source}`, '--target', `file:${policy}`, '--out', join(dir, 'missing', 'x.plan'), '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'error', code: 'usage', error: expect.stringContaining('Cannot write the plan to') });
   });
 
   it('a refused saved plan is applied only with --approve of its id', async () => {

@@ -45,6 +45,7 @@ describe('full cycle through the handler', () => {
 
     expect(first).toEqual({
       status: 'updated',
+      sources: [{ source: 'ocm', entries: 3, skipped: 1 }],
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
       added: ['2001:db8::/48'],
       removed: [],
@@ -95,6 +96,7 @@ describe('full cycle through the handler', () => {
     const third = await fn.invoke();
 
     expect(third).toEqual({
+      sources: [{ source: 'ocm', entries: 5, skipped: 0 }],
       status: 'updated',
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
       added: ['203.0.113.0/28'],
@@ -258,6 +260,7 @@ describe('events', () => {
     const applied = await fn.invoke({ approve: planId });
     expect(applied).toEqual({
       status: 'updated',
+      sources: [{ source: 'ocm', entries: 1, skipped: 0 }],
       planId,
       added: [],
       removed: ['198.51.100.0/24', '2001:db8::/48'],

@@ -242,6 +242,7 @@ describe('runSync', () => {
     const document = serializePolicy(renderDenyPolicy(desired));
     expect(result).toEqual({
       status: 'updated',
+      sources: [{ source: 'static:EXTRA_CIDRS', entries: 5, skipped: 0 }],
       planId: expect.stringMatching(/^[0-9a-f]{16}$/),
       added: ['192.0.2.0/29', '2600:1f18::/48'],
       removed: ['192.0.2.0/28'],

@@ -96,11 +96,13 @@ export class Commands {
   }
 
   /** `--function`: the event for the deployed function, or an error naming a flag that has no meaning there. */
-  private async remote(opts: Opts, command: string, event: Record<string, unknown>, codes?: Record<string, number>): Promise<{ code: number; result: unknown }> {
+  /** `before` runs on the answer before it is printed (saving it): a failure there is the one object --json prints. */
+  private async remote(opts: Opts, command: string, event: Record<string, unknown>, codes?: Record<string, number>, before?: (result: unknown) => Promise<void>): Promise<{ code: number; result: unknown }> {
     for (const [key, flag] of LOCAL_ONLY) {
       if (opts[key] !== undefined) throw usageError(`${flag} does not apply with --function: the function uses its own settings, sources and state.`, command);
     }
     const answer = await invokeRemote(opts.function as string, { ...event, ...(opts.target ? { target: opts.target } : {}) }, this.deps.remote);
+    await before?.(answer.result);
     this.print(opts, answer.result, () => remoteText(command, answer.functionName, answer.result));
     return { code: remoteExitCode(answer.result, codes), result: answer.result };
   }
@@ -108,9 +110,8 @@ export class Commands {
   async plan(opts: Opts): Promise<number> {
     this.applyAwsSettings(opts);
     if (opts.function) {
-      const { code, result } = await this.remote(opts, 'plan', { dryRun: true }, PLAN_CODES);
-      if (opts.out) await this.saveRemote(opts, result);
-      return code;
+      const out = opts.out;
+      return (await this.remote(opts, 'plan', { dryRun: true }, PLAN_CODES, out ? (result) => this.saveRemote(opts, result) : undefined)).code;
     }
     return this.planOrApply('plan', this.targetArgs(opts, 'plan'), opts);
   }
@@ -147,20 +148,23 @@ export class Commands {
    * The file's target and document must be what its origin gives now, when its id matches: an edited file (another
    * target, other sources with their plan's id) is refused, so what was reviewed is what is written.
    */
-  private checkSavedPlan(saved: SavedPlan, result: { target: string; plan: { planId: string; document: string } }): void {
+  private checkSavedPlan(saved: SavedPlan, result: { target: string; plan: { planId: string; document: string; addedEntries: string[]; removedEntries: string[]; entries: string[] } }): void {
     if (result.plan.planId !== saved.planId) return; // stale: the apply itself refuses it (saved-plan-stale), writing nothing
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((v, i) => v === b[i]);
     const edited = [
       ...(result.target !== saved.targetName ? [`its target (${result.target}, the file says ${saved.targetName})`] : []),
-      ...(saved.document !== undefined && result.plan.document !== saved.document ? ['its document'] : []),
+      // A local plan always carries its document (what the reviewer read); a file without it was edited.
+      ...(saved.document === undefined || result.plan.document !== saved.document ? ['its document'] : []),
+      ...(!same(result.plan.addedEntries, saved.added) || !same(result.plan.removedEntries, saved.removed) || !same(result.plan.entries, saved.entries) ? ['its entries'] : []),
     ];
-    if (edited.length > 0) throw usageError(`The plan file was edited: ${edited.join(' and ')} is not what its target and sources give; nothing was written. Plan again and review.`, 'apply');
+    if (edited.length > 0) throw usageError(`The plan file was edited: ${edited.join(' and ')} ${edited.length > 1 ? 'are' : 'is'} not what its target and sources give; nothing was written. Plan again and review.`, 'apply');
   }
 
   private async saveRemote(opts: Opts, answer: unknown): Promise<void> {
     // A function with several targets answers with a list; --target names one, so the list holds exactly it.
     const listed = (answer as { targets?: unknown[] } | null)?.targets;
     const result = Array.isArray(listed) && listed.length === 1 ? listed[0] : answer;
-    const r = result as { status?: string; planId?: string; targets?: unknown[]; policyArn?: string; previousVersionId?: string; versionId?: string; added?: string[]; removed?: string[]; entries?: string[]; reasons?: string[]; approvable?: boolean; target?: string };
+    const r = result as { status?: string; planId?: string; targets?: unknown[]; policyArn?: string; previousVersionId?: string; versionId?: string; added?: string[]; removed?: string[]; entries?: string[]; reasons?: string[]; approvable?: boolean; target?: string; document?: string; sources?: { source: string }[] };
     if (r.targets !== undefined || typeof r.planId !== 'string') throw usageError('--out saves the plan of one target: name it with --target.', 'plan');
     const saved: SavedPlan = {
       format: 'allowlist-sync/plan-v1',
@@ -168,13 +172,14 @@ export class Commands {
       planId: r.planId,
       status: r.status === 'refused' ? 'refused' : r.status === 'unchanged' ? 'unchanged' : 'changes',
       approvable: r.approvable === true,
-      origin: { mode: 'function', function: opts.function as string, ...(opts.target ? { target: opts.target } : {}) },
+      origin: { mode: 'function', function: opts.function as string, ...(opts.target ? { target: opts.target } : {}), ...(r.sources ? { sources: r.sources.map((x) => x.source) } : {}) },
       targetName: opts.target ?? r.policyArn ?? '(the function’s target)',
       baseVersionId: r.versionId ?? null,
       added: r.added ?? [],
       removed: r.removed ?? [],
       entries: r.entries ?? [],
       reasons: r.reasons ?? [],
+      ...(typeof r.document === 'string' ? { document: r.document } : {}),
     };
     await writeSavedPlan(opts.out as string, saved);
     this.deps.io.err(`allowlist-sync: plan ${saved.planId} saved to ${opts.out}; apply exactly it with: allowlist-sync apply ${opts.out}`);
@@ -207,16 +212,16 @@ export class Commands {
       ...(announcer ? { announcer } : {}),
       ...shared.policyChecksFor(cli.spec),
     });
-    this.print(opts, wrapJson(resultJson(result)), () => {
-      const text = resultText(result);
-      if (result.status !== 'refused' || !isApprovable(result.plan)) return text;
-      return `${text}\nTo apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`;
-    });
     if (command === 'plan' && opts.out) {
       const origin: PlanOrigin = { mode: 'local', target: args.target, principals: [...args.principals], sources: [...args.sources], ...(args.extraCidrs !== undefined ? { extraCidrs: args.extraCidrs } : {}), ...(args.include !== undefined ? { include: args.include } : {}), ...(args.exclude !== undefined ? { exclude: args.exclude } : {}) };
       await writeSavedPlan(opts.out, savedPlanOf(result, origin));
       io.err(`allowlist-sync: plan ${result.plan.planId} saved to ${opts.out}; apply exactly it with: allowlist-sync apply ${opts.out}`);
     }
+    this.print(opts, wrapJson(resultJson(result)), () => {
+      const text = resultText(result);
+      if (result.status !== 'refused' || !isApprovable(result.plan)) return text;
+      return `${text}\nTo apply this exact plan anyway, after review: allowlist-sync apply ... --approve ${result.plan.planId}`;
+    });
     if (result.otherWriters?.length) {
       io.err(`allowlist-sync: ${concurrentWriterReport(cli.target.name, result).message}`);
       return 1;
@@ -277,7 +282,7 @@ export class Commands {
 
   /** A pause of an AWS target lives in the deployment's table, or the function's next run undoes it. */
   private requireSharedState(cli: CliTarget, opts: Opts, command: string): void {
-    if (cli.spec.kind === 'file' || opts.stateTable !== undefined || this.env.STATE_TABLE?.trim()) return;
+    if (cli.spec.kind === 'file' || opts.stateTable?.trim() || this.env.STATE_TABLE?.trim()) return;
     throw usageError(`${command} of ${cli.target.name} needs the deployment's state (--state-table NAME, or STATE_TABLE), or --function NAME: a ${command} kept in a local file is not seen by the deployed function, whose next run would undo it.`, command);
   }
 

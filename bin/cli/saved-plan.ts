@@ -30,6 +30,8 @@ const RemoteOrigin = z.strictObject({
   mode: z.literal('function'),
   function: z.string().min(1),
   target: z.string().min(1).optional(),
+  /** The function's sources as its result names them (for review; the function reads its own). */
+  sources: z.array(z.string()).optional(),
 });
 
 const SavedPlanSchema = z.strictObject({

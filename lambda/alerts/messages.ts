@@ -185,12 +185,14 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
   const { plan } = result;
   const approvable = isApprovable(plan);
   const texts = entryTexts(plan);
-  // After a resume the document in force is the pause's, which denies nothing: "stays in force" would read as safe.
-  const lifted = result.record?.resumed !== undefined;
+  // A document in force that denies nothing (a pause's, the stack's placeholder, none): "stays in force" would read as safe.
+  const lifted = result.record?.resumed !== undefined || ['placeholder', 'no-allowlist', 'absent'].includes(plan.currentKind);
   const lines = [
-    lifted
+    result.record?.resumed !== undefined
       ? `allowlist-sync REFUSED to restore the allowlist for ${context.allowlist} after its pause. Nothing was written: THE IP RESTRICTION IS STILL LIFTED (the document in force denies nothing) until a plan is applied.`
-      : `allowlist-sync REFUSED to update the policy for ${context.allowlist}. Nothing was written; the current version stays in force.`,
+      : lifted
+        ? `allowlist-sync REFUSED to update the policy for ${context.allowlist}. Nothing was written: NO IP RESTRICTION IS IN FORCE (the document in force denies nothing) until a plan is applied.`
+        : `allowlist-sync REFUSED to update the policy for ${context.allowlist}. Nothing was written; the current version stays in force.`,
     '',
     ...header(context),
     `Plan:     ${plan.planId}`,
@@ -224,7 +226,7 @@ function refused(context: AlertContext, result: SyncResult): AlertMessage {
       'Every scheduled run plans again; you will hear when it goes through or the refusal changes.',
     );
   }
-  return { event: 'refused', subject: subjectLine(context.allowlist, `REFUSED (plan ${plan.planId})${lifted ? ', IP restriction still lifted' : ''}`), body: lines.join('\n') };
+  return { event: 'refused', subject: subjectLine(context.allowlist, `REFUSED (plan ${plan.planId})${result.record?.resumed !== undefined ? ', IP restriction still lifted' : lifted ? ', no IP restriction in force' : ''}`), body: lines.join('\n') };
 }
 
 function failed(context: AlertContext, error: unknown): AlertMessage {
