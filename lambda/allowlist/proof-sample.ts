@@ -52,6 +52,12 @@ export function keysTestedByValue(statement: Statement | undefined): string[] {
   return [...keys];
 }
 
+/** The keys the allowlist statement of `document` tests by value (see keysTestedByValue). */
+export function allowlistKeysTestedByValue(document: PolicyDocument): string[] {
+  const index = findAllowlistStatement(document);
+  return keysTestedByValue(index === -1 ? undefined : document.Statement[index]);
+}
+
 /** Whether `request` carries every key in `keys` (one the simulator is never told about counts as missing). */
 export function carriesKeys(request: RequestContext, keys: readonly string[]): boolean {
   return keys.every((key) => SUPPLIED[key]?.(request) === true);

@@ -3,7 +3,7 @@ import type { AccessAnalyzerClient, PathElement, ValidatePolicyFinding } from '@
 import type { Refusal } from '../allowlist/guards';
 import type { RequestContext } from '../allowlist/evaluate';
 import { parsePolicy } from '../allowlist/policy';
-import { MAX_SAMPLED_PROBES, SampledProbe, sampleProbes } from '../allowlist/proof-sample';
+import { MAX_SAMPLED_PROBES, SampledProbe, allowlistKeysTestedByValue, sampleProbes } from '../allowlist/proof-sample';
 import { SyncError, describeError } from '../errors';
 import type { Log, PolicyCheckRequest, PolicyChecksMode, PolicyVerifier } from '../ports';
 import { accessAnalyzerModule } from './access-analyzer-client';
@@ -248,8 +248,10 @@ class AwsPolicyChecks implements PolicyVerifier {
       marker = out?.IsTruncated ? out.Marker : undefined;
       if (!marker) break;
     }
-    // The simulator lacked a key some statement tests: AWS says its answer "might not be reliable". Not a verdict.
-    const missing = [...new Set(results.flatMap((r) => r.MissingContextValues ?? []))];
+    // The simulator lacked a key our statement tests by value: AWS says its answer "might not be reliable". Not a
+    // verdict. A key under `...IfExists` or `Null` (the VPC exemption, kms:ViaService) is defined when absent: it counts.
+    const byValue = new Set(allowlistKeysTestedByValue(parsePolicy(request.document)));
+    const missing = [...new Set(results.flatMap((r) => r.MissingContextValues ?? []))].filter((key) => byValue.has(key.toLowerCase()));
     if (missing.length > 0) {
       inconclusive.push(`${probe.subject} (missing ${missing.slice(0, 5).join(', ')})`);
       return undefined;

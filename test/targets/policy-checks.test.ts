@@ -112,23 +112,30 @@ describe('supported and agreeing', () => {
   test('MissingContextValues in an answer: that probe is inconclusive, one log line, not a refusal', async () => {
     // The simulator lacks a key for the outside address and, lacking it, disagrees: neither counts.
     const outside = (request: RequestContext) => request.sourceIp === '198.51.100.1' && !request.viaAwsService;
-    agrees(iamMock, (request, decision) => (outside(request) ? 'implicitDeny' : decision), (request) => (outside(request) ? ['aws:SourceVpc'] : []));
+    agrees(iamMock, (request, decision) => (outside(request) ? 'implicitDeny' : decision), (request) => (outside(request) ? ['aws:SourceIp'] : []));
     aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
     const log = recordingLog();
     await expect(checks('required', log).verify(managed())).resolves.toBeUndefined();
     expect(iamMock.commandCalls(SimulateCustomPolicyCommand).length).toBeGreaterThan(1); // the others still asked
     expect(log.lines).toEqual([
-      { level: 'warn', message: expect.stringMatching(/^policy check: iam:SimulateCustomPolicy was inconclusive for 1 of \d+ probes \(context keys missing\), not refused: 198\.51\.100\.1, an address in no entry \(missing aws:SourceVpc\)$/) },
+      { level: 'warn', message: expect.stringMatching(/^policy check: iam:SimulateCustomPolicy was inconclusive for 1 of \d+ probes \(context keys missing\), not refused: 198\.51\.100\.1, an address in no entry \(missing aws:SourceIp\)$/) },
     ]);
   });
 
   test('every probe inconclusive: under required nothing was checked, so it fails; under auto one line', async () => {
-    agrees(iamMock, (_request, decision) => decision, () => ['aws:SourceVpc']);
+    agrees(iamMock, (_request, decision) => decision, () => ['aws:SourceIp']);
     aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
     await expect(checks('required').verify(managed())).rejects.toMatchObject({ code: 'policy-check-unavailable', message: expect.stringMatching(/every one of its \d+ probes was inconclusive/) });
     const log = recordingLog();
     await expect(checks('auto', log).verify(managed())).resolves.toBeUndefined();
     expect(log.lines).toEqual([{ level: 'warn', message: expect.stringMatching(/was inconclusive for (\d+) of \1 probes/) }]);
+  });
+
+  test('a missing key the statement does not test by value (aws:SourceVpc under ...IfExists) leaves the answer conclusive', async () => {
+    const outside = (request: RequestContext) => request.sourceIp === '198.51.100.1' && !request.viaAwsService;
+    agrees(iamMock, (request, decision) => (outside(request) ? 'implicitDeny' : decision), () => ['aws:SourceVpc', 'aws:SourceVpce']);
+    aaMock.on(ValidatePolicyCommand).resolves({ findings: [] });
+    await expect(checks('required').verify(managed(ENTRIES, { vpcExemption: ['vpc-0123456789abcdef0'] }))).resolves.toMatchObject({ code: 'policy-simulation-disagrees' });
   });
 
   test('a disagreement on a probe IAM had every key for still refuses, whatever others lacked', async () => {
