@@ -10,7 +10,7 @@ import type { FleetSpec } from './kinds/kind';
 import { DEFAULT_CONCURRENCY, DEFAULT_FLEET_CONCURRENCY } from './lanes';
 import { METRIC } from './metric-names';
 import type { MetricsSink, RunLog } from './ports';
-import { MultiTargetResult, RunOptions, RunRequest, runTargets } from './run';
+import { MultiTargetResult, RunOptions, RunRequest, TargetOutcome, runTargets } from './run';
 
 // A deployment as the function keeps it: its targets, composed once per container, and its fleets, whose accounts
 // are found again every run (an account that joins is synced on the next run, one that leaves is not touched).
@@ -129,6 +129,8 @@ export interface ResolvedDeployment {
   skipped: SkippedTarget[];
   /** Whether the event's target is a fleet or one of its accounts. */
   fleetNamed: boolean;
+  /** The fleets whose accounts were found this run. */
+  found: FleetRuntime[];
 }
 
 /**
@@ -143,6 +145,7 @@ export async function resolveDeployment(deployment: Deployment, named: string | 
     failed: resolved.flatMap((r) => ('failure' in r ? [r.failure] : [])),
     skipped: resolved.flatMap((r) => ('skipped' in r ? r.skipped : [])),
     fleetNamed: fleets.length > 0,
+    found: fleets.filter((_, i) => 'runtimes' in resolved[i]),
   };
 }
 
@@ -155,7 +158,7 @@ export async function resolveDeployment(deployment: Deployment, named: string | 
 export async function runDeployment(request: RunRequest, deployment: Deployment, options: Omit<RunOptions, 'beginRun' | 'concurrency'> = {}): Promise<MultiTargetResult> {
   const named = request.target;
   deployment.beginRun();
-  const { runtimes, failed, fleetNamed, skipped: allSkipped } = await resolveDeployment(deployment, named);
+  const { runtimes, failed, fleetNamed, skipped: allSkipped, found } = await resolveDeployment(deployment, named);
   const selected = named === undefined ? runtimes : runtimes.filter((r) => r.name === named || (deployment.fleets.some((f) => f.name === named) && r.name.startsWith(`${named}/`)));
   const skipped = named === undefined || deployment.fleets.some((f) => f.name === named) ? allSkipped : allSkipped.filter((s) => s.target === named);
   if (selected.length === 0 && failed.length === 0 && skipped.length === 0) {
@@ -164,6 +167,7 @@ export async function runDeployment(request: RunRequest, deployment: Deployment,
   }
   const writers = new Map<string, string>();
   const runnable: SyncRuntime[] = [];
+  const configFailed: TargetOutcome[] = [];
   for (const runtime of selected) {
     const other = writers.get(runtime.target.key);
     if (other === undefined) {
@@ -174,8 +178,25 @@ export async function runDeployment(request: RunRequest, deployment: Deployment,
     const err = new SyncError('config', `Configuration error: ${runtime.name} writes the same document as ${other} (${runtime.target.key}); only ${other} keeps it.`, 'Exclude the account from one of the two entries (excludeAccounts).');
     await runtime.alerter.notify({ error: err }).catch((alertErr: unknown) => runtime.log.error('the failure alert could not be published either', { target: runtime.name, error: describeError(alertErr) }));
     failed.push(`${runtime.name}: ${err.message}`);
+    configFailed.push({ target: runtime.name, status: 'failed' });
   }
-  const result = await runTargets(request, runnable, { ...options, concurrency: deployment.concurrency }, failed);
+  // Roll-ups only for a fleet run whole (a run of one account says nothing of the others).
+  const whole = found.filter((f) => named === undefined || named === f.name);
+  const onSettled = (outcomes: readonly TargetOutcome[]) => { for (const f of whole) countAccounts(f, [...outcomes, ...configFailed]); };
+  const result = await runTargets(request, runnable, { ...options, concurrency: deployment.concurrency, onSettled }, failed);
   // Every account skipped (a StackSet operation under way) is no empty fleet: the result says which, and why.
   return skipped.length > 0 ? { ...result, skipped } : result;
+}
+
+/**
+ * The fleet's roll-ups of one run over all its accounts, on the fleet's own dimension: accounts refused, failed, and
+ * not synced (both). Its alarms read these: CloudWatch alarms cannot select the accounts' `service` values by prefix.
+ */
+function countAccounts(f: FleetRuntime, outcomes: readonly TargetOutcome[]): void {
+  const accounts = outcomes.filter((o) => o.target.startsWith(`${f.name}/`));
+  const refused = accounts.filter((o) => o.status === 'refused').length;
+  const failed = accounts.filter((o) => o.status === 'failed').length;
+  f.metrics.addMetric(METRIC.fleetAccountsRefused, MetricUnit.Count, refused);
+  f.metrics.addMetric(METRIC.fleetAccountsFailed, MetricUnit.Count, failed);
+  f.metrics.addMetric(METRIC.fleetAccountsNotSynced, MetricUnit.Count, refused + failed);
 }

@@ -31,6 +31,14 @@ export const METRIC = {
   attachmentCheckFailed: 'AttachmentCheckFailed',
   /** A fleet's accounts not synced this run because no stack instance of theirs is CURRENT (the fleet's dimension). */
   fleetAccountsSkipped: 'FleetAccountsSkipped',
+  /**
+   * A run over a whole fleet (the fleet's dimension): its accounts refused by a guard, failed, and the two together
+   * (not synced this run). CloudWatch alarms cannot select the accounts' own `service` values by prefix, so the
+   * fleet's alarms read these roll-ups; discovery failed or a run of one account: none emitted.
+   */
+  fleetAccountsRefused: 'FleetAccountsRefused',
+  fleetAccountsFailed: 'FleetAccountsFailed',
+  fleetAccountsNotSynced: 'FleetAccountsNotSynced',
 } as const;
 
 /** One metric name. */

@@ -209,6 +209,14 @@ export interface RunOptions {
   writer?: string;
   /** With several targets: how many run at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** With several targets: told each target's outcome once all have run, before a failure is thrown (fleet roll-ups). */
+  onSettled?: (outcomes: readonly TargetOutcome[]) => void;
+}
+
+/** How one target's run ended: its status, or `failed` when it threw. */
+export interface TargetOutcome {
+  target: string;
+  status: SyncResult['status'] | 'failed';
 }
 
 /** The source, told to answer while there is still time to write and announce. */
@@ -259,6 +267,7 @@ export async function runTargets(request: RunRequest, selected: readonly SyncRun
     if (outcome.status === 'fulfilled') results.push({ target: selected[i].name, ...outcome.value });
     else failures.push(`${selected[i].name}: ${describeError(outcome.reason)}`);
   });
+  options.onSettled?.(settled.map((outcome, i) => ({ target: selected[i].name, status: outcome.status === 'fulfilled' ? outcome.value.status : 'failed' })));
   if (failures.length > 0) {
     const done = results.map((r) => `${r.target} ${r.status}`).join(', ');
     throw new SyncError('targets-failed', `${failures.length} of ${selected.length + failed.length} targets failed: ${failures.join(' | ')}${done ? ` (the others: ${done})` : ''}.`);

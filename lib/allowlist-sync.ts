@@ -70,7 +70,7 @@ export class AllowlistSync extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The alarms on the sync. */
   public readonly alarms: SyncAlarms;
-  /** The fleet's alarm (accounts skipped, not CURRENT), when `fleet` is set. */
+  /** The fleet's alarms (accounts skipped, refused, stale), when `fleet` is set. */
   public readonly fleetAlarms?: FleetAlarms;
   /** The CloudWatch dashboard, unless `dashboard` is false. */
   public readonly dashboard?: SyncDashboard;
@@ -238,8 +238,9 @@ export class AllowlistSync extends Construct {
         ],
         function: this.function,
         deadLetterQueue: this.deadLetterQueue,
-        alarms: [this.alarms.errors, this.alarms.refused, this.alarms.stale, this.alarms.deadLetters, ...this.targets.flatMap((t) => [t.alarms.refused, t.alarms.stale]), ...(this.fleetAlarms ? [this.fleetAlarms.skipped] : [])],
+        alarms: [this.alarms.errors, this.alarms.refused, this.alarms.stale, this.alarms.deadLetters, ...this.targets.flatMap((t) => [t.alarms.refused, t.alarms.stale]), ...(this.fleetAlarms ? [this.fleetAlarms.skipped, this.fleetAlarms.refused, this.fleetAlarms.stale] : [])],
         period: this.timing.period,
+        ...(this.fleet ? { fleet: { name: this.fleet.spec.name } } : {}),
       });
     }
 

@@ -124,24 +124,37 @@ export interface FleetAlarmsProps {
 }
 
 /**
- * The fleet's own alarm: accounts left out because their stack instance is not CURRENT, whose lists freeze there.
- * A StackSet operation under way makes instances OUTDATED for minutes (each skip is alerted at once anyway); the
- * alarm fires when some stay skipped for the staleness threshold.
+ * The fleet's alarms, on the roll-ups the function emits on the fleet's own dimension after each run over all its
+ * accounts (lambda/deployment.ts): an alarm cannot select the accounts' own dimensions (`NAME/ACCOUNT_ID`, known only
+ * at run time) by prefix, neither with SEARCH (refused in alarms) nor with Metrics Insights (`=` and `!=` only).
+ * - skipped: accounts left out because their stack instance is not CURRENT, whose lists freeze there. A StackSet
+ *   operation under way makes instances OUTDATED for minutes (each skip is alerted at once anyway); the alarm fires
+ *   when some stay skipped for the staleness threshold.
+ * - refused: a guard refused an account's change in the period, like a target's refused alarm.
+ * - stale: in every run over the fleet for the staleness threshold, some account was not synced (refused or failed),
+ *   or no such run reported at all (the accounts could not be found). Two accounts failing by turns fire it too:
+ *   loud rather than silent; the per-account alerts say which.
  */
 export class FleetAlarms extends Construct {
   /** FleetAccountsSkipped >= 1 in every period of the staleness threshold. */
   public readonly skipped: Alarm;
+  /** FleetAccountsRefused >= 1: a guard refused some account's change. */
+  public readonly refused: Alarm;
+  /** FleetAccountsNotSynced >= 1 in every run of every period of the staleness threshold; missing data counts as stale. */
+  public readonly stale: Alarm;
 
   constructor(scope: Construct, id: string, props: FleetAlarmsProps) {
     super(scope, id);
     const { timing, fleetName } = props;
+    const fleetMetric = (metricName: MetricName, statistic: string) =>
+      new Metric({ namespace: props.namespace, metricName, dimensionsMap: { service: fleetName }, statistic, period: timing.period });
     this.skipped = new Alarm(this, 'Skipped', {
       alarmName: alarmName(this, fleetName, 'fleet accounts skipped'),
       alarmDescription:
         `Accounts of the ${fleetName} fleet have not been synced for ${timing.stalenessThreshold.toHumanString()}: their ` +
         'stack instance of the spoke StackSet is not CURRENT, so their allowlist is frozen. The "skipped" alert names ' +
         'each account and its status; fix the StackSet operation (see docs/fleet.md), the next run syncs them.',
-      metric: new Metric({ namespace: props.namespace, metricName: METRIC.fleetAccountsSkipped, dimensionsMap: { service: fleetName }, statistic: 'Maximum', period: timing.period }),
+      metric: fleetMetric(METRIC.fleetAccountsSkipped, 'Maximum'),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: timing.evaluationPeriods,
@@ -149,7 +162,33 @@ export class FleetAlarms extends Construct {
       // No datapoint: no run, which the errors and dead-letter alarms are for.
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    notify(props.topic, [this.skipped]);
+    this.refused = new Alarm(this, 'Refused', {
+      alarmName: alarmName(this, fleetName, 'fleet accounts refused'),
+      alarmDescription:
+        `A guard refused to publish the new list in some accounts of the ${fleetName} fleet; their policy keeps its last ` +
+        `good version. Each refused account has its own alert (${fleetName}/ACCOUNT_ID refused) saying which guard and why.`,
+      metric: fleetMetric(METRIC.fleetAccountsRefused, 'Sum'),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.stale = new Alarm(this, 'Stale', {
+      alarmName: alarmName(this, fleetName, 'fleet accounts stale'),
+      alarmDescription:
+        `For ${timing.stalenessThreshold.toHumanString()}, every run of the ${fleetName} fleet left some account not synced ` +
+        '(refused or failed), or no run reached its accounts; those allowlists may lag behind their source. The ' +
+        `${fleetName}/ACCOUNT_ID alerts name the accounts and why; check the dashboard's fleet section and the function logs.`,
+      // Minimum: one run in the period that synced every account is enough to say the fleet is current.
+      metric: fleetMetric(METRIC.fleetAccountsNotSynced, 'Minimum'),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: timing.evaluationPeriods,
+      datapointsToAlarm: timing.evaluationPeriods,
+      // No datapoint: no run found the accounts (discovery failing, or no run at all): stale too.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    notify(props.topic, [this.skipped, this.refused, this.stale]);
   }
 }
 

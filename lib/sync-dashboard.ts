@@ -6,6 +6,7 @@ import {
   MathExpression,
   Metric,
   PeriodOverride,
+  SearchExpression,
   SingleValueWidget,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -40,6 +41,18 @@ export interface SyncDashboardProps {
   readonly alarms: readonly IAlarm[];
   /** The period of every graph: the schedule's (one run per datapoint). */
   readonly period: Duration;
+  /**
+   * The fleet, when the deployment has one: its accounts (`NAME/ACCOUNT_ID`, known only at run time) shown through
+   * SEARCH expressions, its own roll-ups by name.
+   * @default no fleet section
+   */
+  readonly fleet?: DashboardFleet;
+}
+
+/** The fleet on the dashboard. */
+export interface DashboardFleet {
+  /** The fleet's name: its own `service` dimension, and the prefix of its accounts' (`NAME/ACCOUNT_ID`). */
+  readonly name: string;
 }
 
 /** Widths in CloudWatch's 24-column grid. */
@@ -69,6 +82,7 @@ export class SyncDashboard extends Construct {
     });
     this.dashboard.addWidgets(...deploymentWidgets(props));
     for (const target of props.targets) this.dashboard.addWidgets(...targetWidgets(props, target));
+    if (props.fleet) this.dashboard.addWidgets(...fleetWidgets(props, props.fleet, this.node.path));
   }
 }
 
@@ -78,7 +92,7 @@ function deploymentWidgets(props: SyncDashboardProps): IWidget[] {
   return [
     new TextWidget({
       markdown:
-        `# allowlist-sync\nTargets: ${props.targets.map((t) => `\`${t.name}\``).join(', ')}. A refused or failed run keeps the last good ` +
+        `# allowlist-sync\nTargets: ${props.targets.map((t) => `\`${t.name}\``).join(', ')}${props.fleet ? `, fleet \`${props.fleet.name}\`` : ''}. A refused or failed run keeps the last good ` +
         'document; the alert names the reason and what to do (docs/operations.md).',
       width: FULL,
       height: 2,
@@ -160,4 +174,71 @@ function targetWidgets(props: SyncDashboardProps, target: DashboardTarget): IWid
 
 function graph(title: string, left: IMetric[], right: IMetric[] = []): GraphWidget {
   return new GraphWidget({ title, left, right, leftYAxis: { min: 0 }, width: THIRD, height: HEIGHT });
+}
+
+/** CloudWatch's limit on a search expression's query (the part in single quotes). */
+const SEARCH_QUERY_LIMIT = 1024;
+
+/**
+ * The SEARCH query of one metric of the fleet's accounts. SEARCH has no prefix match: `service=NAME` matches every
+ * `service` value holding NAME's tokens (CloudWatch splits values at non-alphanumerics, digits and camel case, so
+ * `fleet/123456789012` holds `fleet`), then `NOT service="..."` (exact) takes out the deployment's own values that
+ * may hold them too: the fleet's own dimension and any target whose name contains the fleet's.
+ */
+export function fleetAccountsQuery(namespace: string, fleet: string, others: readonly string[], metricName: MetricName): string {
+  const excluded = [fleet, ...others.filter((o) => o !== fleet && o.toLowerCase().includes(fleet.toLowerCase()))];
+  return `{"${namespace}",service} MetricName="${metricName}" service=${fleet} ${excluded.map((e) => `NOT service="${e}"`).join(' ')}`;
+}
+
+/** The fleet's section: each account's metrics found by SEARCH (per account, or aggregated), the fleet's roll-ups by name. */
+function fleetWidgets(props: SyncDashboardProps, fleet: DashboardFleet, path: string): IWidget[] {
+  const { period, namespace } = props;
+  if (!/[A-Za-z0-9]/.test(fleet.name)) {
+    throw new Error(`SyncDashboard ${path}: fleet name "${fleet.name}" has no letter or digit, so no SEARCH can find its accounts' metrics; name the fleet with one`);
+  }
+  const others = props.targets.map((t) => t.name);
+  const search = (metricName: MetricName, statistic: string): string => {
+    const query = fleetAccountsQuery(namespace, fleet.name, others, metricName);
+    if (query.length > SEARCH_QUERY_LIMIT) {
+      throw new Error(`SyncDashboard ${path}: the fleet's SEARCH query for ${metricName} is ${query.length} characters, over CloudWatch's ${SEARCH_QUERY_LIMIT}: too many targets' names contain the fleet's name "${fleet.name}"; rename the fleet`);
+    }
+    return `SEARCH('${query}', '${statistic}', ${period.toSeconds()})`;
+  };
+  // One line per account; the label is the account's `service` value.
+  const each = (metricName: MetricName, statistic: string, label: string): IMetric => new SearchExpression({ expression: search(metricName, statistic), label, period });
+  // One line across the accounts: SUM, MIN or MAX of the search.
+  const across = (fn: 'SUM' | 'MIN' | 'MAX', metricName: MetricName, statistic: string, label: string): IMetric =>
+    new MathExpression({ expression: `${fn}(${search(metricName, statistic)})`, label, period });
+  const own = (metricName: MetricName, statistic: string, label: string): Metric =>
+    new Metric({ namespace, metricName, dimensionsMap: { service: fleet.name }, statistic, period, label });
+  const name = fleet.name;
+  return [
+    new TextWidget({
+      markdown: `## Fleet \`${name}\`\nEach account is a target \`${name}/ACCOUNT_ID\`, found by SEARCH (accounts come and go); the alarms read the fleet's own counts per run.`,
+      width: FULL,
+      height: 2,
+    }),
+    graph(`${name}: accounts per run`, [own(METRIC.fleetAccountsRefused, 'Maximum', 'refused'), own(METRIC.fleetAccountsFailed, 'Maximum', 'failed'), own(METRIC.fleetAccountsSkipped, 'Maximum', 'skipped (not CURRENT)')], [
+      own(METRIC.syncSucceeded, 'Minimum', 'accounts found (1) or not (0)'),
+    ]),
+    graph(`${name}: syncs succeeded, per account`, [each(METRIC.syncSucceeded, 'Sum', 'succeeded')]),
+    graph(`${name}: updated and refused, per account`, [each(METRIC.policyUpdated, 'Sum', 'updated'), each(METRIC.refused, 'Sum', 'refused')]),
+    new SingleValueWidget({
+      title: `${name}: refusals and alert failures in the time range, all accounts`,
+      metrics: [across('SUM', METRIC.refused, 'Sum', 'refused'), across('SUM', METRIC.alertPublishFailed, 'Sum', 'alerts not published (accounts)'), own(METRIC.alertPublishFailed, 'Sum', 'alerts not published (fleet)')],
+      setPeriodToTimeRange: true,
+      width: THIRD,
+      height: HEIGHT,
+    }),
+    graph(`${name}: entries, per account`, [each(METRIC.allowlistEntries, 'Maximum', 'entries')]),
+    new GraphWidget({
+      title: `${name}: size headroom to the limit, the least of any account (characters)`,
+      left: [across('MIN', METRIC.policySizeHeadroom, 'Minimum', 'least headroom')],
+      leftAnnotations: [{ value: 0, label: 'the limit: a longer document is refused' }],
+      width: THIRD,
+      height: HEIGHT,
+    }),
+    graph(`${name}: sync duration, the longest of any account (ms)`, [across('MAX', METRIC.syncDuration, 'Maximum', 'maximum')]),
+    graph(`${name}: alert failures`, [across('SUM', METRIC.alertPublishFailed, 'Sum', 'accounts'), own(METRIC.alertPublishFailed, 'Sum', 'the fleet (discovery, skipped)')]),
+  ];
 }

@@ -61,6 +61,8 @@ describe('a fleet from a StackSet', () => {
     // Each account has its own alert, its own metrics dimension and its own state record (the key is its policy ARN).
     expect(alerts().map((a) => a.subject).sort()).toEqual(accounts.map((a) => `allowlist-sync: fleet/${a} updated (+1 -0)`));
     expect(new Set(out.emf().map((b) => b.service))).toEqual(new Set(['fleet', ...accounts.map((a) => `fleet/${a}`)]));
+    // The fleet's roll-ups (what its alarms read): every account synced.
+    expect(out.emf().find((b) => b.service === 'fleet')).toMatchObject({ SyncSucceeded: 1, FleetAccountsRefused: 0, FleetAccountsFailed: 0, FleetAccountsNotSynced: 0 });
     const keys = (await tableItems()).map((i) => (i as { pk: { S: string } }).pk.S);
     for (const a of accounts) expect(keys).toContain(`target#${policyArnOf(a)}`);
   });
@@ -316,6 +318,8 @@ describe('one account failing never blocks the others', () => {
     expect(alerts().find((a) => a.subject.includes(denied))?.body).toContain(`Account ${denied}`);
     expect(out.emf().find((b) => b.service === `fleet/${denied}`)).toMatchObject({ SyncSucceeded: 0 });
     expect(out.emf().find((b) => b.service === `fleet/${ok}`)).toMatchObject({ SyncSucceeded: 1, PolicyUpdated: 1 });
+    // The fleet's roll-ups count them on its own dimension, for its alarms: 1 refused, 2 failed, 3 not synced.
+    expect(out.emf().filter((b) => b.service === 'fleet')).toEqual([expect.objectContaining({ FleetAccountsRefused: 1, FleetAccountsFailed: 2, FleetAccountsNotSynced: 3 })]);
   });
 });
 
@@ -366,8 +370,11 @@ describe('finding the accounts', () => {
     const one = (await fn.invoke({ target: `fleet/${b}`, dryRun: true })) as unknown as FleetResult;
     expect(one.targets.map((t) => [t.target, t.status])).toEqual([[`fleet/${b}`, 'changes']]);
     expect(assumed()).toEqual([roleArnOf(b)]);
+    // One account says nothing of the others: no roll-up, which would reset the fleet's stale alarm.
+    expect(out.metric('FleetAccountsNotSynced')).toEqual([]);
     const all = (await fn.invoke({ target: 'fleet' })) as unknown as FleetResult;
     expect(all.targets.map((t) => t.target)).toEqual([`fleet/${a}`, `fleet/${b}`]);
+    expect(out.metric('FleetAccountsNotSynced')).toEqual([0]);
     expect(cfnMock.commandCalls(ListStackInstancesCommand)).toHaveLength(0);
     const unknown = await fn.fail({ target: 'fleet/999999999999' });
     expect(unknown.message).toContain('that account is not in the fleet now');
@@ -380,6 +387,8 @@ describe('finding the accounts', () => {
     useFleet([a, b]);
     const err = await coldStart(targets({ ...SINGLE, policyArn: policyArnOf(a), name: 'own' }, FLEET)).fail();
     expect(err.message).toContain(`fleet/${a}: Configuration error: fleet/${a} writes the same document as own`);
+    // Not run, so not synced: counted as failed in the fleet's roll-ups.
+    expect(out.emf().find((b) => b.service === 'fleet')).toMatchObject({ FleetAccountsRefused: 0, FleetAccountsFailed: 1, FleetAccountsNotSynced: 1 });
   });
 });
 

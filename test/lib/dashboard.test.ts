@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { CfnDashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AllowlistSyncStack } from '../../lib/allowlist-sync-stack';
 import { parseContext } from '../../lib/context';
 import { METRIC, METRIC_NAMES } from '../../lambda/metric-names';
+import { SyncDashboard, fleetAccountsQuery } from '../../lib/sync-dashboard';
 import { logicalId, only, resourcesOfType, synth } from './support';
 import type { Synth } from './support';
 
@@ -236,8 +239,8 @@ describe('the dashboard reads the names the function emits', () => {
     for (const name of METRIC_NAMES) expect(literals.filter((l) => l.includes(name))).toEqual([]);
   });
 
-  test('every METRIC on the dashboard is emitted by the function (run.ts or handler.ts)', () => {
-    const emitters = source('lambda/run.ts') + source('lambda/handler.ts');
+  test('every METRIC on the dashboard is emitted by the function (run.ts, handler.ts, or for a fleet deployment.ts and fleet-skipped.ts)', () => {
+    const emitters = ['lambda/run.ts', 'lambda/handler.ts', 'lambda/deployment.ts', 'lambda/fleet-skipped.ts'].map(source).join('\n');
     const used = [...source('lib/sync-dashboard.ts').matchAll(/METRIC\.(\w+)/g)].map((m) => m[1]);
     expect(used.length).toBeGreaterThan(10);
     for (const key of new Set(used)) {
@@ -245,5 +248,81 @@ describe('the dashboard reads the names the function emits', () => {
       // Emitted through count(metrics, METRIC.x, ...) or metrics.addMetric(METRIC.x, ...).
       expect(emitters).toMatch(new RegExp(`(count\\(metrics, |addMetric\\()METRIC\\.${key}\\b`));
     }
+  });
+});
+
+describe('the dashboard, a fleet (accounts known only at run time)', () => {
+  const OU = 'ou-abcd-12345678';
+  // A target whose name holds the fleet's: SEARCH's partial match would find it, so it is taken out by name.
+  const s = synth({ fleet: { organizationalUnitIds: [OU] }, additionalTargets: [{ name: 'fleet-legacy', kind: 'managed-policy', cidrs: ['198.51.100.0/24'] }] });
+  const fleetWidgets = () => {
+    const widgets = body(s).widgets;
+    return widgets.slice(widgets.findIndex((w) => w.properties.markdown?.startsWith('## Fleet `fleet`')));
+  };
+  const expressions = () => fleetWidgets().flatMap(rows).map((r) => r.options.expression).filter((e): e is string => e !== undefined);
+  const searched = (e: string) => /MetricName="(\w+)"/.exec(e)?.[1];
+
+  test('a section after the targets\', every account\'s metrics found by SEARCH on the `service` values holding the fleet\'s name', () => {
+    expect(fleetWidgets().length).toBeGreaterThan(5);
+    const exprs = expressions();
+    expect(exprs.length).toBeGreaterThan(8);
+    for (const e of exprs) {
+      expect(e).toMatch(/SEARCH\('\{"AllowlistSync",service\} MetricName="\w+" service=fleet NOT service="fleet" NOT service="fleet-legacy"', '(Sum|Minimum|Maximum)', 900\)/);
+      // Only the names that could match are taken out: the main allowlist's cannot.
+      expect(e).not.toContain('rosa-trusted-ips');
+    }
+    expect(new Set(exprs.map(searched))).toEqual(
+      new Set([METRIC.syncSucceeded, METRIC.policyUpdated, METRIC.refused, METRIC.alertPublishFailed, METRIC.allowlistEntries, METRIC.policySizeHeadroom, METRIC.syncDuration]),
+    );
+  });
+
+  test('headroom is the least of any account, duration the longest, refusals and alert failures summed', () => {
+    const exprs = expressions();
+    const of = (name: string) => exprs.filter((e) => searched(e) === name);
+    expect(of(METRIC.policySizeHeadroom)).toEqual([expect.stringMatching(/^MIN\(SEARCH\(.*'Minimum', 900\)\)$/)]);
+    expect(of(METRIC.syncDuration)).toEqual([expect.stringMatching(/^MAX\(SEARCH\(.*'Maximum', 900\)\)$/)]);
+    expect(of(METRIC.refused)).toEqual(expect.arrayContaining([expect.stringMatching(/^SUM\(SEARCH\(.*'Sum', 900\)\)$/), expect.stringMatching(/^SEARCH\(/)]));
+    const headroom = fleetWidgets().find((w) => w.properties.title?.includes('size headroom'))!;
+    expect(headroom.properties.annotations?.horizontal?.map((a) => a.value)).toEqual([0]);
+  });
+
+  test("the fleet's own counts on its dimension: refused, failed, skipped accounts, discovery and its alert failures", () => {
+    const own = fleetWidgets().flatMap(rows).filter((r) => r.namespace === 'AllowlistSync' && r.dimensions.service === 'fleet');
+    expect(new Set(own.map((r) => r.name))).toEqual(
+      new Set([METRIC.fleetAccountsRefused, METRIC.fleetAccountsFailed, METRIC.fleetAccountsSkipped, METRIC.syncSucceeded, METRIC.alertPublishFailed]),
+    );
+    expect(titles(s)[0]).toContain('fleet `fleet`');
+  });
+
+  test('every alarm, the fleet\'s three included, is on the alarm widget', () => {
+    const alarms = body(s).widgets.find((w) => w.type === 'alarm')!.properties.alarms!;
+    const alarmIds = Object.keys(resourcesOfType(s, 'AWS::CloudWatch::Alarm'));
+    // 4 for the deployment, 2 for fleet-legacy, 3 for the fleet.
+    expect(alarmIds).toHaveLength(9);
+    expect(alarms.sort()).toEqual(alarmIds.map((id) => `{GetAtt:${id}.Arn}`).sort());
+  });
+
+  test('without a fleet, no SEARCH at all', () => {
+    expect(JSON.stringify(body(synth()))).not.toContain('SEARCH');
+  });
+
+  test('the query: a namespace quoted, names taken out exactly, only those that hold the fleet\'s name (any case)', () => {
+    expect(fleetAccountsQuery('Security/Allowlists', 'rosa-fleet', ['rosa-trusted-ips', 'Rosa-Fleet-old', 'rosa-fleet'], METRIC.refused)).toBe(
+      '{"Security/Allowlists",service} MetricName="Refused" service=rosa-fleet NOT service="rosa-fleet" NOT service="Rosa-Fleet-old"',
+    );
+  });
+
+  test('a query over CloudWatch\'s 1,024 characters, or a fleet name SEARCH cannot find, is refused at synthesis, named', () => {
+    // The construct on its own (the function's environment bounds the targets' names before this in AllowlistSync).
+    const dashboard = (fleetName: string, names: string[]) => {
+      const stack = new Stack(new App(), 'Alone');
+      const fn = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>0') });
+      const targets = names.map((name) => ({ name, keepsAttachments: false }));
+      return new SyncDashboard(stack, 'Dash', { dashboardName: 'd', namespace: 'AllowlistSync', targets, function: fn, deadLetterQueue: new Queue(stack, 'Dlq'), alarms: [], period: Duration.minutes(15), fleet: { name: fleetName } });
+    };
+    const long = Array.from({ length: 14 }, (_, i) => `fleet-${String(i).padStart(58, 'x')}`);
+    expect(() => dashboard('fleet', ['main', ...long.slice(0, 10)])).not.toThrow();
+    expect(() => dashboard('fleet', ['main', ...long])).toThrow(/Alone\/Dash: the fleet's SEARCH query for \w+ is \d+ characters, over CloudWatch's 1024: .*fleet's name "fleet"/);
+    expect(() => dashboard('._-', ['main'])).toThrow(/fleet name "\._-" has no letter or digit/);
   });
 });

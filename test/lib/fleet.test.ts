@@ -191,23 +191,76 @@ describe('least privilege of the hub function', () => {
     expect(orgs(delegated).map(({ st }) => [st.Sid, st.Action, st.Resource])).toEqual([[FLEET_SIDS.delegated, 'organizations:ListDelegatedAdministrators', '*']]);
   });
 
-  test('the fleet adds exactly these statements, all on the function role, and no resource besides the StackSet and its alarm', () => {
+  test('the fleet adds exactly these statements, all on the function role, and no resource besides the StackSet and its alarms', () => {
     expect(fleetStatements(fleet).map(({ id, st }) => [id, st.Sid])).toEqual([
       [defaultPolicyId(fleet), FLEET_SIDS.assume],
       [defaultPolicyId(fleet), FLEET_SIDS.list],
     ]);
     const types = (s: Synth) => Object.values(s.json.Resources).map((r) => r.Type).sort();
-    expect(types(fleet)).toEqual([...types(plain), 'AWS::CloudFormation::StackSet', 'AWS::CloudWatch::Alarm'].sort());
+    expect(types(fleet)).toEqual([...types(plain), 'AWS::CloudFormation::StackSet', ...Array(3).fill('AWS::CloudWatch::Alarm')].sort());
     // No IAM role or policy of the spokes sits in the hub stack: they are the StackSet's, in its template body.
     expect(Object.keys(resourcesOfType(fleet, 'AWS::IAM::Role'))).toEqual(Object.keys(resourcesOfType(plain, 'AWS::IAM::Role')));
   });
 });
 
-describe('the fleet\'s alarm', () => {
+describe('the fleet\'s alarms', () => {
+  const extra = () => Object.entries(resourcesOfType(fleet, 'AWS::CloudWatch::Alarm')).filter(([id]) => !(id in plain.json.Resources));
+  const alarmOf = (a: unknown) => {
+    const id = logicalId(fleet, a as never);
+    return [id, fleet.json.Resources[id]] as const;
+  };
+
+  test('three, each created after the deploy-time sync and shown on the dashboard', () => {
+    const alarms = fleet.stack.sync.fleetAlarms!;
+    expect(extra().map(([id]) => id).sort()).toEqual([alarms.skipped, alarms.refused, alarms.stale].map((a) => logicalId(fleet, a as never)).sort());
+    const dashboard = JSON.stringify(Object.values(resourcesOfType(fleet, 'AWS::CloudWatch::Dashboard'))[0]);
+    for (const [id, alarm] of extra()) {
+      expect(alarm.DependsOn).toEqual(expect.arrayContaining(Object.keys(resourcesOfType(fleet, 'Custom::Trigger'))));
+      expect(dashboard).toContain(id);
+    }
+  });
+
+  test('any account refused: FleetAccountsRefused >= 1 on the fleet\'s own dimension (alarms cannot select the accounts\' by prefix)', () => {
+    const topic = { Ref: logicalId(fleet, fleet.stack.sync.topic) };
+    expect(alarmOf(fleet.stack.sync.fleetAlarms?.refused)[1].Properties).toMatchObject({
+      AlarmName: 'AllowlistSync fleet: fleet accounts refused',
+      MetricName: 'FleetAccountsRefused',
+      Namespace: 'AllowlistSync',
+      Dimensions: [{ Name: 'service', Value: 'fleet' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+
+  test('any account stale: some account not synced in every run for the staleness threshold; no run over the fleet is stale too', () => {
+    const topic = { Ref: logicalId(fleet, fleet.stack.sync.topic) };
+    expect(alarmOf(fleet.stack.sync.fleetAlarms?.stale)[1].Properties).toMatchObject({
+      AlarmName: 'AllowlistSync fleet: fleet accounts stale',
+      MetricName: 'FleetAccountsNotSynced',
+      Dimensions: [{ Name: 'service', Value: 'fleet' }],
+      // The least of the period's runs: one run that synced every account is enough.
+      Statistic: 'Minimum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'breaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    // A named fleet: its name in the alarms' names.
+    expect(Object.values(resourcesOfType(delegated, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties?.AlarmName)).toEqual(
+      expect.arrayContaining(['AllowlistSync rosa-fleet: fleet accounts stale', 'AllowlistSync rosa-fleet: fleet accounts refused']),
+    );
+  });
+
   test('accounts skipped (not CURRENT) for the staleness threshold alarm, on the fleet\'s own dimension, to the topic, on the dashboard', () => {
-    const extra = Object.entries(resourcesOfType(fleet, 'AWS::CloudWatch::Alarm')).filter(([id]) => !(id in plain.json.Resources));
-    expect(extra).toHaveLength(1);
-    const [id, alarm] = extra[0];
+    const [id, alarm] = alarmOf(fleet.stack.sync.fleetAlarms?.skipped);
     const topic = { Ref: logicalId(fleet, fleet.stack.sync.topic) };
     expect(alarm.Properties).toMatchObject({
       AlarmName: 'AllowlistSync fleet: fleet accounts skipped',
@@ -223,7 +276,6 @@ describe('the fleet\'s alarm', () => {
       AlarmActions: [topic],
       OKActions: [topic],
     });
-    expect(id).toBe(logicalId(fleet, fleet.stack.sync.fleetAlarms?.skipped as never));
     // Created once the deploy-time sync ran, like the others; shown with them on the dashboard.
     expect(alarm.DependsOn).toEqual(expect.arrayContaining(Object.keys(resourcesOfType(fleet, 'Custom::Trigger'))));
     expect(JSON.stringify(Object.values(resourcesOfType(fleet, 'AWS::CloudWatch::Dashboard'))[0])).toContain(id);
