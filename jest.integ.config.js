@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.integ.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 120000,
+  // Probes the endpoint before any test is defined: the fleet case is test or test.skip by what it offers.
+  globalSetup: '<rootDir>/test/integ/probe.ts',
 };

@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { DEFAULTS } from './defaults';
 import { checkTarget } from './targets';
-import type { AllowlistTargetGuards, AllowlistTargetProps } from './targets';
+import type { AllowlistTargetConditions, AllowlistTargetGuards, AllowlistTargetProps } from './targets';
 import * as v from '../lambda/validate';
 
 /**
@@ -51,8 +51,18 @@ export interface FleetProps {
   readonly ocm?: boolean;
   /** CIDRs always in the fleet's allowlist (a `static:` source). @default - none */
   readonly cidrs?: string[];
+  /** Name of an SSM String or StringList parameter of the hub account holding more CIDRs (an `ssm:` source, read once per run for all accounts). @default - none */
+  readonly cidrsParameterName?: string;
   /** Guard overrides for every account of the fleet. @default - the function's defaults */
   readonly guards?: AllowlistTargetGuards;
+  /** Condition options of every account's deny statement (`vpcExemption`: VPC / VPC endpoint ids, the same in every account). @default - viaAwsServiceExemption on, kmsViaServiceExemption off */
+  readonly conditions?: AllowlistTargetConditions;
+  /** Keep only the sources' addresses inside these CIDRs, in every account. @default - all */
+  readonly include?: string[];
+  /** Leave out the sources' addresses inside these CIDRs, in every account. @default - none */
+  readonly exclude?: string[];
+  /** Attach the policy again to a role of rolesToProtect found without it (false: only alert). @default true */
+  readonly reattach?: boolean;
   /** Plan and alert, never write, in every account. @default false */
   readonly dryRun?: boolean;
   /** StackSet operations stop in the region once more than this percentage of accounts failed. @default 25 */
@@ -78,7 +88,12 @@ export interface CheckedFleet {
   readonly name: string;
   readonly ocm: boolean;
   readonly cidrs?: string[];
+  readonly cidrsParameterName?: string;
   readonly guards?: AllowlistTargetGuards;
+  readonly conditions?: AllowlistTargetConditions;
+  readonly include?: string[];
+  readonly exclude?: string[];
+  readonly reattach?: boolean;
   readonly dryRun?: boolean;
   readonly failureTolerancePercentage: number;
   readonly maxConcurrentPercentage: number;
@@ -129,7 +144,12 @@ const FIELDS: Record<keyof FleetProps, FieldType> = {
   name: 'string',
   ocm: 'boolean',
   cidrs: 'strings',
+  cidrsParameterName: 'string',
   guards: 'object',
+  conditions: 'object',
+  include: 'strings',
+  exclude: 'strings',
+  reattach: 'boolean',
   dryRun: 'boolean',
   failureTolerancePercentage: 'number',
   maxConcurrentPercentage: 'number',
@@ -167,7 +187,7 @@ export function checkFleet(value: unknown): CheckedFleet {
         : type === 'object'
           ? typeof fieldValue === 'object' && fieldValue !== null && !Array.isArray(fieldValue)
           : typeof fieldValue === type;
-    if (!ok) fail(field, `expected ${type === 'strings' ? 'a list of strings' : `a ${type}`}, got ${JSON.stringify(fieldValue)}`);
+    if (!ok) fail(field, `expected ${type === 'strings' ? 'a list of strings' : type === 'object' ? 'an object' : `a ${type}`}, got ${JSON.stringify(fieldValue)}`);
   }
   const f = raw as Partial<FleetProps>;
   const check = (field: keyof FleetProps, s: string | undefined, test: (s: string) => string | undefined) => {
@@ -230,14 +250,23 @@ export function checkFleet(value: unknown): CheckedFleet {
     name,
     ocm: f.ocm ?? true,
     ...(f.cidrs !== undefined ? { cidrs: [...f.cidrs] } : {}),
+    ...(f.cidrsParameterName !== undefined ? { cidrsParameterName: f.cidrsParameterName } : {}),
     ...(f.guards !== undefined ? { guards: f.guards } : {}),
+    // Copied as given: checkTarget below checks their shapes (a string where a list belongs is refused, not spread).
+    ...(f.conditions !== undefined ? { conditions: { ...f.conditions } } : {}),
+    ...(f.include !== undefined ? { include: [...f.include] } : {}),
+    ...(f.exclude !== undefined ? { exclude: [...f.exclude] } : {}),
+    ...(f.reattach !== undefined ? { reattach: f.reattach } : {}),
     ...(f.dryRun !== undefined ? { dryRun: f.dryRun } : {}),
     failureTolerancePercentage: f.failureTolerancePercentage ?? FLEET_DEFAULTS.failureTolerancePercentage,
     maxConcurrentPercentage: f.maxConcurrentPercentage ?? FLEET_DEFAULTS.maxConcurrentPercentage,
   };
   // Sources, guards, the policy's name and path, the roles: the same checks as any managed-policy target.
   const FIELD_OF: Record<string, string> = { attachToRoles: 'rolesToProtect' };
-  if (!checked.ocm && !checked.cidrs?.length) fail('ocm', 'is false and no cidrs are given: the fleet needs a source (leave ocm true, or give cidrs)');
+  if (!checked.ocm && !checked.cidrs?.length && checked.cidrsParameterName === undefined) {
+    fail('ocm', 'is false and neither cidrs nor cidrsParameterName is given: the fleet needs a source (leave ocm true, or give cidrs or cidrsParameterName)');
+  }
+  if (checked.reattach !== undefined && checked.rolesToProtect.length === 0) fail('reattach', 'has no effect with rolesToProtect empty: there is no attachment to keep');
   checkTarget({ ...fleetAsTarget(checked) }, (field, problem) => fail(field === undefined ? undefined : (FIELD_OF[field] ?? field), problem));
   return checked;
 }
@@ -249,7 +278,11 @@ export function fleetAsTarget(fleet: CheckedFleet): AllowlistTargetProps {
     kind: 'managed-policy',
     ocm: fleet.ocm,
     ...(fleet.cidrs !== undefined ? { cidrs: fleet.cidrs } : {}),
+    ...(fleet.cidrsParameterName !== undefined ? { cidrsParameterName: fleet.cidrsParameterName } : {}),
     ...(fleet.guards !== undefined ? { guards: fleet.guards } : {}),
+    ...(fleet.conditions !== undefined ? { conditions: fleet.conditions } : {}),
+    ...(fleet.include !== undefined ? { include: fleet.include } : {}),
+    ...(fleet.exclude !== undefined ? { exclude: fleet.exclude } : {}),
     ...(fleet.dryRun !== undefined ? { dryRun: fleet.dryRun } : {}),
     policyName: fleet.policyName,
     policyPath: fleet.policyPath,

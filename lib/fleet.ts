@@ -2,7 +2,7 @@ import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import { CfnStackSet } from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { sourcesOf } from './allowlist-target';
+import { parameterArn, sourcesOf } from './allowlist-target';
 import type { CheckedFleet } from './fleet-props';
 import { HUB_ROLE_ARN_PARAMETER, spokeTemplate } from './spoke-template';
 
@@ -23,13 +23,17 @@ export interface FleetTargetSpec {
   readonly callAs: CheckedFleet['callAs'];
   readonly excludeAccounts?: string[];
   readonly attachToRoles?: string[];
+  readonly reattach?: boolean;
   readonly sources: string[];
   readonly guards?: Record<string, number>;
+  readonly conditions?: { viaAwsServiceExemption?: boolean; kmsViaServiceExemption?: boolean; vpcExemption?: string[] };
+  readonly include?: string[];
+  readonly exclude?: string[];
   readonly dryRun?: boolean;
 }
 
 /** The Sids of the sync function's fleet statements. */
-export const FLEET_SIDS = { assume: 'AssumeFleetSpokeRoles', list: 'ListFleetStackInstances', delegated: 'CheckFleetDelegatedAdministrator' } as const;
+export const FLEET_SIDS = { assume: 'AssumeFleetSpokeRoles', list: 'ListFleetStackInstances', delegated: 'CheckFleetDelegatedAdministrator', readCidrs: 'ReadFleetCidrs' } as const;
 
 /** Props of {@link Fleet}. */
 export interface FleetConstructProps {
@@ -90,6 +94,13 @@ export class Fleet extends Construct {
     this.stackSet.node.addDependency(props.role);
 
     grantFleet(props.role, f);
+    if (f.cidrsParameterName) {
+      // The hub reads the parameter once per run, with its own credentials, for every account.
+      props.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: FLEET_SIDS.readCidrs, actions: ['ssm:GetParameter'], resources: [parameterArn(this, f.cidrsParameterName)] }),
+      );
+    }
+    const conditions = f.conditions && Object.fromEntries(Object.entries(f.conditions).filter(([, c]) => c !== undefined));
     this.spec = {
       name: f.name,
       kind: 'managed-policy',
@@ -100,8 +111,12 @@ export class Fleet extends Construct {
       callAs: f.callAs,
       ...(excluded ? { excludeAccounts: f.excludeAccounts } : {}),
       ...(f.rolesToProtect.length ? { attachToRoles: f.rolesToProtect } : {}),
+      ...(f.reattach !== undefined ? { reattach: f.reattach } : {}),
       sources: sourcesOf(f),
       ...(f.guards ? { guards: Object.fromEntries(Object.entries(f.guards).filter(([, g]) => g !== undefined)) as Record<string, number> } : {}),
+      ...(conditions && Object.keys(conditions).length ? { conditions } : {}),
+      ...(f.include !== undefined ? { include: f.include } : {}),
+      ...(f.exclude !== undefined ? { exclude: f.exclude } : {}),
       ...(f.dryRun !== undefined ? { dryRun: f.dryRun } : {}),
     };
   }

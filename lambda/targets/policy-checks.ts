@@ -68,6 +68,9 @@ export function classifyCheckError(err: unknown, customEndpoint: boolean): Check
   // At an endpoint someone chose, a 404 or an answer that names no AWS error (or is not even the protocol's JSON or XML:
   // the SDK's deserializer fails with a SyntaxError) is a server that does not serve this API; AWS names its errors.
   if (customEndpoint && (status === 404 || UNNAMED_ERRORS.has(code))) return 'unsupported';
+  // The SDK's XML reader marks what it could not parse with the body it got ($responseBodyText): moto answers an
+  // action it lacks with an HTML error page (HTTP 500), which no AWS endpoint sends for an API it serves.
+  if (customEndpoint && typeof err === 'object' && err !== null && '$responseBodyText' in err) return 'unsupported';
   const network = networkCode(err);
   if (customEndpoint && network !== undefined && UNREACHABLE_CODES.has(network)) return 'unsupported';
   return 'failure';

@@ -16,11 +16,7 @@
  * the item actions on tables named allowlist-sync-integ-* (AWS_ENDPOINT_URL_DYNAMODB). IAM is eventually consistent, so
  * reads of what the suite itself wrote are polled.
  *
- * The fleet case (issue 13) needs an endpoint with StackSets and several accounts: the suite reaches a member
- * account (FLEET_MEMBER_ACCOUNT, default 210987654321) through the role Organizations creates there
- * (FLEET_MEMBER_ROLE, default OrganizationAccountAccessRole), gives it the spoke role and the policy, makes a
- * self-managed StackSet with an instance there, and the function keeps that account's policy through the spoke role
- * it assumes. It skips, saying why, when the endpoint has no StackSets or cannot reach the member account.
+ * The fleet case (issue 13) is test/integ/fleet.integ.ts.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -33,18 +29,6 @@ import {
   ListPolicyVersionsCommand,
 } from '@aws-sdk/client-iam';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import {
-  CloudFormationClient,
-  CreateStackInstancesCommand,
-  CreateStackSetCommand,
-  DeleteStackInstancesCommand,
-  DeleteStackSetCommand,
-  ListStackInstancesCommand,
-  ListStackSetsCommand,
-} from '@aws-sdk/client-cloudformation';
-import { CreateRoleCommand, DeleteRoleCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { PLACEHOLDER_POLICY_DOCUMENT } from '../../lambda/allowlist/placeholder';
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -271,141 +255,5 @@ async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promi
     expect(result.reasons[0]).toBe('the allowlist is empty: writing it would deny every request');
     expect(await defaultDocument()).toEqual(before);
     await eventually(async () => expect(await alertState()).toEqual({ status: 'refused', key: result.planId }));
-  });
-});
-
-(endpoint ? describe : describe.skip)(`a fleet against ${endpoint ?? 'AWS_ENDPOINT_URL'}`, () => {
-  const savedEnv = { ...process.env };
-  const region = process.env.AWS_REGION?.trim() || process.env.AWS_DEFAULT_REGION?.trim() || 'us-east-1';
-  const member = process.env.FLEET_MEMBER_ACCOUNT?.trim() || '210987654321';
-  const stackSet = `allowlist-sync-integ-${runId}`.replace(/[^A-Za-z0-9-]/g, '-');
-  const roleName = `allowlist-sync-integ-spoke-${runId}`.slice(0, 64);
-  const policyName = `allowlist-sync-integ-fleet-${runId}`;
-  const cfn = new CloudFormationClient({ region });
-  const sts = new STSClient({ region });
-  const memberRole = process.env.FLEET_MEMBER_ROLE?.trim() || 'OrganizationAccountAccessRole';
-  // The member account, through the role Organizations gives the management account there.
-  let memberIam = new IAMClient({ region });
-  let skip: string | undefined;
-  let created = { stackSet: false, instance: false, role: false, policy: false };
-  let server: FakeOcmServer | undefined;
-  let handler: HandlerModule['handler'];
-  const policyArn = `arn:aws:iam::${member}:policy/${policyName}`;
-
-  const invoke = (): Promise<{ status: string; targets: { target: string; status: string }[] }> =>
-    handler({}, { functionName: 'allowlist-sync-integ', awsRequestId: randomBytes(8).toString('hex'), getRemainingTimeInMillis: () => 60_000 } as Context) as unknown as Promise<{ status: string; targets: { target: string; status: string }[] }>;
-
-  beforeAll(async () => {
-    try {
-      await cfn.send(new ListStackSetsCommand({}));
-    } catch (err) {
-      skip = `the endpoint has no StackSets (${String(err)})`;
-      return;
-    }
-    const hub = (await sts.send(new GetCallerIdentityCommand({}))).Account ?? '000000000000';
-    try {
-      const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${member}:role/${memberRole}`, RoleSessionName: 'allowlist-sync-integ' }))).Credentials;
-      memberIam.destroy();
-      memberIam = new IAMClient({ region, credentials: { accessKeyId: c?.AccessKeyId ?? '', secretAccessKey: c?.SecretAccessKey ?? '', sessionToken: c?.SessionToken ?? '' } });
-    } catch (err) {
-      skip = `the suite cannot reach account ${member} through ${memberRole} (${String(err)})`;
-      return;
-    }
-    try {
-      await cfn.send(
-        new CreateStackSetCommand({
-          StackSetName: stackSet,
-          PermissionModel: 'SELF_MANAGED',
-          TemplateBody: JSON.stringify({ Resources: { Nothing: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } }),
-        }),
-      );
-      created.stackSet = true;
-      await cfn.send(new CreateStackInstancesCommand({ StackSetName: stackSet, Accounts: [member], Regions: [region] }));
-      created.instance = true;
-      await eventually(async () => {
-        const summaries = (await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? [];
-        expect(summaries.some((i) => i.Account === member && i.Status === 'CURRENT')).toBe(true);
-      }, 60_000);
-    } catch (err) {
-      skip = `the endpoint cannot give StackSet ${stackSet} a CURRENT instance in account ${member} (${String(err)})`;
-      return;
-    }
-    await memberIam.send(
-      new CreateRoleCommand({
-        RoleName: roleName,
-        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${hub}:root` }, Action: 'sts:AssumeRole' }] }),
-      }),
-    );
-    created.role = true;
-    await memberIam.send(new CreatePolicyCommand({ PolicyName: policyName, PolicyDocument: JSON.stringify(PLACEHOLDER_POLICY_DOCUMENT) }));
-    created.policy = true;
-    server = await FakeOcmServer.start({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, items: [item('192.0.2.10'), item('198.51.100.0/24')] });
-    Object.assign(process.env, {
-      AWS_REGION: region,
-      ALLOWLIST_TARGETS: JSON.stringify([{ name: 'fleet', kind: 'managed-policy', policyName, accounts: `stackset:${stackSet}`, assumeRoleName: roleName, sources: ['ocm'] }]),
-      OCM_CLIENT_ID: CLIENT_ID,
-      OCM_CLIENT_SECRET: CLIENT_SECRET,
-      OCM_API_URL: server.apiUrl,
-      OCM_TOKEN_URL: server.tokenUrl,
-      POWERTOOLS_LOG_LEVEL: 'WARN',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    jest.isolateModules(() => {
-      handler = jest.requireActual<HandlerModule>('../../lambda/handler').handler;
-    });
-  });
-
-  afterAll(async () => {
-    const steps: [string, () => Promise<unknown>][] = [];
-    if (created.policy) {
-      steps.push([
-        `policy ${policyArn}`,
-        async () => {
-          const versions = (await memberIam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn }))).Versions ?? [];
-          for (const v of versions) if (!v.IsDefaultVersion) await memberIam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: v.VersionId }));
-          await memberIam.send(new DeletePolicyCommand({ PolicyArn: policyArn }));
-        },
-      ]);
-    }
-    if (created.role) steps.push([`role ${roleName} in ${member}`, () => memberIam.send(new DeleteRoleCommand({ RoleName: roleName }))]);
-    if (created.stackSet) {
-      steps.push([
-        `StackSet ${stackSet}`,
-        async () => {
-          if (created.instance) {
-            await cfn.send(new DeleteStackInstancesCommand({ StackSetName: stackSet, Accounts: [member], Regions: [region], RetainStacks: false }));
-            await eventually(async () => expect((await cfn.send(new ListStackInstancesCommand({ StackSetName: stackSet }))).Summaries ?? []).toEqual([]), 60_000);
-          }
-          await cfn.send(new DeleteStackSetCommand({ StackSetName: stackSet }));
-        },
-      ]);
-    }
-    const results = await Promise.allSettled(steps.map(([, run]) => run()));
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') console.error(`cleanup of ${steps[i][0]} failed; delete it by hand: ${String(r.reason)}`);
-    });
-    await server?.close();
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
-    created = { stackSet: false, instance: false, role: false, policy: false };
-    cfn.destroy();
-    sts.destroy();
-    memberIam.destroy();
-  });
-
-  test('the member account found through the StackSet is synced through the spoke role, then left unchanged', async () => {
-    if (skip) {
-      console.log(`fleet case skipped: ${skip}`);
-      return;
-    }
-    const first = await invoke();
-    expect(first.targets).toEqual([expect.objectContaining({ target: `fleet/${member}`, status: 'updated' })]);
-    await eventually(async () => {
-      const versionId = (await memberIam.send(new GetPolicyCommand({ PolicyArn: policyArn }))).Policy?.DefaultVersionId ?? '';
-      const document = (await memberIam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId }))).PolicyVersion?.Document ?? '';
-      expect(decodePolicyDocument(document)).toBe(serializePolicy(renderDenyPolicy(['192.0.2.10/32', '198.51.100.0/24'])));
-    });
-    const second = await invoke();
-    expect(second.targets).toEqual([expect.objectContaining({ target: `fleet/${member}`, status: 'unchanged' })]);
   });
 });

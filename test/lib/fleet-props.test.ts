@@ -49,6 +49,19 @@ describe('checkFleet', () => {
     expect(checkFleet({ organizationalUnitIds: [OU], rolesToProtect: [] }).rolesToProtect).toEqual([]);
   });
 
+  test('keeps the per-target settings every other target has: conditions, include, exclude, an ssm source, reattach', () => {
+    const perTarget = {
+      conditions: { vpcExemption: ['vpc-0abc1234', 'vpce-0123456789abcdef0'], kmsViaServiceExemption: true },
+      include: ['192.0.2.0/24', '198.51.100.0/24'],
+      exclude: ['192.0.2.128/25'],
+      cidrsParameterName: '/allowlist-sync/extra-cidrs',
+      reattach: false,
+    };
+    expect(checkFleet({ organizationalUnitIds: [OU], ...perTarget })).toMatchObject(perTarget);
+    // ssm alone is a source.
+    expect(checkFleet({ organizationalUnitIds: [OU], ocm: false, cidrsParameterName: 'extra' }).cidrsParameterName).toBe('extra');
+  });
+
   const invalid: Array<[string | undefined, unknown, RegExp]> = [
     [undefined, 'ou-abcd-12345678', /expected an object/],
     [undefined, [OU], /expected an object/],
@@ -82,6 +95,19 @@ describe('checkFleet', () => {
     ['cidrs', { organizationalUnitIds: [OU], cidrs: ['10.0.0.0/33'] }, /not a CIDR/],
     ['guards.minEntries', { organizationalUnitIds: [OU], guards: { minEntries: 0 } }, /from 1/],
     ['guards.noSuchGuard', { organizationalUnitIds: [OU], guards: { noSuchGuard: 1 } }, /is not a guard/],
+    ['conditions', { organizationalUnitIds: [OU], conditions: ['vpc-0abc1234'] }, /expected an object/],
+    ['conditions.vpcExemptions', { organizationalUnitIds: [OU], conditions: { vpcExemptions: ['vpc-0abc1234'] } }, /is not a condition option \(did you mean vpcExemption\?\)/],
+    ['conditions.vpcExemption', { organizationalUnitIds: [OU], conditions: { vpcExemption: ['sg-0abc1234'] } }, /sg-0abc1234/],
+    ['conditions.vpcExemption', { organizationalUnitIds: [OU], conditions: { vpcExemption: 'vpc-0abc1234' } }, /expected a list of VPC or VPC endpoint ids/],
+    ['conditions.viaAwsServiceExemption', { organizationalUnitIds: [OU], conditions: { viaAwsServiceExemption: 'no' } }, /expected true or false/],
+    ['include', { organizationalUnitIds: [OU], include: [] }, /is empty, which keeps nothing/],
+    ['include', { organizationalUnitIds: [OU], include: ['10.0.0.0/33'] }, /10\.0\.0\.0\/33/],
+    ['include', { organizationalUnitIds: [OU], include: '192.0.2.0/24' }, /expected a list of strings/],
+    ['exclude', { organizationalUnitIds: [OU], exclude: ['not-a-cidr'] }, /not-a-cidr/],
+    ['excludes', { organizationalUnitIds: [OU], excludes: ['192.0.2.0/24'] }, /is not a fleet setting \(did you mean exclude\?\)/],
+    ['cidrsParameterName', { organizationalUnitIds: [OU], cidrsParameterName: 'bad name!' }, /bad name!/],
+    ['reattach', { organizationalUnitIds: [OU], reattach: 'yes' }, /expected a boolean/],
+    ['reattach', { organizationalUnitIds: [OU], rolesToProtect: [], reattach: true }, /no effect with rolesToProtect empty/],
     ['failureTolerancePercentage', { organizationalUnitIds: [OU], failureTolerancePercentage: 101 }, /from 0 to 100/],
     ['maxConcurrentPercentage', { organizationalUnitIds: [OU], maxConcurrentPercentage: 0 }, /from 1 to 100/],
     ['maxConcurrentPercentage', { organizationalUnitIds: [OU], maxConcurrentPercentage: 2.5 }, /integer/],
@@ -121,7 +147,17 @@ describe('the fleet context key', () => {
     });
   });
 
+  test('per-target conditions, include and exclude from the command line and from cdk.json', () => {
+    const fleet = { organizationalUnitIds: [OU], conditions: { vpcExemption: ['vpce-0123456789abcdef0'] }, include: ['192.0.2.0/24'], exclude: ['192.0.2.0/28'] };
+    expect(parse({ fleet: JSON.stringify(fleet) }).sync).toEqual({ fleet });
+    expect(parse({ fleet }).sync).toEqual({ fleet });
+  });
+
   const invalid: Array<[unknown, RegExp]> = [
+    ['{"organizationalUnitIds":["ou-abcd-12345678"],"conditions":{"vpcExemptio":["vpc-0abc1234"]}}', /fleet\.conditions\.vpcExemptio: is not a condition option \(did you mean vpcExemption\?\)/],
+    ['{"organizationalUnitIds":["ou-abcd-12345678"],"conditions":{"vpcExemption":["vpc-x"]}}', /fleet\.conditions\.vpcExemption: .*vpc-x/],
+    ['{"organizationalUnitIds":["ou-abcd-12345678"],"includ":["192.0.2.0/24"]}', /fleet\.includ: is not a fleet setting \(did you mean include\?\)/],
+    ['{"organizationalUnitIds":["ou-abcd-12345678"],"exclude":["192.0.2.0/33"]}', /fleet\.exclude: .*192\.0\.2\.0\/33/],
     ["{organizationalUnitIds: ['ou-abcd-12345678']}", /fleet: is not valid JSON .*quote it for the shell: -c fleet='\{/],
     ['["ou-abcd-12345678"]', /fleet: expected an object/],
     ['{"organizationalUnitIds":["ou-x"]}', /fleet\.organizationalUnitIds: "ou-x" is not an organizational unit id/],

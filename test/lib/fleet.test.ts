@@ -4,6 +4,7 @@ import { FLEET_SIDS } from '../../lib/fleet';
 import { checkFleet } from '../../lib/fleet-props';
 import type { FleetProps } from '../../lib/fleet-props';
 import { spokeTemplate } from '../../lib/spoke-template';
+import { validateTargetEntry } from '../../lambda/kinds/specs';
 import { FULL, TARGETS } from './fixtures';
 import { logicalId, only, resourcesOfType, synth } from './support';
 import type { CfnJson, Synth } from './support';
@@ -146,6 +147,45 @@ describe('the fleet target', () => {
       guards: { minEntries: 3 },
       dryRun: true,
     });
+  });
+
+  test('carries the per-target conditions, include, exclude, ssm source and reattach, in the shape the function accepts', () => {
+    const s = synth({
+      fleet: {
+        ...FLEET,
+        conditions: { vpcExemption: ['vpc-0abc1234', 'vpce-0123456789abcdef0'], viaAwsServiceExemption: true },
+        include: ['192.0.2.0/24', '198.51.100.0/24'],
+        exclude: ['192.0.2.128/25'],
+        cidrsParameterName: '/allowlist-sync/fleet-cidrs',
+        reattach: false,
+      },
+    });
+    const entry = targetsOf(s).at(-1) as Record<string, unknown>;
+    expect(entry).toMatchObject({
+      name: 'fleet',
+      accounts: 'stackset:AllowlistSyncSpoke',
+      reattach: false,
+      sources: ['ocm', 'ssm:/allowlist-sync/fleet-cidrs'],
+      conditions: { vpcExemption: ['vpc-0abc1234', 'vpce-0123456789abcdef0'], viaAwsServiceExemption: true },
+      include: ['192.0.2.0/24', '198.51.100.0/24'],
+      exclude: ['192.0.2.128/25'],
+    });
+    // The function's own parser takes the entry as it is and keeps every one of them.
+    expect(validateTargetEntry(entry, 1)).toMatchObject({
+      conditions: entry.conditions,
+      include: entry.include,
+      exclude: entry.exclude,
+      reattach: false,
+      sources: entry.sources,
+    });
+    // The hub reads the parameter (once per run, for every account): exactly that one, nothing else of SSM.
+    const read = allStatements(s).filter(({ st }) => st.Sid === FLEET_SIDS.readCidrs);
+    expect(read).toHaveLength(1);
+    expect(actionsOf(read[0].st)).toEqual(['ssm:GetParameter']);
+    expect(joined(read[0].st.Resource)).toMatch(/:ssm:<AWS::Region>:<AWS::AccountId>:parameter\/allowlist-sync\/fleet-cidrs$/);
+    // Without them, the entry carries none of them.
+    for (const key of ['conditions', 'include', 'exclude', 'reattach']) expect(targetsOf(fleet).at(-1)).not.toHaveProperty(key);
+    expect(allStatements(fleet).map(({ st }) => st.Sid)).not.toContain(FLEET_SIDS.readCidrs);
   });
 
   test('a fleet on OCM makes the function read the OCM credentials even when the main allowlist does not', () => {
@@ -332,6 +372,9 @@ describe('bad fleet props fail synthesis, naming the prop', () => {
     ['the hub policy\'s name', { policyName: 'rosa-trusted-ips', fleet: FLEET }, /invalid fleet\.policyName: "rosa-trusted-ips" is also the hub's own policy name/],
     ['the spoke role protected', { fleet: { ...FLEET, rolesToProtect: ['AllowlistSyncSpoke'] } }, /invalid fleet\.rolesToProtect: .*lock the hub out/],
     ['a bad guard', { fleet: { ...FLEET, guards: { maxRemovalFraction: 2 } } }, /invalid fleet\.guards\.maxRemovalFraction: /],
+    ['a misspelt condition', { fleet: { ...FLEET, conditions: { vpcExemptions: ['vpc-0abc1234'] } as never } }, /invalid fleet\.conditions\.vpcExemptions: is not a condition option \(did you mean vpcExemption\?\)/],
+    ['a bad VPC id', { fleet: { ...FLEET, conditions: { vpcExemption: ['subnet-0abc1234'] } } }, /invalid fleet\.conditions\.vpcExemption: .*subnet-0abc1234/],
+    ['a bad include', { fleet: { ...FLEET, include: ['192.0.2.0/33'] } }, /invalid fleet\.include: .*192\.0\.2\.0\/33/],
   ];
   test.each(cases)('%s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(AllowlistSyncPropsError);

@@ -379,6 +379,9 @@ describe('classifyCheckError', () => {
     [aaError('UnknownError', 400), true, 'unsupported'],
     [aaError('UnknownError', 400), false, 'failure'],
     [new SyntaxError('Unexpected token'), true, 'unsupported'],
+    // moto's answer to an action it lacks: an HTML 500 page the SDK's XML reader cannot parse.
+    [Object.defineProperty(new Error('@aws-sdk XML parse error: mismatched tags <html> and </title>.'), '$responseBodyText', { value: '<!doctype html><title>500 Internal Server Error</title>' }), true, 'unsupported'],
+    [Object.defineProperty(new Error('@aws-sdk XML parse error: mismatched tags <html> and </title>.'), '$responseBodyText', { value: '<html>' }), false, 'failure'],
     [iamError('Throttling', 400), true, 'failure'],
     [iamError('ServiceFailure', 500), true, 'failure'],
     [Object.assign(new Error('getaddrinfo ENOTFOUND access-analyzer.eu-west-1.amazonaws.com'), { code: 'ENOTFOUND' }), false, 'failure'],
