@@ -58,6 +58,7 @@ import type { FleetTargetSpec } from '../../lib/fleet';
 import { HUB_ROLE_ARN_PARAMETER, spokeTemplate } from '../../lib/spoke-template';
 import { FakeOcmServer, type FakeTrustedIp } from '../helpers/ocm-server';
 import { OrganizationsError, organizations } from './organizations';
+import { eventually } from './eventually';
 
 type HandlerModule = typeof import('../../lambda/handler');
 type FleetResult = { status: string; targets: { target: string; status: string }[] };
@@ -70,18 +71,6 @@ const CLIENT_ID = `svc-integ-${runId}`;
 const CLIENT_SECRET = `integ-secret-${randomBytes(12).toString('hex')}`;
 const item = (id: string): FakeTrustedIp => ({ kind: 'TrustedIp', id, enabled: true });
 
-/** Polls `check` until it stops throwing (eventual consistency on a real account). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 const credentialsOf = (c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined): AwsCredentialIdentity => ({
   accessKeyId: c?.AccessKeyId ?? '',

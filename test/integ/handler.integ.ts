@@ -36,6 +36,7 @@ import { renderDenyPolicy, serializePolicy } from '../../lambda/allowlist';
 import { dynamoStateStore } from '../../lambda/state/dynamodb-store';
 import { decodePolicyDocument } from '../../lambda/targets/managed-policy';
 import { FakeOcmServer, type FakeTrustedIp } from '../helpers/ocm-server';
+import { eventually } from './eventually';
 
 type HandlerModule = typeof import('../../lambda/handler');
 type HandlerResult = import('../../lambda/run').HandlerResult;
@@ -64,18 +65,6 @@ const HAND_MADE = {
   Statement: [{ Sid: 'HandMade', Effect: 'Deny', Action: '*', Resource: '*', Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.10/32', '198.51.100.0/24'] } } }],
 };
 
-/** Polls `check` until it stops throwing (IAM's eventual consistency on a real account). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 (endpoint ? describe : describe.skip)(`handler against ${endpoint ?? 'AWS_ENDPOINT_URL'}`, () => {
   const savedEnv = { ...process.env };
