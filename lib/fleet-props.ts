@@ -71,33 +71,11 @@ export interface FleetProps {
   readonly maxConcurrentPercentage?: number;
 }
 
-/** The fleet with every default filled in, validated. */
-export interface CheckedFleet {
-  readonly organizationalUnitIds: string[];
-  /** Undefined: the hub stack's region. */
-  readonly region?: string;
-  readonly stackSetName: string;
-  readonly spokeRoleName: string;
-  readonly callAs: FleetCallAs;
-  readonly managementAccountId?: string;
-  readonly organizationId?: string;
-  readonly excludeAccounts: string[];
-  readonly policyName: string;
-  readonly policyPath: string;
-  readonly rolesToProtect: string[];
-  readonly name: string;
-  readonly ocm: boolean;
-  readonly cidrs?: string[];
-  readonly cidrsParameterName?: string;
-  readonly guards?: AllowlistTargetGuards;
-  readonly conditions?: AllowlistTargetConditions;
-  readonly include?: string[];
-  readonly exclude?: string[];
-  readonly reattach?: boolean;
-  readonly dryRun?: boolean;
-  readonly failureTolerancePercentage: number;
-  readonly maxConcurrentPercentage: number;
-}
+/** The fleet props that have a default: filled in once checked. */
+type Defaulted = 'stackSetName' | 'spokeRoleName' | 'callAs' | 'excludeAccounts' | 'policyName' | 'policyPath' | 'rolesToProtect' | 'name' | 'ocm' | 'failureTolerancePercentage' | 'maxConcurrentPercentage';
+
+/** The fleet with every default filled in, validated (`region` undefined: the hub stack's region). */
+export type CheckedFleet = Readonly<Required<Pick<FleetProps, Defaulted | 'organizationalUnitIds'>>> & Omit<FleetProps, Defaulted | 'organizationalUnitIds'>;
 
 /** Defaults of the fleet (also the function's default role name, `AllowlistSyncSpoke`). */
 export const FLEET_DEFAULTS = {

@@ -7,13 +7,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IAMClient } from '@aws-sdk/client-iam';
-import type { Context } from 'aws-lambda';
 import { isPlaceholder } from '../lambda/allowlist/placeholder';
 import { parsePolicy, renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
-import { createHandler } from '../lambda/handler';
 import { AwsStandIn } from './helpers/aws-stand-in';
-import { LambdaStandIn } from './helpers/lambda-stand-in';
+import { LambdaStandIn, deployedFunction } from './helpers/lambda-stand-in';
 import { CliRun, runCli } from './helpers/cli';
 
 const ARN = 'arn:aws:iam::123456789012:policy/rosa-trusted-ips';
@@ -118,12 +115,7 @@ describe('pause and resume, locally', () => {
 describe('pause and resume through the deployed function', () => {
   it('sends the pause and resume events; the function lifts and restores its policy', async () => {
     aws.reset(serializePolicy(renderDenyPolicy(ENTRIES)));
-    const handler = createHandler({
-      env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: ENTRIES.join(','), AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT', POLICY_CHECKS: 'off' },
-      clients: { iam: new IAMClient({ endpoint: aws.url, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 }) },
-    });
-    const context = { functionName: 'allowlist-sync-fn', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 120_000 } as unknown as Context;
-    lambda.functions.set('allowlist-sync-fn', (event) => handler(event, context));
+    lambda.functions.set('allowlist-sync-fn', deployedFunction({ policyArn: ARN, entries: ENTRIES, iamEndpoint: aws.url, credentials: KEYS }));
 
     const pause = await cli(['pause', '--function', 'allowlist-sync-fn', '--reason', 'SRE locked out']);
     expect(pause.stderr).toBe('');

@@ -7,13 +7,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IAMClient } from '@aws-sdk/client-iam';
-import type { Context } from 'aws-lambda';
 import { renderDenyPolicy, serializePolicy } from '../lambda/allowlist/policy';
-import { createHandler } from '../lambda/handler';
 import { main } from '../bin/allowlist-sync';
 import { AwsStandIn } from './helpers/aws-stand-in';
-import { LambdaStandIn } from './helpers/lambda-stand-in';
+import { LambdaStandIn, deployedFunction } from './helpers/lambda-stand-in';
 import { CliRun, runCli } from './helpers/cli';
 
 const REPO = join(__dirname, '..');
@@ -47,21 +44,6 @@ afterEach(async () => {
 });
 
 const cli = (args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(args, { AWS_ENDPOINT_URL: lambda.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: KEYS.secretAccessKey, AWS_MAX_ATTEMPTS: '1', ...env });
-
-/** The deployed function, as the stand-in runs it: the real handler, its IAM on the AWS stand-in. */
-function deployedFunction(): (event: unknown) => Promise<unknown> {
-  const handler = createHandler({
-    env: { POLICY_ARN: ARN, OCM_ENABLED: 'false', EXTRA_CIDRS: DEPLOYED.join(','), ALLOWLIST_NAME: 'rosa-trusted-ips', AWS_LAMBDA_FUNCTION_NAME: 'allowlist-sync-fn', POWERTOOLS_LOG_LEVEL: 'SILENT', POLICY_CHECKS: 'off' },
-    clients: { iam: new IAMClient({ endpoint: aws.url, region: 'us-east-1', credentials: KEYS, maxAttempts: 1 }) },
-  });
-  const context = {
-    functionName: 'allowlist-sync-fn',
-    awsRequestId: 'req-1',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:allowlist-sync-fn',
-    getRemainingTimeInMillis: () => 120_000,
-  } as unknown as Context;
-  return (event) => handler(event, context);
-}
 
 describe('commander: help, version, typos, strict flags', () => {
   it('--version prints the package version; help COMMAND and COMMAND --help show that command’s own options', async () => {
@@ -141,7 +123,7 @@ describe('remote mode: --function runs the command in the deployed function', ()
     aws.reset(serializePolicy(renderDenyPolicy(ENTRIES)));
     lambda.functions.clear();
     lambda.stacks.clear();
-    lambda.functions.set('allowlist-sync-fn', deployedFunction());
+    lambda.functions.set('allowlist-sync-fn', deployedFunction({ policyArn: ARN, entries: DEPLOYED, iamEndpoint: aws.url, credentials: KEYS }));
   });
 
   it('plan is a dry run of the function (2 for changes, nothing written); apply syncs with the deployed settings (0)', async () => {

@@ -210,13 +210,15 @@ class AwsPolicyChecks implements PolicyVerifier {
   }
 
   private async simulate(request: PolicyCheckRequest): Promise<Refusal | undefined> {
-    const probes = sampleProbes(parsePolicy(request.document), request.entries, { action: request.proof.action, viaAwsServiceExemption: request.proof.viaAwsServiceExemption }, MAX_SAMPLED_PROBES);
+    const document = parsePolicy(request.document);
+    const probes = sampleProbes(document, request.entries, { action: request.proof.action, viaAwsServiceExemption: request.proof.viaAwsServiceExemption }, MAX_SAMPLED_PROBES);
+    const byValue = new Set(allowlistKeysTestedByValue(document));
     const actions = [request.proof.action, ...SIMULATED_ACTIONS.filter((a) => a.toLowerCase() !== request.proof.action.toLowerCase())];
     const client = this.options.iam();
     // One after the other: IAM's rate limit is the account's, and the first disagreement is enough.
     const inconclusive: string[] = [];
     for (const probe of probes) {
-      const disagreement = await this.simulateProbe(client, request, probe, actions, inconclusive);
+      const disagreement = await this.simulateProbe(client, request, probe, actions, byValue, inconclusive);
       if (disagreement) {
         return {
           code: 'policy-simulation-disagrees',
@@ -240,7 +242,7 @@ class AwsPolicyChecks implements PolicyVerifier {
   }
 
   /** One probe, one call (one request context); the disagreement, or undefined when IAM agrees for every action. */
-  private async simulateProbe(client: IAMClient, request: PolicyCheckRequest, probe: SampledProbe, actions: readonly string[], inconclusive: string[]): Promise<string | undefined> {
+  private async simulateProbe(client: IAMClient, request: PolicyCheckRequest, probe: SampledProbe, actions: readonly string[], byValue: ReadonlySet<string>, inconclusive: string[]): Promise<string | undefined> {
     const results: EvaluationResult[] = [];
     let marker: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -253,7 +255,6 @@ class AwsPolicyChecks implements PolicyVerifier {
     }
     // The simulator lacked a key our statement tests by value: AWS says its answer "might not be reliable". Not a
     // verdict. A key under `...IfExists` or `Null` (the VPC exemption, kms:ViaService) is defined when absent: it counts.
-    const byValue = new Set(allowlistKeysTestedByValue(parsePolicy(request.document)));
     const missing = [...new Set(results.flatMap((r) => r.MissingContextValues ?? []))].filter((key) => byValue.has(key.toLowerCase()));
     if (missing.length > 0) {
       inconclusive.push(`${probe.subject} (missing ${missing.slice(0, 5).join(', ')})`);

@@ -8,6 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { IAMClient } from '@aws-sdk/client-iam';
+import type { Context } from 'aws-lambda';
+import { createHandler } from '../../lambda/handler';
 
 /** One request as received. */
 export interface StandInRequest {
@@ -94,4 +97,34 @@ export class LambdaStandIn {
     const stack = `<member><StackName>${escapeXml(stackName)}</StackName><StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/${escapeXml(stackName)}/${randomUUID()}</StackId><CreationTime>2026-11-30T10:00:00.000Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs><member><OutputKey>FunctionName</OutputKey><OutputValue>${escapeXml(fnName)}</OutputValue></member></Outputs></member>`;
     return { status: 200, headers: { 'content-type': 'text/xml' }, body: `<DescribeStacksResponse xmlns="${ns}"><DescribeStacksResult><Stacks>${stack}</Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>` };
   }
+}
+
+/** What the deployed function is made of in a test: one managed policy on the IAM stand-in, a static list. */
+export interface DeployedFunctionOptions {
+  policyArn: string;
+  /** The function's source: EXTRA_CIDRS (OCM off). */
+  entries: readonly string[];
+  /** The IAM stand-in's URL and the keys its client signs with. */
+  iamEndpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  functionName?: string;
+}
+
+/**
+ * The deployed function, as the stand-in runs it: the real handler (lambda/handler.ts) built from the environment the
+ * stack would give it, its IAM client on the IAM stand-in, invoked with a Lambda context of two minutes.
+ */
+export function deployedFunction(options: DeployedFunctionOptions): StandInFunction {
+  const functionName = options.functionName ?? 'allowlist-sync-fn';
+  const handler = createHandler({
+    env: { POLICY_ARN: options.policyArn, OCM_ENABLED: 'false', EXTRA_CIDRS: options.entries.join(','), ALLOWLIST_NAME: 'rosa-trusted-ips', AWS_LAMBDA_FUNCTION_NAME: functionName, POWERTOOLS_LOG_LEVEL: 'SILENT', POLICY_CHECKS: 'off' },
+    clients: { iam: new IAMClient({ endpoint: options.iamEndpoint, region: 'us-east-1', credentials: options.credentials, maxAttempts: 1 }) },
+  });
+  const context = {
+    functionName,
+    awsRequestId: 'req-1',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
+    getRemainingTimeInMillis: () => 120_000,
+  } as unknown as Context;
+  return (event) => handler(event, context);
 }
