@@ -218,6 +218,13 @@ describe('remote mode: --function runs the command in the deployed function', ()
     lambda.functions.set('broken', async () => {
       throw new Error('Configuration error: POLICY_ARN is not set');
     });
+    // An endpoint that echoes the event back is not a function that applied anything.
+    lambda.functions.set('echo', async (event) => event);
+    for (const command of [['apply'], ['plan'], ['pause', '--reason', 'x'], ['status']]) {
+      const echoed = await cli([...command, '--function', 'echo']);
+      expect(echoed.code).toBe(1);
+      expect(echoed.stderr).toMatch(new RegExp(`^allowlist-sync: The function echo did not answer with a ${command[0]} result \\(`));
+    }
     const broken = await cli(['apply', '--function', 'broken']);
     expect(broken).toEqual({ code: 1, stdout: '', stderr: 'allowlist-sync: The function broken failed: Configuration error: POLICY_ARN is not set (Error).\n' });
   });

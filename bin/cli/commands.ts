@@ -4,7 +4,7 @@ import { addressProblem, checkAddresses, checkExitCode, checkText } from '../../
 import type { Env } from '../../lambda/config';
 import { resultJson, resultText, rollbackJson, rollbackText, statusText } from '../../lambda/report';
 import { pause, resume } from '../../lambda/break-glass';
-import { describeError } from '../../lambda/errors';
+import { SyncError, describeError } from '../../lambda/errors';
 import { concurrentWriterReport } from '../../lambda/sync-write';
 import { sync } from '../../lambda/sync';
 import { CliTarget, TargetArgs, cliAnnouncer, cliShared, cliSources, cliTarget, cliWriter, stateStoreFor } from './local';
@@ -60,6 +60,21 @@ const LOCAL_ONLY: [keyof Opts, string][] = [
   ['timeout', '--timeout'],
 ];
 
+/**
+ * What is wrong with the function's answer to `command`, if anything: a sync answers with a status and a plan id
+ * (or a list of targets), an action with its own name and a status. An endpoint echoing the event, or an older function, must
+ * never read as success.
+ */
+function answerProblem(command: string, result: unknown): string | undefined {
+  const r = result as { status?: unknown; planId?: unknown; targets?: unknown; action?: unknown } | null;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return `got ${JSON.stringify(result)?.slice(0, 80)}`;
+  if (command === 'plan' || command === 'apply') {
+    return typeof r.status === 'string' && (typeof r.planId === 'string' || Array.isArray(r.targets)) ? undefined : 'no status and plan id';
+  }
+  if (r.action !== command) return `its action is ${JSON.stringify(r.action)}`;
+  return typeof r.status === 'string' ? undefined : 'no status';
+}
+
 /** The CLI's commands, local or through the deployed function. */
 export class Commands {
   constructor(private readonly deps: { env: Env; io: Io; remote: RemoteClients }) {}
@@ -102,6 +117,8 @@ export class Commands {
       if (opts[key] !== undefined) throw usageError(`${flag} does not apply with --function: the function uses its own settings, sources and state.`, command);
     }
     const answer = await invokeRemote(opts.function as string, { ...event, ...(opts.target ? { target: opts.target } : {}) }, this.deps.remote);
+    const problem = answerProblem(command, answer.result);
+    if (problem) throw new SyncError('remote', `The function ${answer.functionName} did not answer with a ${command} result (${problem}): nothing is known to have happened; read its logs.`);
     await before?.(answer.result);
     this.print(opts, answer.result, () => remoteText(command, answer.functionName, answer.result));
     return { code: remoteExitCode(answer.result, codes), result: answer.result };
